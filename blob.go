@@ -1,0 +1,289 @@
+package docblob
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"io"
+	"maps"
+	"time"
+
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/attach"
+)
+
+// Blob is an attachment: a payload that lives in the blob store (or, under
+// the inline threshold, inside the document) with its metadata recorded in
+// the document. Any top-level field of type *Blob in a document is an
+// attachment.
+//
+// A Blob is either new, made by NewBlob or NewBlobBytes and not yet stored,
+// or stored, as returned by Get and queries, or as left by a successful Put
+// (which turns the new blobs of the document it stored into stored ones).
+// Metadata accessors work on both; reads work on stored blobs only. A
+// stored Blob is immutable and safe for concurrent use; a new Blob must not
+// be used by two Puts at once.
+type Blob struct {
+	// New blobs.
+	src      io.Reader // NewBlob; nil after it has been consumed
+	srcStart int64     // position of src when given, if it is an io.Seeker
+	read     bool      // a Put has read from src
+	data     []byte    // NewBlobBytes
+	isBytes  bool
+	opts     BlobOptions
+
+	// Stored blobs.
+	ref    *attach.Ref
+	store  *Store
+	docKey string // "partition/sort" of the document that references it
+	docRev string // revision of that document when the blob was read
+}
+
+// BlobOptions are the optional properties of a new Blob.
+type BlobOptions struct {
+	// Name is the payload's original file name, recorded as metadata.
+	Name string
+	// ContentType is the payload's media type. If empty, it is sniffed from
+	// the first 512 bytes with http.DetectContentType; if that finds only
+	// "application/octet-stream" and Name has an extension with a known
+	// type, that type is used.
+	ContentType string
+	// Metadata is user metadata recorded with the payload: small string
+	// pairs, stored in the document.
+	Metadata map[string]string
+}
+
+// NewBlob returns a new attachment whose payload will be read from r, once,
+// when a document holding it is stored by Put. The payload is streamed:
+// it is never held whole in memory. If r is also an io.Seeker, a Put that
+// fails rewinds it so that the Put can be retried with the same Blob;
+// otherwise a retry needs a new Blob. opts may be nil.
+func NewBlob(r io.Reader, opts *BlobOptions) *Blob {
+	b := &Blob{src: r, srcStart: -1}
+	if opts != nil {
+		b.opts = *opts
+		b.opts.Metadata = maps.Clone(opts.Metadata)
+	}
+	if s, ok := r.(io.Seeker); ok {
+		if pos, err := s.Seek(0, io.SeekCurrent); err == nil {
+			b.srcStart = pos
+		}
+	}
+	return b
+}
+
+// NewBlobBytes returns a new attachment holding data. docblob does not copy
+// data: the caller must not modify it until Put returns. opts may be nil.
+func NewBlobBytes(data []byte, opts *BlobOptions) *Blob {
+	b := NewBlob(nil, opts)
+	b.data, b.isBytes = data, true
+	return b
+}
+
+// Stored reports whether b describes a stored payload (as opposed to a new
+// one not yet written by Put).
+func (b *Blob) Stored() bool { return b.ref != nil }
+
+// Key returns the payload's storage key in the blob store, or "" for a new
+// blob or an inline payload.
+func (b *Blob) Key() string {
+	if b.ref == nil {
+		return ""
+	}
+	return b.ref.Key
+}
+
+// Bucket returns the blob store container that holds the payload (the S3
+// bucket), or "" if the backend has none or the blob is not stored.
+func (b *Blob) Bucket() string {
+	if b.ref == nil {
+		return ""
+	}
+	return b.ref.Bucket
+}
+
+// Inline reports whether the payload is kept inside the document.
+func (b *Blob) Inline() bool { return b.ref != nil && b.ref.IsInline }
+
+// Size returns the payload's size in bytes: known for stored blobs and
+// blobs made from bytes, -1 for a new blob made from a reader.
+func (b *Blob) Size() int64 {
+	switch {
+	case b.ref != nil:
+		return b.ref.Size
+	case b.isBytes:
+		return int64(len(b.data))
+	}
+	return -1
+}
+
+// ContentType returns the payload's media type. For a new blob it is the
+// type given in BlobOptions ("" if it is to be sniffed).
+func (b *Blob) ContentType() string {
+	if b.ref != nil {
+		return b.ref.ContentType
+	}
+	return b.opts.ContentType
+}
+
+// SHA256 returns the lowercase hex SHA-256 of the payload, or "" for a new
+// blob.
+func (b *Blob) SHA256() string {
+	if b.ref == nil {
+		return ""
+	}
+	return hex.EncodeToString(b.ref.SHA256)
+}
+
+// ETag returns the backend's entity tag for the payload, or "" if it has
+// none or the blob is not stored.
+func (b *Blob) ETag() string {
+	if b.ref == nil {
+		return ""
+	}
+	return b.ref.ETag
+}
+
+// Name returns the payload's original file name, or "".
+func (b *Blob) Name() string {
+	if b.ref != nil {
+		return b.ref.Name
+	}
+	return b.opts.Name
+}
+
+// Created returns when the payload was stored, or the zero time for a new
+// blob.
+func (b *Blob) Created() time.Time {
+	if b.ref == nil {
+		return time.Time{}
+	}
+	return b.ref.Created
+}
+
+// Metadata returns a copy of the user metadata.
+func (b *Blob) Metadata() map[string]string {
+	if b.ref != nil {
+		return maps.Clone(b.ref.Metadata)
+	}
+	return maps.Clone(b.opts.Metadata)
+}
+
+// Open returns a reader of the whole payload. The reader verifies the
+// payload's size and SHA-256 as it reaches the end: on a mismatch, Read
+// returns an error with code Corrupt instead of io.EOF, so a caller that
+// reads to io.EOF has read exactly the bytes that were stored. The caller
+// must close the reader.
+func (b *Blob) Open(ctx context.Context) (io.ReadCloser, error) {
+	return b.NewRangeReader(ctx, 0, -1)
+}
+
+// NewRangeReader returns a reader of length bytes of the payload starting
+// at offset, or through the end if length is negative. offset may equal
+// the size (an empty read); beyond it is an error with code
+// InvalidArgument, and a range running past the end is cut at the end. A
+// read of the whole payload is verified as by Open; a partial read checks
+// only that the backend returned the number of bytes asked for, since a
+// checksum covers the whole payload.
+func (b *Blob) NewRangeReader(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
+	const op = "read"
+	if b.ref == nil {
+		return nil, errorf(InvalidArgument, op, "", "the blob is not stored yet (Put the document first)")
+	}
+	size := b.ref.Size
+	if offset < 0 || offset > size {
+		return nil, errorf(InvalidArgument, op, b.docKey, "offset %d outside payload of %d bytes", offset, size)
+	}
+	if length < 0 || offset+length > size {
+		length = size - offset
+	}
+	whole := offset == 0 && length == size
+	if b.ref.IsInline {
+		return b.verifier(io.NopCloser(bytes.NewReader(b.ref.Inline[offset:offset+length])), length, whole), nil
+	}
+	if length == 0 && !whole {
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	driverLen := length
+	if whole {
+		driverLen = -1 // read to the end, so that a longer payload is caught
+	}
+	rc, err := b.store.drv.OpenBlob(ctx, b.ref.Key, offset, driverLen)
+	if err != nil {
+		return nil, b.store.wrap(op, b.docKey, err)
+	}
+	return b.verifier(rc, length, whole), nil
+}
+
+// ReadAll reads and verifies the whole payload into memory.
+func (b *Blob) ReadAll(ctx context.Context) ([]byte, error) {
+	r, err := b.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, b.ref.Size+1))
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// CopyTo writes the whole payload to w and returns the number of bytes
+// written. The payload is verified as by Open; on a mismatch the bytes
+// already written to w are not the stored payload, and CopyTo returns an
+// error with code Corrupt. (It is not named WriteTo because it takes a
+// context, unlike io.WriterTo.)
+func (b *Blob) CopyTo(ctx context.Context, w io.Writer) (int64, error) {
+	r, err := b.Open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	return io.Copy(w, r)
+}
+
+// SignedURLOptions are the options of Blob.SignedURL.
+type SignedURLOptions struct {
+	// Expiry is how long the URL stays valid; default one hour.
+	Expiry time.Duration
+	// ContentType overrides the Content-Type of the download response.
+	ContentType string
+	// ContentDisposition sets the Content-Disposition of the download
+	// response, for example `attachment; filename="march.pdf"`.
+	ContentDisposition string
+}
+
+// SignedURL returns a URL from which anyone holding it can download the
+// payload until it expires, without credentials. Drivers that cannot sign
+// URLs, and inline payloads (which are not in the blob store), give an
+// error with code Unimplemented. opts may be nil.
+func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, error) {
+	const op = "signed URL"
+	if b.ref == nil {
+		return "", errorf(InvalidArgument, op, "", "the blob is not stored yet (Put the document first)")
+	}
+	if b.ref.IsInline {
+		return "", errorf(Unimplemented, op, b.docKey, "the payload is inline, kept inside the document")
+	}
+	signer, ok := b.store.drv.(driver.Signer)
+	if !ok {
+		return "", errorf(Unimplemented, op, b.docKey, "the driver cannot sign URLs")
+	}
+	if opts == nil {
+		opts = &SignedURLOptions{}
+	}
+	dopts := &driver.SignedURLOptions{Method: "GET", Expiry: opts.Expiry,
+		ContentType: opts.ContentType, ContentDisposition: opts.ContentDisposition}
+	if dopts.Expiry <= 0 {
+		dopts.Expiry = time.Hour
+	}
+	u, err := signer.SignedURL(ctx, b.ref.Key, dopts)
+	if err != nil {
+		return "", b.store.wrap(op, b.docKey, err)
+	}
+	return u, nil
+}

@@ -1,0 +1,149 @@
+package conformance
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+
+	"github.com/docblob/docblob"
+)
+
+// queryKeys returns the sort keys an iterator yields.
+func queryKeys(e *env, q *docblob.Query) []string {
+	e.t.Helper()
+	var keys []string
+	for doc, err := range docblob.All[record](e.ctx, e.store, q) {
+		must(e.t, err, "query")
+		keys = append(keys, doc.SK)
+	}
+	return keys
+}
+
+func testQuery(t *testing.T, newHarness HarnessMaker) {
+	e := newEnv(t, newHarness, nil)
+	all := []string{"2025-12", "2026-01", "2026-02", "2026-03", "2026-03a", "2026-04", "2027-01"}
+	for _, sk := range all {
+		must(t, e.store.Put(e.ctx, &record{PK: "acme", SK: sk, Title: "t" + sk}), "Put")
+	}
+	// Another partition that no query of "acme" may return.
+	must(t, e.store.Put(e.ctx, &record{PK: "acme2", SK: "2026-01"}), "Put")
+	must(t, e.store.Put(e.ctx, &record{PK: "other", SK: "2026-01", File: docblob.NewBlobBytes([]byte("x"), nil)}), "Put")
+
+	for _, tc := range []struct {
+		name string
+		sort docblob.SortCondition
+		want []string
+	}{
+		{"All", docblob.SortCondition{}, all},
+		{"Equal", docblob.SortEqual("2026-03"), []string{"2026-03"}},
+		{"EqualMissing", docblob.SortEqual("2026-05"), nil},
+		{"Prefix", docblob.SortPrefix("2026-"), all[1:6]},
+		{"PrefixExact", docblob.SortPrefix("2026-03"), []string{"2026-03", "2026-03a"}},
+		{"Between", docblob.SortBetween("2026-02", "2026-04"), all[2:6]},
+		{"Less", docblob.SortLess("2026-02"), all[:2]},
+		{"LessOrEqual", docblob.SortLessOrEqual("2026-02"), all[:3]},
+		{"Greater", docblob.SortGreater("2026-03a"), all[5:]},
+		{"GreaterOrEqual", docblob.SortGreaterOrEqual("2026-03a"), all[4:]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := queryKeys(e, &docblob.Query{Partition: "acme", Sort: tc.sort})
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("ascending: %v, want %v", got, tc.want)
+			}
+			got = queryKeys(e, &docblob.Query{Partition: "acme", Sort: tc.sort, Descending: true})
+			want := slices.Clone(tc.want)
+			slices.Reverse(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("descending: %v, want %v", got, want)
+			}
+		})
+	}
+	t.Run("Pagination", func(t *testing.T) {
+		for _, desc := range []bool{false, true} {
+			for _, pageSize := range []int{1, 2, 3, 7, 8} {
+				t.Run(fmt.Sprintf("desc=%v/size=%d", desc, pageSize), func(t *testing.T) {
+					var got []string
+					token := ""
+					for pages := 0; ; pages++ {
+						if pages > len(all)+1 {
+							t.Fatal("pagination does not end")
+						}
+						it := e.store.Query(e.ctx, &docblob.Query{Partition: "acme", Descending: desc, Limit: pageSize, PageToken: token})
+						n := 0
+						for {
+							var r record
+							err := it.Next(&r)
+							if err == io.EOF {
+								break
+							}
+							must(t, err, "Next")
+							got = append(got, r.SK)
+							n++
+						}
+						if n > pageSize {
+							t.Fatalf("page of %d documents, limit %d", n, pageSize)
+						}
+						token = it.PageToken()
+						if token == "" {
+							break
+						}
+					}
+					want := slices.Clone(all)
+					if desc {
+						slices.Reverse(want)
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("pages gave %v, want %v", got, want)
+					}
+				})
+			}
+		}
+	})
+	t.Run("StopEarly", func(t *testing.T) {
+		n := 0
+		for _, err := range docblob.All[record](e.ctx, e.store, &docblob.Query{Partition: "acme"}) {
+			must(t, err, "query")
+			n++
+			if n == 2 {
+				break
+			}
+		}
+		if n != 2 {
+			t.Errorf("iterated %d documents", n)
+		}
+	})
+	t.Run("Maps", func(t *testing.T) {
+		var titles []string
+		for m, err := range docblob.All[map[string]any](e.ctx, e.store, &docblob.Query{Partition: "acme", Sort: docblob.SortEqual("2026-01")}) {
+			must(t, err, "query")
+			titles = append(titles, fmt.Sprint((*m)["title"]))
+		}
+		if !slices.Equal(titles, []string{"t2026-01"}) {
+			t.Errorf("titles = %v", titles)
+		}
+	})
+	t.Run("Attachments", func(t *testing.T) {
+		for doc, err := range docblob.All[record](e.ctx, e.store, &docblob.Query{Partition: "other"}) {
+			must(t, err, "query")
+			if doc.File == nil || string(readAll(e, doc.File)) != "x" {
+				t.Errorf("queried document's attachment: %+v", doc)
+			}
+		}
+	})
+	t.Run("EmptyPartition", func(t *testing.T) {
+		if got := queryKeys(e, &docblob.Query{Partition: "nobody"}); len(got) != 0 {
+			t.Errorf("got %v", got)
+		}
+	})
+	t.Run("BadQueries", func(t *testing.T) {
+		for name, q := range map[string]*docblob.Query{
+			"NoPartition":   {},
+			"NegativeLimit": {Partition: "acme", Limit: -1},
+			"BadToken":      {Partition: "acme", PageToken: "%%%"},
+		} {
+			err := e.store.Query(e.ctx, q).Next(&record{})
+			wantCode(t, err, docblob.InvalidArgument, name)
+		}
+	})
+}

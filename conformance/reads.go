@@ -1,0 +1,126 @@
+package conformance
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/docblob/docblob"
+)
+
+func testReads(t *testing.T, newHarness HarnessMaker) {
+	t.Run("Ranges", func(t *testing.T) {
+		e := newEnv(t, newHarness, nil)
+		const size = 10000
+		data := patternBytes(7, size)
+		in := &record{PK: "p", SK: "ranges", File: docblob.NewBlobBytes(data, nil)}
+		must(t, e.store.Put(e.ctx, in), "Put")
+		got := &record{PK: "p", SK: "ranges"}
+		must(t, e.store.Get(e.ctx, got), "Get")
+		for _, tc := range []struct {
+			name           string
+			offset, length int64
+			want           []byte
+		}{
+			{"FirstByte", 0, 1, data[:1]},
+			{"LastByte", size - 1, 1, data[size-1:]},
+			{"LastByteToEnd", size - 1, -1, data[size-1:]},
+			{"Middle", 1234, 4321, data[1234 : 1234+4321]},
+			{"ToEnd", 9000, -1, data[9000:]},
+			{"PastEnd", 9000, 5000, data[9000:]},
+			{"AtEnd", size, -1, nil},
+			{"ZeroLength", 10, 0, nil},
+			{"Whole", 0, size, data},
+			{"WholeNegative", 0, -1, data},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r, err := got.File.NewRangeReader(e.ctx, tc.offset, tc.length)
+				must(t, err, "NewRangeReader")
+				defer r.Close()
+				b, err := io.ReadAll(r)
+				must(t, err, "reading")
+				if !bytes.Equal(b, tc.want) {
+					t.Errorf("read %d bytes, want %d", len(b), len(tc.want))
+				}
+			})
+		}
+		t.Run("BeyondEnd", func(t *testing.T) {
+			_, err := got.File.NewRangeReader(e.ctx, size+1, 1)
+			wantCode(t, err, docblob.InvalidArgument, "range beyond the end")
+			_, err = got.File.NewRangeReader(e.ctx, -1, 1)
+			wantCode(t, err, docblob.InvalidArgument, "negative offset")
+		})
+	})
+	t.Run("Corruption", func(t *testing.T) {
+		e := newEnv(t, newHarness, nil)
+		data := patternBytes(8, 4096)
+		in := &record{PK: "p", SK: "corrupt", File: docblob.NewBlobBytes(data, nil)}
+		must(t, e.store.Put(e.ctx, in), "Put")
+		must(t, e.h.CorruptBlob(e.ctx, in.File.Key()), "CorruptBlob")
+		got := &record{PK: "p", SK: "corrupt"}
+		must(t, e.store.Get(e.ctx, got), "Get")
+		_, err := got.File.ReadAll(e.ctx)
+		wantCode(t, err, docblob.Corrupt, "reading a corrupted payload")
+
+		r, err := got.File.Open(e.ctx)
+		must(t, err, "Open")
+		_, err = io.Copy(io.Discard, r)
+		r.Close()
+		wantCode(t, err, docblob.Corrupt, "streaming a corrupted payload")
+		if errors.Is(err, io.EOF) {
+			t.Error("a corrupted stream ended with io.EOF")
+		}
+		_, err = got.File.CopyTo(e.ctx, io.Discard)
+		wantCode(t, err, docblob.Corrupt, "CopyTo of a corrupted payload")
+	})
+	t.Run("NotStored", func(t *testing.T) {
+		e := newEnv(t, newHarness, nil)
+		_, err := docblob.NewBlobBytes([]byte("x"), nil).Open(e.ctx)
+		wantCode(t, err, docblob.InvalidArgument, "Open of a new blob")
+	})
+	t.Run("SignedURL", func(t *testing.T) {
+		e := newEnv(t, newHarness, nil)
+		in := &record{PK: "p", SK: "signed", File: docblob.NewBlobBytes([]byte("signed"), nil)}
+		must(t, e.store.Put(e.ctx, in), "Put")
+		u, err := in.File.SignedURL(e.ctx, nil)
+		switch {
+		case docblob.Code(err) == docblob.Unimplemented:
+			t.Logf("the driver cannot sign URLs: %v", err)
+		case err != nil:
+			t.Fatalf("SignedURL: %v", err)
+		case u == "":
+			t.Error("SignedURL returned an empty URL")
+		}
+	})
+}
+
+func testContentType(t *testing.T, newHarness HarnessMaker) {
+	e := newEnv(t, newHarness, nil)
+	png := append([]byte("\x89PNG\x0D\x0A\x1A\x0A"), make([]byte, 100)...)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		opts *docblob.BlobOptions
+		want string
+	}{
+		{"SniffPDF", []byte("%PDF-1.7\n..."), nil, "application/pdf"},
+		{"SniffPNG", png, nil, "image/png"},
+		{"SniffText", []byte("plain words"), nil, "text/plain; charset=utf-8"},
+		{"SniffHTML", []byte("<!DOCTYPE html><html></html>"), nil, "text/html; charset=utf-8"},
+		{"SniffBinary", []byte{0, 1, 2, 3, 0xfe}, nil, "application/octet-stream"},
+		{"Explicit", []byte("%PDF-1.7"), &docblob.BlobOptions{ContentType: "application/x-custom"}, "application/x-custom"},
+		{"FromName", []byte{0, 1, 2, 3, 0xfe}, &docblob.BlobOptions{Name: "data.json"}, "application/json"},
+		{"Empty", nil, nil, "text/plain; charset=utf-8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &record{PK: "ct", SK: tc.name, File: docblob.NewBlob(bytes.NewReader(tc.data), tc.opts)}
+			must(t, e.store.Put(e.ctx, in), "Put")
+			got := &record{PK: "ct", SK: tc.name}
+			must(t, e.store.Get(e.ctx, got), "Get")
+			if got.File.ContentType() != tc.want {
+				t.Errorf("ContentType = %q, want %q", got.File.ContentType(), tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,42 @@
+package docblob
+
+import (
+	"context"
+
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/attach"
+)
+
+// Delete removes the document whose key fields are set in doc, then the
+// payloads it referenced, learned atomically with the delete. If doc has a
+// non-nil revision field, the delete succeeds only if the stored document
+// has that revision (code FailedPrecondition otherwise, also if it is
+// missing). Without a revision, deleting a missing document is not an
+// error. A payload that cannot be deleted after the document is gone does
+// not fail the call: it is reported (Options.OnCleanupError) and left to
+// Sweep.
+func (s *Store) Delete(ctx context.Context, doc any) error {
+	const op = "delete"
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d, err := s.prepare(op, doc)
+	if err != nil {
+		return err
+	}
+	cond := driver.Condition{Kind: driver.Always}
+	if d.rev != "" {
+		cond = driver.Condition{Kind: driver.MustMatchRevision, Revision: d.rev}
+	}
+	prev, err := s.drv.DeleteDocument(ctx, d.key, cond)
+	if err != nil {
+		return s.wrap(op, d.keyStr, err)
+	}
+	if prev != nil {
+		s.deletePayloads(ctx, op, d.keyStr, attach.Keys(prev.Fields))
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+// Package driver defines the small interface that docblob backends implement.
+//
+// A driver supplies primitives only: store, read and delete one document;
+// write, read and delete one payload; list both for sweeps and checks. The
+// portable [github.com/docblob/docblob.Store] owns everything else (the write
+// protocol, validation, attachment encoding, checksums, inline payloads and
+// error wrapping), so that every backend behaves the same. Drivers must not
+// wrap their errors in docblob errors: they return raw errors (SDK errors,
+// *fs.PathError, their own sentinel values) and classify them in ErrorCode.
+//
+// Every method may be called concurrently from many goroutines. Every method
+// that takes a context must return promptly once the context is done, and
+// must not apply a write whose context was already done when it was called.
+//
+// The conformance suite in github.com/docblob/docblob/conformance checks a
+// driver against this contract.
+package driver
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Key identifies a document: a partition key and an optional sort key.
+// Both are non-empty valid UTF-8 strings when they reach a driver, except
+// that Sort is "" when the driver's Info has no SortKey.
+type Key struct {
+	Partition string
+	Sort      string
+}
+
+// Document is a document as drivers see it: its key, its revision and its
+// other fields.
+//
+// Fields holds only these value types, recursively: nil, bool, int64,
+// float64, string, []byte, time.Time, []any and map[string]any. Fields never
+// contains the partition key, sort key or revision attributes: those travel
+// in Key and Revision, and the driver stores them under the attribute names
+// it reports in Info. Attachments are ordinary map[string]any values; a
+// driver need not know which fields are attachments.
+//
+// A driver must not retain or modify a Document it is given after the call
+// returns, and must return Documents the caller may modify freely.
+type Document struct {
+	Key      Key
+	Revision string // opaque; set by the portable layer on every write
+	Fields   map[string]any
+}
+
+// ConditionKind says when a document write or delete may be applied.
+type ConditionKind int
+
+const (
+	// Always applies the write unconditionally.
+	Always ConditionKind = iota
+	// MustNotExist applies the write only if no document has the key. If one
+	// does, the driver returns an error that ErrorCode maps to AlreadyExists.
+	MustNotExist
+	// MustMatchRevision applies the write only if a document with the key
+	// exists and its revision equals Condition.Revision. Otherwise the driver
+	// returns an error that ErrorCode maps to FailedPrecondition (also when
+	// the document does not exist).
+	MustMatchRevision
+)
+
+// Condition is the precondition of a document write or delete. It is checked
+// atomically with the write.
+type Condition struct {
+	Kind     ConditionKind
+	Revision string // for MustMatchRevision
+}
+
+// SortOp is a comparison on the sort key in a query.
+type SortOp int
+
+// The sort-key conditions of a query.
+const (
+	SortAny            SortOp = iota // every document of the partition
+	SortEqual                        // sort == Value
+	SortPrefix                       // strings.HasPrefix(sort, Value)
+	SortBetween                      // Value <= sort <= Value2
+	SortLess                         // sort < Value
+	SortLessOrEqual                  // sort <= Value
+	SortGreater                      // sort > Value
+	SortGreaterOrEqual               // sort >= Value
+)
+
+// Query asks for the documents of one partition, or of every partition.
+type Query struct {
+	// Partition selects the partition. If it is "", the query scans every
+	// document of the store (used by sweeps, checks and test assertions);
+	// the sort condition is then SortAny and the order is unspecified.
+	Partition string
+	// Sort restricts the sort key, compared as byte strings.
+	Sort   SortOp
+	Value  string
+	Value2 string
+	// Descending orders the results by descending sort key; the default is
+	// ascending. Order is by sort key, compared as byte strings.
+	Descending bool
+	// Limit is the largest number of documents to return in this page; 0
+	// lets the driver choose. A driver may return fewer, even none, with a
+	// non-empty NextPageToken.
+	Limit int
+	// PageToken resumes a query after the page that returned it; "" starts
+	// at the beginning. Tokens are opaque to callers.
+	PageToken string
+}
+
+// QueryPage is one page of query results.
+type QueryPage struct {
+	Documents []*Document
+	// NextPageToken is "" when there are no more results.
+	NextPageToken string
+}
+
+// WriteOptions describe a payload being written.
+type WriteOptions struct {
+	// ContentType is the payload's media type, already decided by the
+	// portable layer. Drivers that keep object metadata should store it.
+	ContentType string
+	// Size is the payload's size if known in advance, or -1.
+	Size int64
+	// SHA256 is the payload's SHA-256 if known in advance (for example a
+	// payload given as bytes), or nil. Drivers whose server can verify a
+	// checksum should send it.
+	SHA256 []byte
+}
+
+// BlobAttrs are what a driver reports about a payload it has written.
+type BlobAttrs struct {
+	// ETag is the backend's entity tag, if it has one.
+	ETag string
+	// Container names where the payload lives beyond its key (the bucket for
+	// S3), or "" if that is implicit. It is recorded in the document.
+	Container string
+}
+
+// BlobInfo describes a stored payload, as listed by ListBlobs.
+type BlobInfo struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// BlobPage is one page of a payload listing.
+type BlobPage struct {
+	Blobs []BlobInfo
+	// NextPageToken is "" when there are no more results.
+	NextPageToken string
+}
+
+// Info describes a driver's fixed properties. It must not change over the
+// driver's lifetime.
+type Info struct {
+	// PartitionKey and SortKey are the attribute names under which the
+	// driver stores Key.Partition and Key.Sort. The portable layer looks for
+	// document fields with these names. SortKey is "" if documents have a
+	// partition key only.
+	PartitionKey string
+	SortKey      string
+	// MaxPartitionKeyBytes and MaxSortKeyBytes bound the UTF-8 length of
+	// keys; MaxDocumentBytes bounds a document's size as computed by
+	// DocumentSize. Zero means no limit.
+	MaxPartitionKeyBytes int
+	MaxSortKeyBytes      int
+	MaxDocumentBytes     int
+	// MaxBlobKeyBytes bounds the length of payload keys. Zero means no limit.
+	MaxBlobKeyBytes int
+	// SettledOnReturn reports that a document write or delete that returned
+	// an error will never be applied later (true of in-process and local
+	// backends, false of anything behind a network). It lets the portable
+	// layer clean up after failures it could otherwise not classify.
+	SettledOnReturn bool
+}
+
+// Driver is the interface a docblob backend implements. See the package
+// documentation for the rules every method follows.
+type Driver interface {
+	// Info returns the driver's fixed properties.
+	Info() Info
+
+	// GetDocument returns the document with the key, or an error that
+	// ErrorCode maps to NotFound.
+	GetDocument(ctx context.Context, key Key) (*Document, error)
+
+	// PutDocument stores doc if cond holds, replacing any document with the
+	// same key, and returns the document it replaced (nil if there was
+	// none), learned atomically with the write. If cond does not hold it
+	// returns the error the Condition describes and changes nothing. If the
+	// document is too large it returns an error that ErrorCode maps to
+	// TooLarge and changes nothing.
+	PutDocument(ctx context.Context, doc *Document, cond Condition) (previous *Document, err error)
+
+	// DeleteDocument removes the document with the key if cond holds, and
+	// returns what it removed, learned atomically with the delete. If no
+	// document has the key and cond is Always, it returns (nil, nil).
+	DeleteDocument(ctx context.Context, key Key, cond Condition) (previous *Document, err error)
+
+	// QueryDocuments returns one page of the documents that q selects, in
+	// the order q asks for.
+	QueryDocuments(ctx context.Context, q *Query) (*QueryPage, error)
+
+	// WriteBlob stores the payload read from r until io.EOF under key, a key
+	// that the portable layer guarantees has never been used. It must stream
+	// (memory bounded regardless of the payload's size, except for drivers
+	// that hold payloads in memory) and must make the payload visible only
+	// once it is complete: if r returns an error, or ctx is done, before EOF,
+	// WriteBlob aborts, leaves nothing under key, and returns that error.
+	WriteBlob(ctx context.Context, key string, r io.Reader, opts *WriteOptions) (*BlobAttrs, error)
+
+	// OpenBlob returns a reader for length bytes of the payload starting at
+	// offset, or through the end if length is negative. The portable layer
+	// only asks for ranges within the payload's recorded size, with
+	// length != 0. A missing payload is an error that ErrorCode maps to
+	// NotFound. The reader's reads observe ctx.
+	OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
+
+	// DeleteBlob removes the payload under key. Deleting a missing payload
+	// is not an error.
+	DeleteBlob(ctx context.Context, key string) error
+
+	// ListBlobs returns one page of the payloads whose keys start with
+	// prefix, in key order.
+	ListBlobs(ctx context.Context, prefix, pageToken string) (*BlobPage, error)
+
+	// ErrorCode classifies an error returned by this driver. Errors it does
+	// not recognize map to Unknown; the portable layer treats context errors
+	// itself.
+	ErrorCode(error) ErrorCode
+
+	// Close releases the driver's resources. No other method is called
+	// after Close.
+	Close() error
+}
+
+// Aser is implemented by drivers that expose their underlying clients and
+// errors, like gocloud.dev's As escape hatches.
+type Aser interface {
+	// As sets i to an underlying client if it is of i's type, and reports
+	// whether it did. i is a pointer to a client type the driver documents.
+	As(i any) bool
+	// ErrorAs sets i to the underlying error of err (an error this driver
+	// returned) if it is of i's type, and reports whether it did.
+	ErrorAs(err error, i any) bool
+}
+
+// SignedURLOptions are the options of a signed URL.
+type SignedURLOptions struct {
+	// Method is "GET" (download) or "PUT" (direct upload).
+	Method string
+	// Expiry is how long the URL stays valid; always positive.
+	Expiry time.Duration
+	// ContentType is, for PUT, the content type the upload must carry and,
+	// for GET, the response's Content-Type override ("" for none).
+	ContentType string
+	// ContentDisposition is, for GET, the response's Content-Disposition
+	// override ("" for none).
+	ContentDisposition string
+}
+
+// Signer is implemented by drivers that can make URLs granting time-limited
+// access to one payload without credentials.
+type Signer interface {
+	// SignedURL returns a URL for the payload under key.
+	SignedURL(ctx context.Context, key string, opts *SignedURLOptions) (string, error)
+}

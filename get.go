@@ -1,0 +1,72 @@
+package docblob
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/attach"
+)
+
+// Get reads the document whose key fields are set in doc (a pointer to a
+// struct, or a map[string]any) and decodes it into doc. It never downloads
+// payloads: each attachment field receives a stored *Blob with the payload's
+// metadata, to be read with Blob.Open. Fields of doc are reset first, so no
+// value of an earlier document remains; document attributes with no
+// matching struct field are ignored. A missing document is an error with
+// code NotFound.
+func (s *Store) Get(ctx context.Context, doc any) error {
+	const op = "get"
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d, err := s.prepare(op, doc)
+	if err != nil {
+		return err
+	}
+	got, err := s.drv.GetDocument(ctx, d.key)
+	if err != nil {
+		return s.wrap(op, d.keyStr, err)
+	}
+	if err := s.decodeInto(d, got); err != nil {
+		return newError(InvalidArgument, op, d.keyStr, err)
+	}
+	return nil
+}
+
+// decodeInto decodes a driver document into the user's document d.
+func (s *Store) decodeInto(d *document, got *driver.Document) error {
+	fields := make(map[string]any, len(got.Fields)+3)
+	keyStr := keyString(got.Key)
+	mk := func(ref *attach.Ref, field string) *Blob {
+		return &Blob{ref: ref, store: s, docKey: keyStr, docRev: got.Revision}
+	}
+	isMap := d.g.Origin != nil && reflect.TypeOf(d.g.Origin).Kind() == reflect.Map
+	if isMap {
+		m := d.g.Origin.(map[string]any)
+		clear(m)
+	} else {
+		v := reflect.ValueOf(d.g.Origin).Elem()
+		v.SetZero()
+	}
+	for k, v := range got.Fields {
+		if isMap || d.g.HasField(k) {
+			fields[k] = v
+		}
+	}
+	fields[s.info.PartitionKey] = got.Key.Partition
+	if s.info.SortKey != "" {
+		fields[s.info.SortKey] = got.Key.Sort
+	}
+	if isMap || d.g.HasField(s.opts.RevisionField) {
+		fields[s.opts.RevisionField] = got.Revision
+	}
+	if err := d.g.Decode(&decoder{val: fields, mk: mk}); err != nil {
+		return fmt.Errorf("decode document: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+// Package attach defines how an attachment is recorded inside a document:
+// a map field of plain attributes that a person reading the item with a
+// backend's own tools can understand. The portable layer, memtest and the
+// conformance suite share it.
+package attach
+
+import (
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"time"
+)
+
+// Attribute names of an attachment map.
+const (
+	AttrVersion     = "docblob" // format version; its presence marks an attachment
+	AttrBucket      = "bucket"
+	AttrKey         = "key"
+	AttrSize        = "size"
+	AttrContentType = "content_type"
+	AttrSHA256      = "sha256"
+	AttrETag        = "etag"
+	AttrName        = "name"
+	AttrCreated     = "created"
+	AttrMetadata    = "metadata"
+	AttrData        = "data" // inline payloads only
+)
+
+// Version is the current attachment format version.
+const Version int64 = 1
+
+// Ref is the stored description of one payload.
+type Ref struct {
+	Bucket      string // the driver's container, if any
+	Key         string // the payload's storage key; "" for an inline payload
+	Size        int64
+	ContentType string
+	SHA256      []byte // 32 bytes
+	ETag        string
+	Name        string
+	Created     time.Time
+	Metadata    map[string]string
+	Inline      []byte // the payload itself, when kept in the document
+	IsInline    bool
+}
+
+// Encode returns the attachment map for r.
+func (r *Ref) Encode() map[string]any {
+	m := map[string]any{
+		AttrVersion:     Version,
+		AttrSize:        r.Size,
+		AttrContentType: r.ContentType,
+		AttrSHA256:      hex.EncodeToString(r.SHA256),
+		AttrCreated:     r.Created.UTC().Format(time.RFC3339Nano),
+	}
+	if r.IsInline {
+		data := r.Inline
+		if data == nil {
+			data = []byte{}
+		}
+		m[AttrData] = data
+	} else {
+		m[AttrKey] = r.Key
+		if r.Bucket != "" {
+			m[AttrBucket] = r.Bucket
+		}
+	}
+	if r.ETag != "" {
+		m[AttrETag] = r.ETag
+	}
+	if r.Name != "" {
+		m[AttrName] = r.Name
+	}
+	if len(r.Metadata) > 0 {
+		md := make(map[string]any, len(r.Metadata))
+		for k, v := range r.Metadata {
+			md[k] = v
+		}
+		m[AttrMetadata] = md
+	}
+	return m
+}
+
+// Is reports whether v is an attachment map.
+func Is(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, ok = m[AttrVersion]
+	return ok
+}
+
+// Decode parses an attachment map. It fails on a map that is marked as an
+// attachment but malformed.
+func Decode(v any) (*Ref, error) {
+	m, ok := v.(map[string]any)
+	if !ok || !Is(m) {
+		return nil, fmt.Errorf("not an attachment (%T)", v)
+	}
+	if ver, ok := toInt(m[AttrVersion]); !ok || ver != Version {
+		return nil, fmt.Errorf("unsupported attachment format version %v", m[AttrVersion])
+	}
+	r := &Ref{}
+	var err error
+	str := func(name string, required bool) string {
+		s, ok := m[name].(string)
+		if !ok && (required || m[name] != nil) && err == nil {
+			err = fmt.Errorf("attachment attribute %q: want a string, have %T", name, m[name])
+		}
+		return s
+	}
+	size, ok := toInt(m[AttrSize])
+	if !ok || size < 0 {
+		return nil, fmt.Errorf("attachment attribute %q: want a non-negative integer, have %v", AttrSize, m[AttrSize])
+	}
+	r.Size = size
+	r.ContentType = str(AttrContentType, false)
+	sum := str(AttrSHA256, true)
+	r.ETag = str(AttrETag, false)
+	r.Name = str(AttrName, false)
+	r.Bucket = str(AttrBucket, false)
+	created := str(AttrCreated, false)
+	if data, present := m[AttrData]; present {
+		b, ok := data.([]byte)
+		if !ok {
+			return nil, fmt.Errorf("attachment attribute %q: want bytes, have %T", AttrData, data)
+		}
+		r.Inline, r.IsInline = b, true
+		if int64(len(b)) != r.Size {
+			return nil, fmt.Errorf("inline attachment holds %d bytes, records %d", len(b), r.Size)
+		}
+	} else {
+		r.Key = str(AttrKey, true)
+		if r.Key == "" && err == nil {
+			err = fmt.Errorf("attachment has neither %q nor %q", AttrKey, AttrData)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.SHA256, err = hex.DecodeString(sum); err != nil || len(r.SHA256) != 32 {
+		return nil, fmt.Errorf("attachment attribute %q: %q is not a hex SHA-256", AttrSHA256, sum)
+	}
+	if created != "" {
+		if r.Created, err = time.Parse(time.RFC3339Nano, created); err != nil {
+			return nil, fmt.Errorf("attachment attribute %q: %w", AttrCreated, err)
+		}
+	}
+	if md, ok := m[AttrMetadata].(map[string]any); ok {
+		r.Metadata = make(map[string]string, len(md))
+		for k, v := range md {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("attachment metadata %q: want a string, have %T", k, v)
+			}
+			r.Metadata[k] = s
+		}
+	}
+	return r, nil
+}
+
+// Keys returns the storage keys of the non-inline attachments among the
+// top-level fields, skipping malformed ones.
+func Keys(fields map[string]any) []string {
+	var keys []string
+	for _, v := range fields {
+		if !Is(v) {
+			continue
+		}
+		if r, err := Decode(v); err == nil && !r.IsInline {
+			keys = append(keys, r.Key)
+		}
+	}
+	return keys
+}
+
+// Clone returns a copy of r sharing no mutable memory with it.
+func (r *Ref) Clone() *Ref {
+	c := *r
+	c.SHA256 = append([]byte(nil), r.SHA256...)
+	if r.Inline != nil {
+		c.Inline = append([]byte{}, r.Inline...)
+	}
+	c.Metadata = maps.Clone(r.Metadata)
+	return &c
+}
+
+func toInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case float64:
+		if x == float64(int64(x)) {
+			return int64(x), true
+		}
+	}
+	return 0, false
+}

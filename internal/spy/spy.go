@@ -1,0 +1,296 @@
+// Package spy wraps a driver to count its calls and inject faults. The
+// conformance suite counts requests with it; memtest exposes its faults to
+// users.
+package spy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/docblob/docblob/driver"
+)
+
+// Op names a driver primitive.
+type Op string
+
+// The driver primitives.
+const (
+	GetDocument    Op = "GetDocument"
+	PutDocument    Op = "PutDocument"
+	DeleteDocument Op = "DeleteDocument"
+	QueryDocuments Op = "QueryDocuments"
+	WriteBlob      Op = "WriteBlob"
+	OpenBlob       Op = "OpenBlob"
+	DeleteBlob     Op = "DeleteBlob"
+	ListBlobs      Op = "ListBlobs"
+)
+
+// Ops lists every primitive.
+var Ops = []Op{GetDocument, PutDocument, DeleteDocument, QueryDocuments, WriteBlob, OpenBlob, DeleteBlob, ListBlobs}
+
+// Fault is what happens to one call.
+type Fault struct {
+	// Err is returned by the call.
+	Err error
+	// Applied makes the call reach the wrapped driver first, then return
+	// Err anyway: an ambiguous failure, as when a response is lost.
+	Applied bool
+	// Hang blocks the call until its context is done, then returns the
+	// context's error (without reaching the wrapped driver).
+	Hang bool
+}
+
+// Driver wraps a driver.Driver. It is safe for concurrent use.
+type Driver struct {
+	driver.Driver
+
+	mu     sync.Mutex
+	counts map[Op]int
+	faults map[Op][]Fault
+	hook   func(Op) *Fault
+}
+
+// New wraps d.
+func New(d driver.Driver) *Driver {
+	return &Driver{Driver: d, counts: map[Op]int{}, faults: map[Op][]Fault{}}
+}
+
+// Counts returns the number of calls of each primitive since the last
+// Reset, faulted calls included.
+func (s *Driver) Counts() map[Op]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Op]int, len(s.counts))
+	for k, v := range s.counts {
+		if v > 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Reset zeroes the counts.
+func (s *Driver) Reset() {
+	s.mu.Lock()
+	clear(s.counts)
+	s.mu.Unlock()
+}
+
+// FailNext makes the next n calls of op (after those already queued) meet
+// fault f.
+func (s *Driver) FailNext(op Op, n int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults[op] = append(s.faults[op], f)
+	}
+}
+
+// SetHook installs a function consulted on every call that has no queued
+// fault; it returns the fault for the call, or nil. nil removes the hook.
+func (s *Driver) SetHook(h func(Op) *Fault) {
+	s.mu.Lock()
+	s.hook = h
+	s.mu.Unlock()
+}
+
+// ClearFaults drops queued faults and the hook.
+func (s *Driver) ClearFaults() {
+	s.mu.Lock()
+	clear(s.faults)
+	s.hook = nil
+	s.mu.Unlock()
+}
+
+// call counts a call and returns its fault, if any.
+func (s *Driver) call(op Op) *Fault {
+	s.mu.Lock()
+	s.counts[op]++
+	if q := s.faults[op]; len(q) > 0 {
+		f := q[0]
+		s.faults[op] = q[1:]
+		s.mu.Unlock()
+		return &f
+	}
+	h := s.hook
+	s.mu.Unlock()
+	if h != nil {
+		return h(op)
+	}
+	return nil
+}
+
+// injected marks errors injected by the spy, for ErrorCode.
+type injected struct{ err error }
+
+func (e *injected) Error() string { return e.err.Error() }
+func (e *injected) Unwrap() error { return e.err }
+
+// before handles a fault before the call reaches the wrapped driver. It
+// returns done=true with the error to return if the call must not proceed.
+func before(ctx context.Context, f *Fault) (bool, error) {
+	switch {
+	case f == nil || f.Applied:
+		return false, nil
+	case f.Hang:
+		<-ctx.Done()
+		return true, ctx.Err()
+	}
+	return true, &injected{f.Err}
+}
+
+// after returns the error a call returns once the wrapped driver returned
+// err.
+func after(f *Fault, err error) error {
+	if f != nil && f.Applied && err == nil {
+		return &injected{f.Err}
+	}
+	return err
+}
+
+// ErrorCode classifies injected errors: a driver.ErrorCode (or an error
+// wrapping one) is its own code; anything else is Unknown, an ambiguous
+// failure. Other errors are classified by the wrapped driver.
+func (s *Driver) ErrorCode(err error) driver.ErrorCode {
+	var inj *injected
+	if errors.As(err, &inj) {
+		var c driver.ErrorCode
+		if errors.As(inj.err, &c) {
+			return c
+		}
+		return driver.Unknown
+	}
+	return s.Driver.ErrorCode(err)
+}
+
+// GetDocument implements driver.Driver.
+func (s *Driver) GetDocument(ctx context.Context, key driver.Key) (*driver.Document, error) {
+	f := s.call(GetDocument)
+	if done, err := before(ctx, f); done {
+		return nil, err
+	}
+	doc, err := s.Driver.GetDocument(ctx, key)
+	if err = after(f, err); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// PutDocument implements driver.Driver.
+func (s *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond driver.Condition) (*driver.Document, error) {
+	f := s.call(PutDocument)
+	if done, err := before(ctx, f); done {
+		return nil, err
+	}
+	prev, err := s.Driver.PutDocument(ctx, doc, cond)
+	if err = after(f, err); err != nil {
+		return nil, err
+	}
+	return prev, nil
+}
+
+// DeleteDocument implements driver.Driver.
+func (s *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver.Condition) (*driver.Document, error) {
+	f := s.call(DeleteDocument)
+	if done, err := before(ctx, f); done {
+		return nil, err
+	}
+	prev, err := s.Driver.DeleteDocument(ctx, key, cond)
+	if err = after(f, err); err != nil {
+		return nil, err
+	}
+	return prev, nil
+}
+
+// QueryDocuments implements driver.Driver.
+func (s *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.QueryPage, error) {
+	f := s.call(QueryDocuments)
+	if done, err := before(ctx, f); done {
+		return nil, err
+	}
+	page, err := s.Driver.QueryDocuments(ctx, q)
+	if err = after(f, err); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// WriteBlob implements driver.Driver.
+func (s *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *driver.WriteOptions) (*driver.BlobAttrs, error) {
+	f := s.call(WriteBlob)
+	if done, err := before(ctx, f); done {
+		return nil, err
+	}
+	attrs, err := s.Driver.WriteBlob(ctx, key, r, opts)
+	if err = after(f, err); err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+// OpenBlob implements driver.Driver.
+func (s *Driver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	f := s.call(OpenBlob)
+	if done, err := before(ctx, f); done {
+		return nil, err
+	}
+	rc, err := s.Driver.OpenBlob(ctx, key, offset, length)
+	if err == nil && f != nil && f.Applied {
+		rc.Close()
+	}
+	if err = after(f, err); err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// DeleteBlob implements driver.Driver.
+func (s *Driver) DeleteBlob(ctx context.Context, key string) error {
+	f := s.call(DeleteBlob)
+	if done, err := before(ctx, f); done {
+		return err
+	}
+	return after(f, s.Driver.DeleteBlob(ctx, key))
+}
+
+// ListBlobs implements driver.Driver.
+func (s *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driver.BlobPage, error) {
+	f := s.call(ListBlobs)
+	if done, err := before(ctx, f); done {
+		return nil, err
+	}
+	page, err := s.Driver.ListBlobs(ctx, prefix, pageToken)
+	if err = after(f, err); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// As implements driver.Aser: it sets **Driver to s, and otherwise asks the
+// wrapped driver.
+func (s *Driver) As(i any) bool {
+	if p, ok := i.(**Driver); ok {
+		*p = s
+		return true
+	}
+	a, ok := s.Driver.(driver.Aser)
+	return ok && a.As(i)
+}
+
+// ErrorAs implements driver.Aser.
+func (s *Driver) ErrorAs(err error, i any) bool {
+	a, ok := s.Driver.(driver.Aser)
+	return ok && a.ErrorAs(err, i)
+}
+
+// SignedURL implements driver.Signer when the wrapped driver does; otherwise
+// it returns an Unimplemented error.
+func (s *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
+	sg, ok := s.Driver.(driver.Signer)
+	if !ok {
+		return "", &injected{driver.Unimplemented}
+	}
+	return sg.SignedURL(ctx, key, opts)
+}

@@ -1,0 +1,121 @@
+package docblob
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/docblob/docblob/driver"
+)
+
+// documentKey extracts and validates the key of an encoded document.
+func (s *Store) documentKey(fields map[string]any) (driver.Key, error) {
+	var k driver.Key
+	var err error
+	if k.Partition, err = s.keyPart(fields, s.info.PartitionKey, s.info.MaxPartitionKeyBytes); err != nil {
+		return k, err
+	}
+	if s.info.SortKey != "" {
+		if k.Sort, err = s.keyPart(fields, s.info.SortKey, s.info.MaxSortKeyBytes); err != nil {
+			return k, err
+		}
+	}
+	return k, nil
+}
+
+func (s *Store) keyPart(fields map[string]any, name string, max int) (string, error) {
+	v, ok := fields[name]
+	if !ok {
+		return "", fmt.Errorf("document has no key field %q (tag a string field `docstore:%q`)", name, name)
+	}
+	str, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("key field %q holds %T, want a string", name, v)
+	}
+	return str, validateKeyPart(name, str, max)
+}
+
+func validateKeyPart(name, v string, max int) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("key field %q is empty", name)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("key field %q is not valid UTF-8", name)
+	case max > 0 && len(v) > max:
+		return fmt.Errorf("key field %q is %d bytes, over the backend's limit of %d", name, len(v), max)
+	}
+	return nil
+}
+
+// keyString formats a document key for messages.
+func keyString(k driver.Key) string {
+	if k.Sort == "" {
+		return k.Partition
+	}
+	return k.Partition + "/" + k.Sort
+}
+
+// newBlobKey returns a storage key that has never held a payload:
+// prefix/partition/sort/field/id, each part escaped so that keys are plain
+// ASCII without path tricks, and long parts replaced by a hash. The id is
+// time-ordered and random.
+func (s *Store) newBlobKey(k driver.Key, field string) (string, error) {
+	var b strings.Builder
+	b.WriteString(s.opts.BlobPrefix)
+	b.WriteString(keySegment(k.Partition))
+	b.WriteByte('/')
+	if s.info.SortKey != "" {
+		b.WriteString(keySegment(k.Sort))
+		b.WriteByte('/')
+	}
+	b.WriteString(keySegment(field))
+	b.WriteByte('/')
+	b.WriteString(newID())
+	key := b.String()
+	if max := s.info.MaxBlobKeyBytes; max > 0 && len(key) > max {
+		return "", fmt.Errorf("payload key of %d bytes exceeds the backend's limit of %d (shorten BlobPrefix)", len(key), max)
+	}
+	return key, nil
+}
+
+// maxSegment bounds one escaped part of a payload key.
+const maxSegment = 120
+
+// keySegment escapes s for use in a payload key: ASCII letters, digits,
+// '-' and '_' stay, every other byte becomes %XX; a result longer than
+// maxSegment is replaced by "~" and a hash of s.
+func keySegment(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+		if b.Len() > maxSegment {
+			sum := sha256.Sum256([]byte(s))
+			return "~" + hex.EncodeToString(sum[:16])
+		}
+	}
+	return b.String()
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// newID returns a unique id: 48 bits of milliseconds since the epoch, then
+// 80 random bits, in lowercase base32hex (26 characters, sorting by time).
+func newID() string {
+	var buf [16]byte
+	binary.BigEndian.PutUint64(buf[:8], uint64(time.Now().UnixMilli())<<16)
+	if _, err := rand.Read(buf[6:]); err != nil {
+		panic("docblob: crypto/rand failed: " + err.Error())
+	}
+	return idEncoding.EncodeToString(buf[:])
+}

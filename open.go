@@ -1,0 +1,111 @@
+package docblob
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/docblob/docblob/driver"
+)
+
+// DriverOpener opens a driver from a URL. Drivers register one for their
+// scheme with Register, usually in an init function, so that importing the
+// driver's package makes its scheme available to Open.
+type DriverOpener interface {
+	// OpenDriverURL opens a driver for u. The query parameters that Open
+	// understands itself (see Open) have been removed from u; the opener
+	// must reject parameters it does not know with an error.
+	OpenDriverURL(ctx context.Context, u *url.URL) (driver.Driver, error)
+}
+
+// DriverOpenerFunc adapts a function to the DriverOpener interface.
+type DriverOpenerFunc func(ctx context.Context, u *url.URL) (driver.Driver, error)
+
+// OpenDriverURL calls f(ctx, u).
+func (f DriverOpenerFunc) OpenDriverURL(ctx context.Context, u *url.URL) (driver.Driver, error) {
+	return f(ctx, u)
+}
+
+var (
+	openersMu sync.RWMutex
+	openers   = map[string]DriverOpener{}
+)
+
+// Register makes a driver opener available under a URL scheme. It panics
+// if the scheme is empty, the opener is nil, or the scheme is already
+// registered, like database/sql.Register.
+func Register(scheme string, opener DriverOpener) {
+	openersMu.Lock()
+	defer openersMu.Unlock()
+	if scheme == "" || opener == nil {
+		panic("docblob: Register with an empty scheme or a nil opener")
+	}
+	if _, dup := openers[scheme]; dup {
+		panic("docblob: Register called twice for scheme " + scheme)
+	}
+	openers[scheme] = opener
+}
+
+// Schemes returns the registered URL schemes, sorted.
+func Schemes() []string {
+	openersMu.RLock()
+	defer openersMu.RUnlock()
+	out := make([]string, 0, len(openers))
+	for s := range openers {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Open opens a store from a URL such as "mem://",
+// "file:///var/lib/invoices" or "s3dynamo://invoices?bucket=b&region=r".
+// The scheme selects a driver, which must have been registered (importing a
+// driver's package registers it). Open makes no network call.
+//
+// Open itself understands these query parameters, on every scheme:
+//
+//	prefix            a prefix for every payload key (see Options.BlobPrefix)
+//	inline_threshold  payloads of at most this many bytes are kept inside
+//	                  the document (see Options.InlineThreshold)
+//
+// Every other parameter is the driver's; unknown ones are an error.
+func Open(ctx context.Context, urlstr string) (*Store, error) {
+	u, err := url.Parse(urlstr)
+	if err != nil {
+		return nil, newError(InvalidArgument, "open", "", fmt.Errorf("parse URL: %w", err))
+	}
+	openersMu.RLock()
+	opener := openers[u.Scheme]
+	openersMu.RUnlock()
+	if opener == nil {
+		return nil, newError(InvalidArgument, "open", "",
+			fmt.Errorf("no driver registered for scheme %q (registered: %v); import the driver's package", u.Scheme, Schemes()))
+	}
+	q := u.Query()
+	opts := &Options{}
+	if v := q.Get("prefix"); v != "" {
+		opts.BlobPrefix = v
+	}
+	if v := q.Get("inline_threshold"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, newError(InvalidArgument, "open", "", fmt.Errorf("inline_threshold %q is not a non-negative integer", v))
+		}
+		opts.InlineThreshold = n
+	}
+	q.Del("prefix")
+	q.Del("inline_threshold")
+	u.RawQuery = q.Encode()
+	drv, err := opener.OpenDriverURL(ctx, u)
+	if err != nil {
+		if isContextErr(err) {
+			return nil, err
+		}
+		return nil, newError(InvalidArgument, "open", "", err)
+	}
+	return NewStore(drv, opts)
+}

@@ -1,0 +1,258 @@
+package docblob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/attach"
+)
+
+// Put stores doc, a pointer to a struct or a map[string]any, replacing any
+// document with the same key, and stores the payloads of its new
+// attachments first. If doc has a revision field (see
+// Options.RevisionField) that is not nil, the write succeeds only if the
+// stored document has that revision, and fails with code
+// FailedPrecondition otherwise. On success Put sets the revision field to
+// the new revision and turns doc's new attachments into stored ones, and
+// deletes the payloads that the replaced document referenced and doc does
+// not. On failure the store is as it was before the call (see the package
+// documentation, Consistency).
+func (s *Store) Put(ctx context.Context, doc any) error {
+	return s.put(ctx, "put", doc, false)
+}
+
+// Create stores doc like Put, but only if no document has its key: if one
+// does, it fails with code AlreadyExists and writes nothing.
+func (s *Store) Create(ctx context.Context, doc any) error {
+	return s.put(ctx, "create", doc, true)
+}
+
+// attachment is one *Blob field of a document being written.
+type attachment struct {
+	field string
+	blob  *Blob
+	ref   *attach.Ref // the stored form, once decided
+	fresh bool        // ref.Key was written by this call
+}
+
+func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err error) {
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d, err := s.prepare(op, doc)
+	if err != nil {
+		return err
+	}
+	atts := collectAttachments(d.fields)
+	defer func() {
+		if err != nil {
+			for _, a := range atts {
+				a.blob.rewind()
+			}
+		}
+	}()
+	cond := driver.Condition{Kind: driver.Always}
+	switch {
+	case create:
+		cond.Kind = driver.MustNotExist
+	case d.rev != "":
+		cond = driver.Condition{Kind: driver.MustMatchRevision, Revision: d.rev}
+	}
+	if err := s.checkKept(op, d, atts, &cond); err != nil {
+		return err
+	}
+	if err := s.checkSize(op, d, atts); err != nil {
+		return err
+	}
+
+	// Steps 1 and 2: payloads first, each under a fresh key.
+	for _, a := range atts {
+		if a.ref != nil {
+			continue
+		}
+		if a.ref, err = s.writePayload(ctx, op, d, a); err != nil {
+			s.deletePayloads(ctx, op, d.keyStr, freshKeys(atts))
+			return err
+		}
+		a.fresh = !a.ref.IsInline
+	}
+	for _, a := range atts {
+		d.fields[a.field] = a.ref.Encode()
+	}
+	ddoc := &driver.Document{Key: d.key, Revision: newID(), Fields: d.fields}
+	if max := s.info.MaxDocumentBytes; max > 0 {
+		if n := driver.DocumentSize(ddoc, s.info); n > max {
+			s.deletePayloads(ctx, op, d.keyStr, freshKeys(atts))
+			return errorf(TooLarge, op, d.keyStr, "document is %d bytes with its attachments, over the backend's limit of %d", n, max)
+		}
+	}
+
+	// Step 3: the document, conditionally, learning what it replaced.
+	prev, err := s.drv.PutDocument(ctx, ddoc, cond)
+	if err != nil {
+		committed, err := s.afterFailedWrite(ctx, op, d, ddoc.Revision, atts, err)
+		if !committed {
+			return err
+		}
+		prev = nil // unknown: its payloads are left to Sweep
+	}
+
+	// Step 5: after commit, delete what the replaced version referenced and
+	// this one does not.
+	for _, a := range atts {
+		if a.blob.ref != nil && a.blob.ref != a.ref {
+			// A copy of another document's blob: leave that blob alone and
+			// give the document a blob of its own.
+			nb := &Blob{}
+			nb.setStored(s, a.ref, d.keyStr, ddoc.Revision)
+			if err := d.g.SetField(a.field, nb); err != nil {
+				return newError(InvalidArgument, op, d.keyStr, fmt.Errorf("set attachment field %q: %w", a.field, err))
+			}
+			continue
+		}
+		a.blob.setStored(s, a.ref, d.keyStr, ddoc.Revision)
+	}
+	if err := d.setRevision(s.opts.RevisionField, ddoc.Revision); err != nil {
+		// Committed; the caller's document type just cannot hold it.
+		return newError(InvalidArgument, op, d.keyStr, err)
+	}
+	if prev != nil {
+		keep := attach.Keys(d.fields)
+		var stale []string
+		for _, k := range attach.Keys(prev.Fields) {
+			if !slices.Contains(keep, k) {
+				stale = append(stale, k)
+			}
+		}
+		s.deletePayloads(ctx, op, d.keyStr, stale)
+	}
+	return nil
+}
+
+// afterFailedWrite is step 4 of the protocol: the document write failed.
+// If the failure is definite, it deletes the payloads this call wrote and
+// returns the error. If it is ambiguous, it reads the document back: if the
+// write was applied it reports committed; if not, and the backend may still
+// apply it later, it leaves the payloads to Sweep, which checks references.
+func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, rev string, atts []*attachment, werr error) (committed bool, err error) {
+	err = s.wrap(op, d.keyStr, werr)
+	fresh := freshKeys(atts)
+	code := s.drv.ErrorCode(werr)
+	if code.Definite() {
+		s.deletePayloads(ctx, op, d.keyStr, fresh)
+		return false, err
+	}
+	cctx, cancel := s.cleanupContext(ctx)
+	defer cancel()
+	got, gerr := s.drv.GetDocument(cctx, d.key)
+	switch {
+	case gerr == nil && got.Revision == rev:
+		return true, nil
+	case gerr == nil || s.drv.ErrorCode(gerr) == NotFound:
+		// Not applied, so far.
+		if s.info.SettledOnReturn {
+			s.deletePayloads(ctx, op, d.keyStr, fresh)
+		} else if len(fresh) > 0 {
+			s.opts.OnCleanupError(fmt.Errorf("%w; the write may still be applied, so its payloads %q are left to Sweep", err, fresh))
+		}
+	default:
+		s.opts.OnCleanupError(fmt.Errorf("%w; reading the document back failed too (%v), so its payloads %q are left to Sweep", err, s.wrap(op, d.keyStr, gerr), fresh))
+	}
+	return false, err
+}
+
+func collectAttachments(fields map[string]any) []*attachment {
+	var atts []*attachment
+	for name, v := range fields {
+		if p, ok := v.(pendingBlob); ok {
+			atts = append(atts, &attachment{field: name, blob: p.b})
+		}
+	}
+	slices.SortFunc(atts, func(a, b *attachment) int {
+		switch {
+		case a.field < b.field:
+			return -1
+		case a.field > b.field:
+			return 1
+		}
+		return 0
+	})
+	return atts
+}
+
+func freshKeys(atts []*attachment) []string {
+	var keys []string
+	for _, a := range atts {
+		if a.fresh {
+			keys = append(keys, a.ref.Key)
+		}
+	}
+	return keys
+}
+
+// checkKept decides, for each stored blob in the document, whether the
+// write can keep referencing its payload. A payload is kept only if it
+// belongs to this document in this store and the write is conditioned on
+// the revision it was read at, so that the write fails rather than commit
+// a reference to a payload that a concurrent writer has since deleted.
+// Inline payloads travel in the document and are always kept. Other stored
+// blobs (from another document or store) are copied.
+func (s *Store) checkKept(op string, d *document, atts []*attachment, cond *driver.Condition) error {
+	for _, a := range atts {
+		b := a.blob
+		if b.ref == nil {
+			continue
+		}
+		if b.ref.IsInline {
+			a.ref = b.ref
+			continue
+		}
+		if b.store != s || b.docKey != d.keyStr || b.docRev == "" || cond.Kind == driver.MustNotExist {
+			continue // copied by writePayload
+		}
+		switch {
+		case cond.Kind == driver.Always:
+			*cond = driver.Condition{Kind: driver.MustMatchRevision, Revision: b.docRev}
+		case cond.Revision != b.docRev:
+			return errorf(FailedPrecondition, op, d.keyStr,
+				"attachment %q was read at another revision of the document than the one being replaced; Get the document again", a.field)
+		}
+		a.ref = b.ref
+	}
+	return nil
+}
+
+// checkSize rejects a document that is too large before any payload is
+// written, counting its attachments at their smallest.
+func (s *Store) checkSize(op string, d *document, atts []*attachment) error {
+	max := s.info.MaxDocumentBytes
+	if max <= 0 {
+		return nil
+	}
+	probe := &driver.Document{Key: d.key, Revision: newID(), Fields: make(map[string]any, len(d.fields))}
+	for k, v := range d.fields {
+		if _, ok := v.(pendingBlob); !ok {
+			probe.Fields[k] = v
+		}
+	}
+	for _, a := range atts {
+		if a.ref != nil {
+			probe.Fields[a.field] = a.ref.Encode()
+		} else {
+			probe.Fields[a.field] = (&attach.Ref{Key: "x", SHA256: make([]byte, 32)}).Encode()
+		}
+	}
+	if n := driver.DocumentSize(probe, s.info); n > max {
+		return errorf(TooLarge, op, d.keyStr, "document is at least %d bytes, over the backend's limit of %d", n, max)
+	}
+	return nil
+}
+
+// errStale is returned when a blob's reader was consumed by an earlier Put.
+var errStale = errors.New("the blob's reader was consumed by an earlier Put and cannot be rewound (it is not an io.Seeker); make a new Blob")

@@ -1,0 +1,232 @@
+package docblob
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"iter"
+
+	"github.com/docblob/docblob/driver"
+)
+
+// SortCondition restricts the sort key in a Query. The zero value selects
+// every document of the partition. Sort keys compare as byte strings (as
+// DynamoDB compares strings).
+type SortCondition struct {
+	op   driver.SortOp
+	a, b string
+}
+
+// SortEqual selects the document whose sort key is v.
+func SortEqual(v string) SortCondition { return SortCondition{op: driver.SortEqual, a: v} }
+
+// SortPrefix selects the documents whose sort key starts with prefix.
+func SortPrefix(prefix string) SortCondition {
+	return SortCondition{op: driver.SortPrefix, a: prefix}
+}
+
+// SortBetween selects the documents whose sort key is in [lo, hi], both
+// ends included.
+func SortBetween(lo, hi string) SortCondition {
+	return SortCondition{op: driver.SortBetween, a: lo, b: hi}
+}
+
+// SortLess selects the documents whose sort key is less than v.
+func SortLess(v string) SortCondition { return SortCondition{op: driver.SortLess, a: v} }
+
+// SortLessOrEqual selects the documents whose sort key is at most v.
+func SortLessOrEqual(v string) SortCondition {
+	return SortCondition{op: driver.SortLessOrEqual, a: v}
+}
+
+// SortGreater selects the documents whose sort key is greater than v.
+func SortGreater(v string) SortCondition { return SortCondition{op: driver.SortGreater, a: v} }
+
+// SortGreaterOrEqual selects the documents whose sort key is at least v.
+func SortGreaterOrEqual(v string) SortCondition {
+	return SortCondition{op: driver.SortGreaterOrEqual, a: v}
+}
+
+// Query selects documents of one partition.
+type Query struct {
+	// Partition is the partition key value. Required.
+	Partition string
+	// Sort restricts the sort key; the zero value selects all.
+	Sort SortCondition
+	// Descending returns documents by descending sort key (default
+	// ascending).
+	Descending bool
+	// Limit is the most documents the iterator returns; 0 means no limit.
+	// With PageToken it makes pages: read up to Limit documents, then pass
+	// Iterator.PageToken to the next query.
+	Limit int
+	// PageToken resumes after the last document returned by an earlier
+	// iterator of the same query (see Iterator.PageToken).
+	PageToken string
+}
+
+// Iterator iterates over the results of a query. It is not safe for
+// concurrent use.
+type Iterator struct {
+	s      *Store
+	ctx    context.Context
+	q      driver.Query
+	keyStr string
+	limit  int // documents still to return; -1 for no limit
+	buf    []*driver.Document
+	cur    string // driver token of the page in buf
+	pos    int    // documents of that page already returned
+	drop   int    // documents to drop from the next page (when resuming)
+	next   string // driver token of the following page
+	more   bool   // a following page may exist
+	err    error
+}
+
+// pageToken is the portable page token: a driver page token and how many
+// documents of that page were already returned.
+type pageToken struct {
+	T string `json:"t,omitempty"`
+	S int    `json:"s,omitempty"`
+}
+
+// Query returns an iterator over the documents that q selects. It reads
+// lazily, a page at a time; payloads are never downloaded.
+func (s *Store) Query(ctx context.Context, q *Query) *Iterator {
+	it := &Iterator{s: s, ctx: ctx, limit: -1, more: true}
+	it.err = it.init(q)
+	return it
+}
+
+func (it *Iterator) init(q *Query) error {
+	const op = "query"
+	s := it.s
+	if err := s.checkOpen(op); err != nil {
+		return err
+	}
+	if q == nil {
+		return errorf(InvalidArgument, op, "", "nil query")
+	}
+	it.keyStr = q.Partition
+	if err := validateKeyPart(s.info.PartitionKey, q.Partition, s.info.MaxPartitionKeyBytes); err != nil {
+		return newError(InvalidArgument, op, q.Partition, err)
+	}
+	if q.Limit < 0 {
+		return errorf(InvalidArgument, op, q.Partition, "negative Limit")
+	}
+	if q.Limit > 0 {
+		it.limit = q.Limit
+	}
+	if q.Sort.op != driver.SortAny && s.info.SortKey == "" {
+		return errorf(InvalidArgument, op, q.Partition, "sort-key condition on a store without sort keys")
+	}
+	if q.PageToken != "" {
+		var t pageToken
+		raw, err := base64.RawURLEncoding.DecodeString(q.PageToken)
+		if err == nil {
+			err = json.Unmarshal(raw, &t)
+		}
+		if err != nil || t.S < 0 {
+			return errorf(InvalidArgument, op, q.Partition, "malformed page token")
+		}
+		it.next, it.drop = t.T, t.S
+	}
+	it.q = driver.Query{Partition: q.Partition, Sort: q.Sort.op, Value: q.Sort.a, Value2: q.Sort.b,
+		Descending: q.Descending}
+	return nil
+}
+
+// Next decodes the next document into doc (a pointer to a struct, or a
+// map[string]any). It returns io.EOF when there are no more.
+func (it *Iterator) Next(doc any) error {
+	for len(it.buf) == 0 {
+		if it.err != nil {
+			return it.err
+		}
+		if it.limit == 0 || !it.more {
+			return io.EOF
+		}
+		if err := it.fetch(); err != nil {
+			it.err = err
+			return err
+		}
+	}
+	d, err := it.s.newDocument("query", doc)
+	if err != nil {
+		return err
+	}
+	got := it.buf[0]
+	it.buf = it.buf[1:]
+	it.pos++
+	if it.limit > 0 {
+		it.limit--
+	}
+	if err := it.s.decodeInto(d, got); err != nil {
+		return newError(InvalidArgument, "query", keyString(got.Key), err)
+	}
+	return nil
+}
+
+func (it *Iterator) fetch() error {
+	if err := it.ctx.Err(); err != nil {
+		return err
+	}
+	q := it.q
+	q.PageToken = it.next
+	if it.limit > 0 {
+		q.Limit = it.limit + it.drop
+	}
+	page, err := it.s.drv.QueryDocuments(it.ctx, &q)
+	if err != nil {
+		return it.s.wrap("query", it.keyStr, err)
+	}
+	it.cur, it.next = it.next, page.NextPageToken
+	it.more = page.NextPageToken != ""
+	drop := min(it.drop, len(page.Documents))
+	it.buf, it.pos, it.drop = page.Documents[drop:], drop, 0
+	return nil
+}
+
+// PageToken returns a token that resumes the query after the last document
+// Next returned, or "" if no documents follow it.
+func (it *Iterator) PageToken() string {
+	var t pageToken
+	switch {
+	case len(it.buf) > 0:
+		t = pageToken{T: it.cur, S: it.pos}
+	case it.more && it.err == nil:
+		t = pageToken{T: it.next, S: it.drop}
+	default:
+		return ""
+	}
+	raw, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// All returns the documents that q selects as a sequence of *T (T is a
+// struct type or map[string]any), for use with range. Iteration stops at
+// the first error, which is yielded with a nil document.
+func All[T any](ctx context.Context, s *Store, q *Query) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		it := s.Query(ctx, q)
+		for {
+			doc := new(T)
+			var dst any = doc
+			if m, ok := any(doc).(*map[string]any); ok {
+				*m = map[string]any{}
+				dst = *m
+			}
+			err := it.Next(dst)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(doc, nil) {
+				return
+			}
+		}
+	}
+}

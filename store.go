@@ -1,0 +1,244 @@
+package docblob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync/atomic"
+	"time"
+
+	"github.com/docblob/docblob/driver"
+	gdriver "gocloud.dev/docstore/driver"
+)
+
+// Store saves, reads and deletes documents with attached blobs, over a
+// driver. It owns the write protocol (see the package documentation), so
+// every driver behaves the same. A Store is safe for concurrent use.
+type Store struct {
+	drv    driver.Driver
+	info   driver.Info
+	opts   Options
+	closed atomic.Bool
+}
+
+// Options configure a Store. The zero value is ready to use.
+type Options struct {
+	// BlobPrefix is prepended to every payload key, for example
+	// "invoices/" to share a bucket with other data.
+	BlobPrefix string
+
+	// InlineThreshold, if positive, keeps payloads of at most this many
+	// bytes inside the document instead of the blob store: one request
+	// instead of two, at the cost of document size (DynamoDB items are
+	// limited to 400 KB). Zero disables inlining.
+	InlineThreshold int64
+
+	// RevisionField is the name of the document field that holds the
+	// revision, for optimistic locking. Default "DocstoreRevision" (as in
+	// gocloud.dev/docstore).
+	RevisionField string
+
+	// CleanupTimeout bounds the clean-up work that follows a write (deleting
+	// superseded or failed payloads, reading a document back after an
+	// ambiguous failure), which runs even if the caller's context is done.
+	// Default 30 seconds.
+	CleanupTimeout time.Duration
+
+	// OnCleanupError is called when a payload that should be deleted after
+	// a write could not be: the write itself succeeded (or failed for
+	// another reason, which is returned), and the payload is left as an
+	// orphan for Sweep. Default: log at Warn level with log/slog.
+	OnCleanupError func(err error)
+}
+
+// NewStore returns a Store over a driver. It is for driver authors and for
+// users who build a driver by hand; most users call Open. opts may be nil.
+// The Store closes the driver when it is closed.
+func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
+	if drv == nil {
+		return nil, errorf(InvalidArgument, "open", "", "nil driver")
+	}
+	s := &Store{drv: drv, info: drv.Info()}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.InlineThreshold < 0 {
+		return nil, errorf(InvalidArgument, "open", "", "negative InlineThreshold")
+	}
+	if max := s.info.MaxDocumentBytes; max > 0 && s.opts.InlineThreshold > int64(max) {
+		return nil, errorf(InvalidArgument, "open", "", "InlineThreshold %d exceeds the backend's document limit of %d bytes", s.opts.InlineThreshold, max)
+	}
+	if s.info.PartitionKey == "" {
+		return nil, errorf(InvalidArgument, "open", "", "driver reports no partition key attribute")
+	}
+	if s.opts.RevisionField == "" {
+		s.opts.RevisionField = "DocstoreRevision"
+	}
+	if s.opts.CleanupTimeout <= 0 {
+		s.opts.CleanupTimeout = 30 * time.Second
+	}
+	if s.opts.OnCleanupError == nil {
+		s.opts.OnCleanupError = func(err error) {
+			slog.Warn("docblob: clean-up failed; Sweep will remove the payload", "err", err)
+		}
+	}
+	return s, nil
+}
+
+// Close releases the store's resources. Operations after Close fail with
+// code FailedPrecondition.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return errorf(FailedPrecondition, "close", "", "store already closed")
+	}
+	return s.wrap("close", "", s.drv.Close())
+}
+
+// As exposes the driver's underlying clients; see the driver's
+// documentation for the types it supports (for example **s3.Client). It
+// reports whether i was set.
+func (s *Store) As(i any) bool {
+	a, ok := s.drv.(driver.Aser)
+	return ok && a.As(i)
+}
+
+// ErrorAs sets i to the driver's underlying error in err, if it has one of
+// i's type, and reports whether it did. It works on errors returned by this
+// store; see the driver's documentation for the error types it supports.
+func (s *Store) ErrorAs(err error, i any) bool {
+	if err == nil {
+		return false
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Err != nil {
+		err = e.Err
+	}
+	if a, ok := s.drv.(driver.Aser); ok && a.ErrorAs(err, i) {
+		return true
+	}
+	return errors.As(err, i)
+}
+
+// wrap wraps a driver error once, with the operation and document key.
+// Context errors pass through unwrapped.
+func (s *Store) wrap(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	code := s.drv.ErrorCode(err)
+	if c := contextErr(err); c != nil && (code == Unknown || code == Unavailable) {
+		return c
+	}
+	return newError(code, op, key, err)
+}
+
+func (s *Store) checkOpen(op string) error {
+	if s.closed.Load() {
+		return errorf(FailedPrecondition, op, "", "store is closed")
+	}
+	return nil
+}
+
+// cleanupContext returns a context for clean-up work, which must run to
+// completion even if the caller's context is done.
+func (s *Store) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.opts.CleanupTimeout)
+}
+
+// deletePayloads deletes payloads after a write, reporting failures.
+func (s *Store) deletePayloads(ctx context.Context, op, docKey string, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	ctx, cancel := s.cleanupContext(ctx)
+	defer cancel()
+	for _, k := range keys {
+		if err := s.drv.DeleteBlob(ctx, k); err != nil {
+			s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, docKey, err), k))
+		}
+	}
+}
+
+// document is a user's document, prepared for the driver.
+type document struct {
+	g      gdriver.Document
+	key    driver.Key
+	keyStr string
+	fields map[string]any // encoded, without key and revision fields
+	rev    string         // the document's revision field, "" if absent or nil
+	hasRev bool           // the document type has a revision field
+}
+
+// newDocument checks that doc is a struct pointer or a map[string]any.
+func (s *Store) newDocument(op string, doc any) (*document, error) {
+	t := reflect.TypeOf(doc)
+	switch {
+	case doc == nil:
+		return nil, errorf(InvalidArgument, op, "", "nil document")
+	case t == reflect.TypeFor[map[string]any]():
+		if reflect.ValueOf(doc).IsNil() {
+			return nil, errorf(InvalidArgument, op, "", "nil document map")
+		}
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+		if reflect.ValueOf(doc).IsNil() {
+			return nil, errorf(InvalidArgument, op, "", "nil document pointer")
+		}
+	default:
+		return nil, errorf(InvalidArgument, op, "", "a document must be a pointer to a struct or a map[string]any, not %s", t)
+	}
+	g, err := gdriver.NewDocument(doc)
+	if err != nil {
+		return nil, newError(InvalidArgument, op, "", err)
+	}
+	return &document{g: g}, nil
+}
+
+// prepare encodes doc and extracts its key and revision.
+func (s *Store) prepare(op string, doc any) (*document, error) {
+	d, err := s.newDocument(op, doc)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := encodeDocument(d.g)
+	if err != nil {
+		return nil, newError(InvalidArgument, op, "", fmt.Errorf("encode document: %w", err))
+	}
+	d.fields = fields
+	if d.key, err = s.documentKey(fields); err != nil {
+		return nil, newError(InvalidArgument, op, keyString(d.key), err)
+	}
+	d.keyStr = keyString(d.key)
+	delete(fields, s.info.PartitionKey)
+	if s.info.SortKey != "" {
+		delete(fields, s.info.SortKey)
+	}
+	if v, ok := fields[s.opts.RevisionField]; ok {
+		d.hasRev = true
+		delete(fields, s.opts.RevisionField)
+		switch r := v.(type) {
+		case nil:
+		case string:
+			d.rev = r
+		default:
+			return nil, errorf(InvalidArgument, op, d.keyStr, "revision field %q holds %T; it must be a string or nil (use type any or string)", s.opts.RevisionField, v)
+		}
+	}
+	return d, nil
+}
+
+// setRevision stores a new revision into the user's document.
+func (d *document) setRevision(field, rev string) error {
+	if !d.hasRev {
+		return nil
+	}
+	if err := d.g.SetField(field, rev); err != nil {
+		return fmt.Errorf("set revision field %q: %w", field, err)
+	}
+	return nil
+}
