@@ -3,19 +3,102 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docblob/docblob/driver"
 )
 
-// blob is a stored payload. Its data is never modified once stored.
+// blob is a stored payload, in chunks so that storing a payload of unknown
+// size allocates it once, without the doubling copies of a growing buffer.
+// Its chunks are never modified once stored.
 type blob struct {
-	data        []byte
+	chunks      [][]byte
+	size        int64
 	contentType string
 	modTime     time.Time
+}
+
+// chunkSize is the size of the chunks of a payload whose size is unknown.
+const chunkSize = 64 << 10
+
+var scratch = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+// readChunks reads r to EOF into exactly sized chunks. If size is known
+// (non-negative) the payload is read into one buffer.
+func readChunks(r io.Reader, size int64) ([][]byte, int64, error) {
+	if size >= 0 {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			if err == io.ErrUnexpectedEOF {
+				err = fmt.Errorf("memstore: payload shorter than its announced %d bytes", size)
+			}
+			return nil, 0, err
+		}
+		var one [1]byte
+		if n, err := r.Read(one[:]); n > 0 || (err != nil && err != io.EOF) {
+			if err == nil {
+				err = fmt.Errorf("memstore: payload longer than its announced %d bytes", size)
+			}
+			return nil, 0, err
+		}
+		return [][]byte{buf}, size, nil
+	}
+	sp := scratch.Get().(*[]byte)
+	defer scratch.Put(sp)
+	var chunks [][]byte
+	var total int64
+	for {
+		n, err := io.ReadFull(r, *sp)
+		if n > 0 {
+			chunks = append(chunks, bytes.Clone((*sp)[:n]))
+			total += int64(n)
+		}
+		switch err {
+		case nil:
+			continue
+		case io.EOF, io.ErrUnexpectedEOF:
+			return chunks, total, nil
+		default:
+			return nil, 0, err
+		}
+	}
+}
+
+// reader returns a reader of length bytes of b from offset.
+func (b *blob) reader(offset, length int64) io.Reader {
+	if length < 0 || offset+length > b.size {
+		length = b.size - offset
+	}
+	var parts []io.Reader
+	for _, c := range b.chunks {
+		n := int64(len(c))
+		if offset >= n {
+			offset -= n
+			continue
+		}
+		if length <= 0 {
+			break
+		}
+		part := c[offset:min(n, offset+length)]
+		parts = append(parts, bytes.NewReader(part))
+		length -= int64(len(part))
+		offset = 0
+	}
+	return io.MultiReader(parts...)
+}
+
+// bytes returns a copy of b's data.
+func (b *blob) bytes() []byte {
+	out := make([]byte, 0, b.size)
+	for _, c := range b.chunks {
+		out = append(out, c...)
+	}
+	return out
 }
 
 // WriteBlob implements driver.Driver. The payload is read into memory (this
@@ -24,14 +107,15 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if opts != nil && opts.Size > 0 {
-		buf.Grow(int(opts.Size) + bytes.MinRead)
+	size := int64(-1)
+	if opts != nil {
+		size = opts.Size
 	}
-	if _, err := buf.ReadFrom(&ctxReader{ctx: ctx, r: r}); err != nil {
+	chunks, n, err := readChunks(&ctxReader{ctx: ctx, r: r}, size)
+	if err != nil {
 		return nil, err
 	}
-	b := &blob{data: buf.Bytes(), modTime: time.Now()}
+	b := &blob{chunks: chunks, size: n, modTime: time.Now()}
 	if opts != nil {
 		b.contentType = opts.ContentType
 	}
@@ -55,11 +139,7 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64)
 	if b == nil {
 		return nil, errNotFound
 	}
-	data := b.data[min(offset, int64(len(b.data))):]
-	if length >= 0 && length < int64(len(data)) {
-		data = data[:length]
-	}
-	return io.NopCloser(&ctxReader{ctx: ctx, r: bytes.NewReader(data)}), nil
+	return io.NopCloser(&ctxReader{ctx: ctx, r: b.reader(min(offset, b.size), length)}), nil
 }
 
 // DeleteBlob implements driver.Driver.
@@ -97,7 +177,7 @@ func (d *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driv
 			break
 		}
 		b := d.st.blobs[k]
-		page.Blobs = append(page.Blobs, driver.BlobInfo{Key: k, Size: int64(len(b.data)), ModTime: b.modTime})
+		page.Blobs = append(page.Blobs, driver.BlobInfo{Key: k, Size: b.size, ModTime: b.modTime})
 	}
 	d.st.mu.RUnlock()
 	return page, nil
@@ -113,7 +193,7 @@ func (d *Driver) ReplaceBlobData(key string, data []byte) error {
 	if b == nil {
 		return errNotFound
 	}
-	d.st.blobs[key] = &blob{data: bytes.Clone(data), contentType: b.contentType, modTime: b.modTime}
+	d.st.blobs[key] = &blob{chunks: [][]byte{bytes.Clone(data)}, size: int64(len(data)), contentType: b.contentType, modTime: b.modTime}
 	return nil
 }
 
@@ -125,7 +205,7 @@ func (d *Driver) BlobData(key string) ([]byte, error) {
 	if b == nil {
 		return nil, errNotFound
 	}
-	return bytes.Clone(b.data), nil
+	return b.bytes(), nil
 }
 
 // ctxReader fails reads once its context is done.

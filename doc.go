@@ -1,0 +1,131 @@
+// Package docblob stores documents with attached blobs: a record of
+// metadata in a document store whose large payloads (PDFs, images, JSON past
+// DynamoDB's 400 KB item limit) live in a blob store, saved, read and
+// deleted as one thing.
+//
+// A document is a pointer to a struct, or a map[string]any. Its fields are
+// encoded as in gocloud.dev/docstore (the `docstore:"name"` struct tag,
+// embedded structs, omitempty), and any top-level field of type *Blob is an
+// attachment: its payload goes to the blob store, and the document records
+// the payload's storage key, size, content type, SHA-256, ETag, name,
+// creation time and user metadata.
+//
+//	type Invoice struct {
+//		Customer string        `docstore:"pk"`
+//		ID       string        `docstore:"sk"`
+//		Title    string        `docstore:"title"`
+//		PDF      *docblob.Blob `docstore:"pdf"`
+//		Revision any           `docstore:"DocstoreRevision"` // optional
+//	}
+//
+//	store, err := docblob.Open(ctx, "s3dynamo://invoices?bucket=my-bucket&region=eu-west-1")
+//	inv := &Invoice{Customer: "acme", ID: "2026-001", Title: "March",
+//		PDF: docblob.NewBlob(pdfReader, &docblob.BlobOptions{Name: "march.pdf"})}
+//	err = store.Put(ctx, inv)   // streams the payload up, then writes the document
+//	got := &Invoice{Customer: "acme", ID: "2026-001"}
+//	err = store.Get(ctx, got)   // metadata only
+//	r, err := got.PDF.Open(ctx) // streaming read, verified at EOF
+//	err = store.Delete(ctx, got) // the document and its payloads
+//
+// # Keys
+//
+// A document's key is a partition key plus, on stores that have one, a sort
+// key: string fields named, by default, "pk" and "sk" (the single-table
+// convention) on every driver; drivers let the names be configured. Keys
+// are non-empty valid UTF-8 within the backend's limits (2048 and 1024 bytes
+// on DynamoDB); any characters are allowed. Sort keys compare as byte
+// strings in queries. Numeric keys are not supported: format them as
+// strings (zero-padded to sort).
+//
+// # The write protocol
+//
+// The Store, not the driver, runs the protocol, so every backend behaves
+// the same:
+//
+//  1. Each new payload is written under a storage key that has never held
+//     anything: prefix/partition/sort/field/id, with the key parts escaped
+//     (and hashed if long) and a time-ordered random id. A committed payload
+//     is never overwritten, so a failed or losing write cannot damage data a
+//     document points to.
+//  2. Payloads are written first, streamed, with their SHA-256 and size
+//     computed in the same pass. If an upload fails, nothing is written and
+//     the partial upload is aborted.
+//  3. Then the document is written with the caller's condition (Create:
+//     must not exist; a non-nil revision: must match; otherwise
+//     unconditional), and the driver reports, atomically with the write,
+//     which version it replaced.
+//  4. If the document write fails definitely (a condition that did not
+//     hold, a rejected request), the new payloads are deleted and the store
+//     is exactly as before. If it fails ambiguously (a timeout, a reset, a
+//     lost response), the Store reads the document back: if its own write
+//     was applied, Put succeeds; otherwise the new payloads are left for
+//     Sweep rather than risk deleting something a late write will point to.
+//  5. After the commit, the payloads the replaced version referenced and the
+//     new one does not are deleted. A failure there does not fail the call;
+//     it is reported to Options.OnCleanupError and leaves an orphan for
+//     Sweep.
+//  6. Delete removes the document (conditionally if a revision is given),
+//     learning atomically what it held, then deletes those payloads.
+//  7. Payloads at or under Options.InlineThreshold are kept inside the
+//     document and never touch the blob store.
+//
+// The number of requests is minimal: a Put of a new document with one
+// attachment is one payload write and one document write; a Get is one
+// document read; Blob.Open is one payload read; a Delete is one document
+// delete plus one payload delete per attachment.
+//
+// # Consistency
+//
+// A document never references a payload that is not completely stored: a
+// reader sees the old version or the new one, with its payloads. Once Put
+// returns nil, the document and its payloads are committed. A Put that
+// returns an error has changed nothing, except that after an ambiguous
+// failure the write may still have been applied (as with any remote
+// store); the Store never deletes a payload such a write could reference.
+// Reads of whole payloads verify size and SHA-256 at EOF and fail with
+// code Corrupt on a mismatch, never returning silently bad data.
+//
+// Optimistic locking: give the document a field named DocstoreRevision (or
+// Options.RevisionField) of type any or string. Get fills it; Put and
+// Delete with a non-nil revision succeed only if the stored document still
+// has it (FailedPrecondition otherwise), and Put sets the new revision.
+// A Put that keeps an attachment read by an earlier Get (the *Blob left
+// unchanged) is conditioned on the revision that Get returned even without
+// a revision field, since a concurrent writer may have replaced and deleted
+// that payload: such a Put fails with FailedPrecondition instead of
+// committing a reference to a deleted payload. A stored *Blob moved to
+// another document (or store) is copied, so that deleting one document
+// never breaks another.
+//
+// Get never downloads payloads. Get and queries read the document as
+// stored; drivers read strongly consistently where the backend offers it.
+// A *Blob returned by Get stays readable until a later write replaces or
+// deletes its payload; reading it then fails with code NotFound.
+//
+// # Errors
+//
+// Errors returned by a Store are *Error values with a portable ErrorCode,
+// the operation and the document key; errors.Is(err, docblob.NotFound) tests
+// the code, and Code(err) returns it. Context errors are returned as they
+// are (context.Canceled, context.DeadlineExceeded). Store.ErrorAs reaches the
+// driver's own error (an AWS SDK error, say), and Store.As the driver's
+// clients. Bad input (empty or oversized keys, a missing key field, a value
+// that is not a document, a field that cannot be encoded, an oversized
+// document) fails with InvalidArgument or TooLarge before anything is
+// written. Messages never contain credentials.
+//
+// # Drivers
+//
+// Open selects a driver by URL scheme; importing a driver's package
+// registers it: mem:// (drivers/memstore), file:// (drivers/filestore),
+// s3dynamo:// (drivers/s3dynamo). Driver authors implement the small
+// interface in package driver and test it with package conformance.
+//
+// # Testing
+//
+// Package memtest gives unit tests a ready store on the memory driver, with
+// fault injection and assertions that nothing is orphaned; a filestore
+// directory serves local development. The Store behaves the same over all
+// of them, since the protocol lives here and every driver passes one
+// conformance suite.
+package docblob

@@ -1,0 +1,57 @@
+package docblob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestErrorMessageAndCode(t *testing.T) {
+	cause := errors.New("ConditionalCheckFailedException")
+	err := newError(AlreadyExists, "create", "acme/2026-001", cause)
+	for _, tc := range []struct {
+		name string
+		got  bool
+	}{
+		{"IsCode", errors.Is(err, AlreadyExists)},
+		{"IsNotOtherCode", !errors.Is(err, NotFound)},
+		{"IsCause", errors.Is(err, cause)},
+		{"CodeFunc", Code(err) == AlreadyExists},
+		{"CodeWrapped", Code(fmt.Errorf("outer: %w", err)) == AlreadyExists},
+		{"CodeNil", Code(nil) == OK},
+		{"CodeForeign", Code(errors.New("x")) == Unknown},
+		{"CodeContext", Code(context.Canceled) == Unknown},
+		{"Message", err.Error() == `docblob: create "acme/2026-001": already exists: ConditionalCheckFailedException`},
+		{"MessageNoKey", !strings.Contains(newError(NotFound, "open", "", nil).Error(), `""`)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.got {
+				t.Errorf("failed for %q", err)
+			}
+		})
+	}
+}
+
+func TestErrorCodeNames(t *testing.T) {
+	for c := Unknown; c <= Unavailable; c++ {
+		if c.String() == "" || (c != Unknown && c.String() == "unknown") {
+			t.Errorf("code %d has no name", c)
+		}
+	}
+	if ErrorCode(99).String() != "unknown" {
+		t.Error("out-of-range code")
+	}
+}
+
+func TestDefinite(t *testing.T) {
+	for c, want := range map[ErrorCode]bool{
+		Unknown: false, Unavailable: false, AlreadyExists: true, FailedPrecondition: true,
+		InvalidArgument: true, PermissionDenied: true, TooLarge: true, NotFound: true,
+	} {
+		if c.Definite() != want {
+			t.Errorf("%v.Definite() = %v", c, !want)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package docblob
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/docblob/docblob/driver"
+)
+
+func TestKeySegment(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain-key_1", "plain-key_1"},
+		{"a/b", "a%2Fb"},
+		{"..", "%2E%2E"},
+		{"a b", "a%20b"},
+		{"é", "%C3%A9"},
+		{"%", "%25"},
+		{"\x00", "%00"},
+	} {
+		if got := keySegment(tc.in); got != tc.want {
+			t.Errorf("keySegment(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	long := strings.Repeat("x", 500)
+	got := keySegment(long)
+	if !strings.HasPrefix(got, "~") || len(got) > maxSegment {
+		t.Errorf("long segment = %q", got)
+	}
+	if keySegment(long) != got || keySegment(long+"y") == got {
+		t.Error("hashed segments are not a function of the input")
+	}
+}
+
+func TestNewIDUniqueAndOrdered(t *testing.T) {
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = newID()
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if len(id) != 26 || seen[id] {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		seen[id] = true
+	}
+	// Ids sort by their millisecond timestamp prefix (8 characters cover the 40 high bits).
+	prefixes := make([]string, len(ids))
+	for i, id := range ids {
+		prefixes[i] = id[:8]
+	}
+	if !slices.IsSorted(prefixes) {
+		t.Error("id time prefixes are not ordered")
+	}
+}
+
+func TestNewBlobKey(t *testing.T) {
+	s := &Store{info: driver.Info{PartitionKey: "pk", SortKey: "sk", MaxBlobKeyBytes: 1024}, opts: Options{BlobPrefix: "pre/"}}
+	k, err := s.newBlobKey(driver.Key{Partition: "../acme", Sort: "2026/001"}, "pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(k, "/")
+	if len(parts) != 5 || parts[0] != "pre" || parts[1] != "%2E%2E%2Facme" || parts[2] != "2026%2F001" || parts[3] != "pdf" {
+		t.Errorf("key = %q", k)
+	}
+	s.opts.BlobPrefix = strings.Repeat("p", 1000)
+	if _, err := s.newBlobKey(driver.Key{Partition: "a", Sort: "b"}, "f"); err == nil {
+		t.Error("a key over the backend's limit was accepted")
+	}
+	noSort := &Store{info: driver.Info{PartitionKey: "pk"}}
+	k, _ = noSort.newBlobKey(driver.Key{Partition: "a"}, "f")
+	if strings.Count(k, "/") != 2 {
+		t.Errorf("key without sort key = %q", k)
+	}
+}
