@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/internal/attach"
@@ -72,6 +73,7 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 	}
 
 	// Steps 1 and 2: payloads first, each under a fresh key.
+	started := time.Now()
 	for _, a := range atts {
 		if a.ref != nil {
 			continue
@@ -93,8 +95,21 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 		}
 	}
 
-	// Step 3: the document, conditionally, learning what it replaced.
-	prev, err := s.drv.PutDocument(ctx, ddoc, cond)
+	// Step 3: the document, conditionally, learning what it replaced. A
+	// write with fresh payloads must land before the commit deadline (see
+	// sweep.go for why).
+	wctx := ctx
+	if fresh := freshKeys(atts); len(fresh) > 0 {
+		deadline := started.Add(s.opts.CommitDeadline)
+		if time.Now().After(deadline) {
+			s.deletePayloads(ctx, op, d.keyStr, fresh)
+			return errorf(Unavailable, op, d.keyStr, "uploading the payloads took longer than the commit deadline (%v); nothing was written", s.opts.CommitDeadline)
+		}
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, deadline.Add(s.opts.WriteTimeout))
+		defer cancel()
+	}
+	prev, err := s.drv.PutDocument(wctx, ddoc, cond)
 	if err != nil {
 		committed, err := s.afterFailedWrite(ctx, op, d, ddoc.Revision, atts, err)
 		if !committed {

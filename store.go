@@ -46,6 +46,18 @@ type Options struct {
 	// Default 30 seconds.
 	CleanupTimeout time.Duration
 
+	// CommitDeadline bounds the time from the start of a Put's first
+	// payload upload to the start of its document write: a Put that
+	// exceeds it deletes its payloads and fails with code Unavailable
+	// rather than commit a payload that Sweep may consider orphaned.
+	// Default 1 hour; raise it for very large payloads on slow links (and
+	// Sweep's grace period with it).
+	CommitDeadline time.Duration
+
+	// WriteTimeout bounds a Put's document write, after its payloads are
+	// stored. Default 1 minute.
+	WriteTimeout time.Duration
+
 	// OnCleanupError is called when a payload that should be deleted after
 	// a write could not be: the write itself succeeded (or failed for
 	// another reason, which is returned), and the payload is left as an
@@ -78,6 +90,12 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 	}
 	if s.opts.CleanupTimeout <= 0 {
 		s.opts.CleanupTimeout = 30 * time.Second
+	}
+	if s.opts.CommitDeadline <= 0 {
+		s.opts.CommitDeadline = time.Hour
+	}
+	if s.opts.WriteTimeout <= 0 {
+		s.opts.WriteTimeout = time.Minute
 	}
 	if s.opts.OnCleanupError == nil {
 		s.opts.OnCleanupError = func(err error) {

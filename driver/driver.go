@@ -266,3 +266,12 @@ type Signer interface {
 	// SignedURL returns a URL for the payload under key.
 	SignedURL(ctx context.Context, key string, opts *SignedURLOptions) (string, error)
 }
+
+// TempRemover is implemented by drivers whose writes can leave temporary
+// files behind when a process is killed (the filesystem driver). Sweep
+// calls it.
+type TempRemover interface {
+	// RemoveStaleTemp removes temporary files last modified more than
+	// olderThan ago and returns how many it removed.
+	RemoveStaleTemp(ctx context.Context, olderThan time.Duration) (int, error)
+}

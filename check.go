@@ -1,0 +1,277 @@
+package docblob
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"time"
+
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/attach"
+)
+
+// FindingKind is the kind of a problem Check reports.
+type FindingKind int
+
+// The kinds of findings.
+const (
+	// DanglingReference: a document references a payload that does not
+	// exist.
+	DanglingReference FindingKind = iota + 1
+	// SizeMismatch: the referenced payload exists with another size than
+	// the document records.
+	SizeMismatch
+	// ChecksumMismatch: the payload's SHA-256 differs from the recorded one
+	// (reported only with CheckOptions.VerifyChecksums).
+	ChecksumMismatch
+	// MalformedAttachment: a document field is marked as an attachment but
+	// cannot be decoded.
+	MalformedAttachment
+	// OrphanPayload: a payload that no document references. Payloads of
+	// writes in progress show as orphans until their document is written;
+	// see Finding.Stored.
+	OrphanPayload
+)
+
+var findingNames = map[FindingKind]string{
+	DanglingReference:   "dangling reference",
+	SizeMismatch:        "size mismatch",
+	ChecksumMismatch:    "checksum mismatch",
+	MalformedAttachment: "malformed attachment",
+	OrphanPayload:       "orphan payload",
+}
+
+// String returns the kind's name, such as "dangling reference".
+func (k FindingKind) String() string {
+	if n, ok := findingNames[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("FindingKind(%d)", int(k))
+}
+
+// Finding is one problem found by Check.
+type Finding struct {
+	Kind       FindingKind
+	Partition  string    // the document's key; empty for orphans
+	Sort       string    //
+	Field      string    // the attachment field; empty for orphans
+	PayloadKey string    // the payload's storage key
+	Stored     time.Time // for orphans, when the payload was stored
+	Detail     string    // a human-readable description
+}
+
+// String describes the finding on one line.
+func (f Finding) String() string { return f.Kind.String() + ": " + f.Detail }
+
+// CheckOptions configure Check.
+type CheckOptions struct {
+	// VerifyChecksums reads every referenced payload (inline ones
+	// included) and reports those whose SHA-256 or size no longer match.
+	// It reads all the data.
+	VerifyChecksums bool
+	// BatchSize bounds how many references or payloads are held in memory
+	// at once. Default 100,000.
+	BatchSize int
+}
+
+// Check is a read-only consistency check, like fsck: it yields a Finding
+// for each dangling reference (a document pointing at a missing or wrongly
+// sized payload), each malformed attachment, each orphan payload, and, if
+// asked, each payload whose SHA-256 no longer matches. It streams its
+// findings and keeps memory bounded by BatchSize on stores of any size. It
+// changes nothing; Sweep removes orphans. Iteration stops at the first
+// error, which is yielded with a zero Finding. opts may be nil.
+func (s *Store) Check(ctx context.Context, opts *CheckOptions) iter.Seq2[Finding, error] {
+	var o CheckOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100_000
+	}
+	return func(yield func(Finding, error) bool) {
+		const op = "check"
+		if err := s.checkOpen(op); err != nil {
+			yield(Finding{}, err)
+			return
+		}
+		c := &checker{s: s, o: o, yield: yield}
+		if err := c.references(ctx); err != nil {
+			if !c.stopped {
+				yield(Finding{}, s.wrap(op, "", err))
+			}
+			return
+		}
+		if err := c.orphans(ctx); err != nil && !c.stopped {
+			yield(Finding{}, s.wrap(op, "", err))
+		}
+	}
+}
+
+// errStopped ends a check whose consumer stopped iterating.
+var errStopped = fmt.Errorf("check stopped")
+
+type checker struct {
+	s       *Store
+	o       CheckOptions
+	yield   func(Finding, error) bool
+	stopped bool
+}
+
+func (c *checker) emit(f Finding) error {
+	if !c.yield(f, nil) {
+		c.stopped = true
+		return errStopped
+	}
+	return nil
+}
+
+// reference is one attachment of one document.
+type reference struct {
+	key   driver.Key
+	field string
+	ref   *attach.Ref
+}
+
+// references checks every attachment of every document, a batch at a time.
+func (c *checker) references(ctx context.Context) error {
+	var batch []reference
+	flush := func() error {
+		err := c.checkBatch(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	err := c.s.scanDocuments(ctx, func(doc *driver.Document) error {
+		for field, v := range doc.Fields {
+			if !attach.Is(v) {
+				continue
+			}
+			ref, err := attach.Decode(v)
+			if err != nil {
+				if err := c.emit(Finding{Kind: MalformedAttachment, Partition: doc.Key.Partition, Sort: doc.Key.Sort, Field: field,
+					Detail: fmt.Sprintf("document %q field %q: %v", keyString(doc.Key), field, err)}); err != nil {
+					return err
+				}
+				continue
+			}
+			batch = append(batch, reference{key: doc.Key, field: field, ref: ref})
+		}
+		if len(batch) >= c.o.BatchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// checkBatch checks one batch of references against a listing of the
+// payloads.
+func (c *checker) checkBatch(ctx context.Context, batch []reference) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	want := map[string]int64{}
+	for _, r := range batch {
+		if !r.ref.IsInline {
+			want[r.ref.Key] = -1
+		}
+	}
+	if len(want) > 0 {
+		if err := c.s.listPayloads(ctx, func(b driver.BlobInfo) error {
+			if _, ok := want[b.Key]; ok {
+				want[b.Key] = b.Size
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for _, r := range batch {
+		f := Finding{Partition: r.key.Partition, Sort: r.key.Sort, Field: r.field, PayloadKey: r.ref.Key}
+		where := fmt.Sprintf("document %q field %q", keyString(r.key), r.field)
+		if !r.ref.IsInline {
+			switch size := want[r.ref.Key]; {
+			case size < 0:
+				f.Kind, f.Detail = DanglingReference, fmt.Sprintf("%s references missing payload %q", where, r.ref.Key)
+			case size != r.ref.Size:
+				f.Kind, f.Detail = SizeMismatch, fmt.Sprintf("%s: payload %q has %d bytes, %d recorded", where, r.ref.Key, size, r.ref.Size)
+			}
+		}
+		if f.Kind == 0 && c.o.VerifyChecksums {
+			b := &Blob{ref: r.ref, store: c.s, docKey: keyString(r.key)}
+			_, err := b.CopyTo(ctx, io.Discard)
+			switch {
+			case Code(err) == Corrupt:
+				f.Kind, f.Detail = ChecksumMismatch, fmt.Sprintf("%s: %v", where, err)
+			case Code(err) == NotFound:
+				f.Kind, f.Detail = DanglingReference, fmt.Sprintf("%s references missing payload %q", where, r.ref.Key)
+			case err != nil:
+				return err
+			}
+		}
+		if f.Kind != 0 {
+			if err := c.emit(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// orphans reports payloads that no document references, a batch at a time.
+func (c *checker) orphans(ctx context.Context) error {
+	batch := map[string]time.Time{}
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if _, err := c.s.scanReferences(ctx, func(key string) { delete(batch, key) }); err != nil {
+			return err
+		}
+		for key, mod := range batch {
+			if err := c.emit(Finding{Kind: OrphanPayload, PayloadKey: key, Stored: mod,
+				Detail: fmt.Sprintf("payload %q (stored %s) is referenced by no document", key, mod.UTC().Format(time.RFC3339))}); err != nil {
+				return err
+			}
+		}
+		clear(batch)
+		return nil
+	}
+	err := c.s.listPayloads(ctx, func(b driver.BlobInfo) error {
+		if !c.s.isPayloadKey(b.Key) {
+			return nil
+		}
+		batch[b.Key] = b.ModTime
+		if len(batch) >= c.o.BatchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// listPayloads calls f with every payload under the store's prefix.
+func (s *Store) listPayloads(ctx context.Context, f func(driver.BlobInfo) error) error {
+	token := ""
+	for {
+		page, err := s.drv.ListBlobs(ctx, s.opts.BlobPrefix, token)
+		if err != nil {
+			return err
+		}
+		for _, b := range page.Blobs {
+			if err := f(b); err != nil {
+				return err
+			}
+		}
+		if token = page.NextPageToken; token == "" {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package docblob
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/attach"
+)
+
+// Sweep and the commit deadline
+//
+// Sweep deletes payloads that no document references and that were stored
+// more than a grace period ago. It must never delete a payload that a
+// committed document references, even while writers run. The argument:
+//
+//  1. A payload becomes referenced only by the Put that uploaded it (a Put
+//     that keeps a stored attachment is conditioned on the revision that
+//     references it, so the payload is already referenced; a copied
+//     attachment is a new upload).
+//  2. That Put records time t0 before its upload starts, so the payload's
+//     modification time m, as the backend records it, is at least t0 (less
+//     any clock skew between the writer and the backend).
+//  3. The Put refuses to start its document write after t0 +
+//     Options.CommitDeadline, and gives that write a context deadline of t0
+//     + CommitDeadline + Options.WriteTimeout: the document lands (if at
+//     all) before t0 + CommitDeadline + WriteTimeout, plus the time a
+//     request may sit in the network after the client gave up.
+//  4. Sweep starts at time s, lists payloads with m < s - grace, and only
+//     then scans the documents. A payload it deletes was unreferenced in a
+//     scan that began after s. For its Put to commit later, the document
+//     must land after s > m + grace >= t0 + grace, which contradicts 3 when
+//     grace exceeds CommitDeadline + WriteTimeout by more than the clock
+//     skew and network delay. Sweep enforces grace >= CommitDeadline +
+//     WriteTimeout + 10 minutes; the default grace is 24 hours.
+//
+// Payloads are listed and matched against documents in batches, so memory
+// stays bounded (about BatchSize keys) on stores of any size, at the cost of
+// one document scan per batch.
+
+// SweepOptions configure Sweep.
+type SweepOptions struct {
+	// GracePeriod spares payloads stored less than this long ago, which may
+	// belong to writes in progress. Default 24 hours; it must be at least
+	// Options.CommitDeadline + Options.WriteTimeout + 10 minutes.
+	GracePeriod time.Duration
+	// DryRun finds orphans without deleting them.
+	DryRun bool
+	// BatchSize bounds how many candidate payloads are held in memory at
+	// once. Default 100,000.
+	BatchSize int
+}
+
+// SweepResult counts what a sweep saw and did.
+type SweepResult struct {
+	Payloads   int // payloads listed under the store's prefix
+	Foreign    int // objects under the prefix that are not docblob payloads, left alone
+	Young      int // payloads within the grace period, left alone
+	Referenced int // old payloads that a document references
+	Orphans    int // old payloads that no document references
+	Deleted    int // orphans deleted (0 in a dry run)
+	Failed     int // orphans whose deletion failed
+	TempFiles  int // stale temporary files removed by the driver
+	Documents  int // documents read, over all batches
+}
+
+// Sweep finds payloads that no document references, left by a crash or a
+// failed clean-up, and deletes those stored more than the grace period
+// ago. It never deletes a payload that a committed document references,
+// also while other writers run (see the comment in sweep.go for the
+// argument). It is safe to run from several processes at once. Objects
+// under the store's prefix whose keys docblob did not make are left alone.
+// opts may be nil.
+func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, error) {
+	const op = "sweep"
+	if err := s.checkOpen(op); err != nil {
+		return nil, err
+	}
+	var o SweepOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.GracePeriod == 0 {
+		o.GracePeriod = 24 * time.Hour
+	}
+	if min := s.opts.CommitDeadline + s.opts.WriteTimeout + 10*time.Minute; o.GracePeriod < min {
+		return nil, errorf(InvalidArgument, op, "", "grace period %v is shorter than CommitDeadline + WriteTimeout + 10m = %v, so it could delete the payload of a write still in progress", o.GracePeriod, min)
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100_000
+	}
+	res := &SweepResult{}
+	cutoff := time.Now().Add(-o.GracePeriod)
+	batch := map[string]bool{}
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		n, err := s.scanReferences(ctx, func(key string) {
+			if batch[key] {
+				delete(batch, key)
+				res.Referenced++
+			}
+		})
+		res.Documents += n
+		if err != nil {
+			return err
+		}
+		res.Orphans += len(batch)
+		for key := range batch {
+			if o.DryRun {
+				break
+			}
+			if err := s.drv.DeleteBlob(ctx, key); err != nil {
+				if c := contextErr(err); c != nil {
+					return c
+				}
+				res.Failed++
+				s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, "", err), key))
+				continue
+			}
+			res.Deleted++
+		}
+		clear(batch)
+		return nil
+	}
+	err := s.listPayloads(ctx, func(b driver.BlobInfo) error {
+		res.Payloads++
+		switch {
+		case !s.isPayloadKey(b.Key):
+			res.Foreign++
+		case !b.ModTime.Before(cutoff):
+			res.Young++
+		default:
+			batch[b.Key] = true
+			if len(batch) >= o.BatchSize {
+				return flush()
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return res, s.wrap(op, "", err)
+	}
+	if tr, ok := s.drv.(driver.TempRemover); ok && !o.DryRun {
+		n, err := tr.RemoveStaleTemp(ctx, o.GracePeriod)
+		res.TempFiles = n
+		if err != nil {
+			return res, s.wrap(op, "", err)
+		}
+	}
+	return res, nil
+}
+
+// scanReferences calls f with the storage key of every payload that a
+// document references, and returns the number of documents read.
+func (s *Store) scanReferences(ctx context.Context, f func(key string)) (int, error) {
+	n := 0
+	err := s.scanDocuments(ctx, func(doc *driver.Document) error {
+		n++
+		for _, k := range attach.Keys(doc.Fields) {
+			f(k)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// scanDocuments calls f with every stored document, a page at a time.
+func (s *Store) scanDocuments(ctx context.Context, f func(*driver.Document) error) error {
+	q := &driver.Query{}
+	for {
+		page, err := s.drv.QueryDocuments(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, doc := range page.Documents {
+			if err := f(doc); err != nil {
+				return err
+			}
+		}
+		if page.NextPageToken == "" {
+			return nil
+		}
+		q.PageToken = page.NextPageToken
+	}
+}
+
+// isPayloadKey reports whether key has the shape of the keys newBlobKey
+// makes: the store's prefix, escaped key parts and field, and an id.
+func (s *Store) isPayloadKey(key string) bool {
+	rest, ok := strings.CutPrefix(key, s.opts.BlobPrefix)
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, "/")
+	want := 3
+	if s.info.SortKey != "" {
+		want = 4
+	}
+	if len(parts) != want || !isID(parts[len(parts)-1]) {
+		return false
+	}
+	for _, p := range parts[:len(parts)-1] {
+		if p == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// isID reports whether s is an id made by newID.
+func isID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'v') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,148 @@
+package docblob_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docblob/docblob"
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/drivers/memstore"
+	"github.com/docblob/docblob/internal/spy"
+)
+
+// agedDriver reports payloads as stored age earlier than they were, so
+// tests can make payloads old without waiting.
+type agedDriver struct {
+	*spy.Driver
+	age time.Duration
+}
+
+func (a *agedDriver) ListBlobs(ctx context.Context, prefix, token string) (*driver.BlobPage, error) {
+	page, err := a.Driver.ListBlobs(ctx, prefix, token)
+	if err == nil {
+		for i := range page.Blobs {
+			page.Blobs[i].ModTime = page.Blobs[i].ModTime.Add(-a.age)
+		}
+	}
+	return page, err
+}
+
+func newSweepStore(t *testing.T) (*docblob.Store, *agedDriver, *memstore.Driver) {
+	t.Helper()
+	mem := memstore.New(nil)
+	aged := &agedDriver{Driver: spy.New(mem)}
+	s, err := docblob.NewStore(aged, &docblob.Options{OnCleanupError: func(error) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, aged, mem
+}
+
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	s, aged, mem := newSweepStore(t)
+	// Three documents with payloads, then an orphan from a failed clean-up.
+	for _, id := range []string{"1", "2", "3"} {
+		if err := s.Put(ctx, &Invoice{Customer: "c", ID: id, PDF: docblob.NewBlobBytes([]byte(id), nil)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aged.FailNext(spy.DeleteBlob, 1, spy.Fault{Err: errors.New("boom")})
+	if err := s.Put(ctx, &Invoice{Customer: "c", ID: "1", PDF: docblob.NewBlobBytes([]byte("new"), nil)}); err != nil {
+		t.Fatal(err)
+	}
+	// An object that is not a docblob payload.
+	if _, err := mem.WriteBlob(ctx, "someone-elses/file.txt", strings.NewReader("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("YoungOrphanSpared", func(t *testing.T) {
+		res, err := s.Sweep(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Deleted != 0 || res.Young != 4 || res.Foreign != 1 {
+			t.Errorf("result %+v", res)
+		}
+	})
+	aged.age = 25 * time.Hour
+	t.Run("DryRun", func(t *testing.T) {
+		res, err := s.Sweep(ctx, &docblob.SweepOptions{DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Orphans != 1 || res.Deleted != 0 || res.Referenced != 3 {
+			t.Errorf("result %+v", res)
+		}
+	})
+	t.Run("Deletes", func(t *testing.T) {
+		res, err := s.Sweep(ctx, &docblob.SweepOptions{BatchSize: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Orphans != 1 || res.Deleted != 1 || res.Referenced != 3 || res.Foreign != 1 || res.Payloads != 5 {
+			t.Errorf("result %+v", res)
+		}
+		for f, err := range s.Check(ctx, nil) {
+			t.Errorf("after the sweep: %v %v", f, err)
+		}
+	})
+	t.Run("GraceTooShort", func(t *testing.T) {
+		_, err := s.Sweep(ctx, &docblob.SweepOptions{GracePeriod: time.Minute})
+		if docblob.Code(err) != docblob.InvalidArgument {
+			t.Errorf("Sweep with a one-minute grace: %v", err)
+		}
+	})
+}
+
+func TestCheck(t *testing.T) {
+	ctx := context.Background()
+	s, aged, mem := newSweepStore(t)
+	for _, id := range []string{"ok", "dangling", "corrupt", "resized"} {
+		if err := s.Put(ctx, &Invoice{Customer: "c", ID: id, PDF: docblob.NewBlobBytes([]byte("payload "+id), nil)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(id string) *docblob.Blob {
+		inv := &Invoice{Customer: "c", ID: id}
+		if err := s.Get(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+		return inv.PDF
+	}
+	mem.DeleteBlob(ctx, get("dangling").Key())
+	mem.ReplaceBlobData(get("corrupt").Key(), []byte("PAYLOAD corrupt"))
+	mem.ReplaceBlobData(get("resized").Key(), []byte("short"))
+	aged.FailNext(spy.DeleteBlob, 1, spy.Fault{Err: errors.New("boom")})
+	s.Put(ctx, &Invoice{Customer: "c", ID: "ok", PDF: docblob.NewBlobBytes([]byte("v2"), nil)})
+
+	count := func(opts *docblob.CheckOptions) map[docblob.FindingKind]int {
+		got := map[docblob.FindingKind]int{}
+		for f, err := range s.Check(ctx, opts) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[f.Kind]++
+		}
+		return got
+	}
+	for _, batch := range []int{1, 100} {
+		got := count(&docblob.CheckOptions{BatchSize: batch})
+		want := map[docblob.FindingKind]int{docblob.DanglingReference: 1, docblob.SizeMismatch: 1, docblob.OrphanPayload: 1}
+		if len(got) != len(want) || got[docblob.DanglingReference] != 1 || got[docblob.SizeMismatch] != 1 || got[docblob.OrphanPayload] != 1 {
+			t.Errorf("batch %d: findings %v, want %v", batch, got, want)
+		}
+	}
+	got := count(&docblob.CheckOptions{VerifyChecksums: true})
+	if got[docblob.ChecksumMismatch] != 1 {
+		t.Errorf("with checksums: %v", got)
+	}
+	// Stopping early is allowed.
+	for range s.Check(ctx, nil) {
+		break
+	}
+}
