@@ -47,6 +47,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"Concurrency", testConcurrency},
 		{"Inline", testInline},
 		{"RequestCounts", testRequestCounts},
+		{"Faults", testFaults},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newHarness) })

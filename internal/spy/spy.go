@@ -40,6 +40,25 @@ type Fault struct {
 	// Hang blocks the call until its context is done, then returns the
 	// context's error (without reaching the wrapped driver).
 	Hang bool
+	// Crash stops the calling goroutine's whole operation, as if the
+	// process died at this call: the call panics with ErrCrash, after
+	// reaching the wrapped driver if Applied is set, before otherwise.
+	// Callers recover it with Recover.
+	Crash bool
+}
+
+// ErrCrash is the value a Crash fault panics with.
+var ErrCrash = errors.New("spy: simulated crash")
+
+// Recover, deferred, turns a simulated crash into *err = ErrCrash and lets
+// other panics through.
+func Recover(err *error) {
+	if r := recover(); r != nil {
+		if r != ErrCrash {
+			panic(r)
+		}
+		*err = ErrCrash
+	}
 }
 
 // Driver wraps a driver.Driver. It is safe for concurrent use.
@@ -134,6 +153,8 @@ func before(ctx context.Context, f *Fault) (bool, error) {
 	switch {
 	case f == nil || f.Applied:
 		return false, nil
+	case f.Crash:
+		panic(ErrCrash)
 	case f.Hang:
 		<-ctx.Done()
 		return true, ctx.Err()
@@ -144,6 +165,9 @@ func before(ctx context.Context, f *Fault) (bool, error) {
 // after returns the error a call returns once the wrapped driver returned
 // err.
 func after(f *Fault, err error) error {
+	if f != nil && f.Applied && f.Crash {
+		panic(ErrCrash)
+	}
 	if f != nil && f.Applied && err == nil {
 		return &injected{f.Err}
 	}

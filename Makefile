@@ -1,0 +1,47 @@
+# docblob developer tasks. `make test` is the full, CI-equivalent test run:
+# lint, then the whole suite against real MinIO and DynamoDB Local servers
+# that scripts/servers.sh installs (pinned, cached) and starts on loopback.
+
+SHELL := /bin/bash
+GO ?= go
+
+# Pinned linter version (built with the local Go toolchain via `go run`).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+TEST_FLAGS ?= -race -count=1 -timeout 40m
+
+.PHONY: all quickstart lint test servers-install servers-start servers-stop
+
+all: test
+
+## quickstart: run the quickstart example
+quickstart:
+	$(GO) run ./examples/quickstart
+
+## lint: gofmt check, go vet and staticcheck
+lint:
+	@files="$$(gofmt -l .)"; \
+	if [ -n "$$files" ]; then \
+		echo "gofmt: these files need formatting (run gofmt -w):"; \
+		echo "$$files"; \
+		exit 1; \
+	fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## test: lint, then all tests against real MinIO and DynamoDB Local
+test: lint
+	scripts/servers.sh run -- $(GO) test $(TEST_FLAGS) ./...
+
+## servers-install: build/fetch the pinned test servers into the cache
+servers-install:
+	scripts/servers.sh install
+
+## servers-start: start the test servers in the background and print the env file to source
+servers-start:
+	scripts/servers.sh start
+
+## servers-stop: stop the servers started by servers-start
+servers-stop:
+	scripts/servers.sh stop
