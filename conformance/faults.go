@@ -105,7 +105,11 @@ type faultStats struct {
 func testFaults(t *testing.T, newHarness HarnessMaker) {
 	runs := faultRuns(t)
 	e := newEnv(t, newHarness, nil)
-	sp := spy.New(e.spy.Driver)
+	drv, err := e.h.MakeDriver(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := spy.New(drv)
 	var cleanupReports atomic.Int64
 	store, err := docblob.NewStore(agedDriver{sp}, &docblob.Options{
 		InlineThreshold: 64,
