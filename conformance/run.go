@@ -48,6 +48,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"Inline", testInline},
 		{"RequestCounts", testRequestCounts},
 		{"Faults", testFaults},
+		{"Hammer", testHammer},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, newHarness) })
