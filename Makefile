@@ -11,7 +11,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSIO
 
 TEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: all quickstart lint test servers-install servers-start servers-stop
+.PHONY: all quickstart lint test test-full fuzz servers-install servers-start servers-stop
 
 all: test
 
@@ -45,3 +45,15 @@ servers-start:
 ## servers-stop: stop the servers started by servers-start
 servers-stop:
 	scripts/servers.sh stop
+
+## fuzz: fuzz each target for FUZZTIME (default 1m)
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzKeySegment -fuzztime $(FUZZTIME) .
+	$(GO) test -run XXX -fuzz FuzzCodec -fuzztime $(FUZZTIME) .
+	$(GO) test -run XXX -fuzz FuzzAttachDecode -fuzztime $(FUZZTIME) .
+
+## test-full: the long run: 1,000 faulted runs per driver, then the fuzzers
+test-full: lint
+	DOCBLOB_FAULT_RUNS=1000 scripts/servers.sh run -- $(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) fuzz
