@@ -23,7 +23,7 @@ func (s *Store) Delete(ctx context.Context, doc any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d, err := s.prepare(op, doc)
+	d, err := s.locate(op, doc)
 	if err != nil {
 		return err
 	}

@@ -228,26 +228,80 @@ func (s *Store) prepare(op string, doc any) (*document, error) {
 		return nil, newError(InvalidArgument, op, "", fmt.Errorf("encode document: %w", err))
 	}
 	d.fields = fields
-	if d.key, err = s.documentKey(fields); err != nil {
-		return nil, newError(InvalidArgument, op, keyString(d.key), err)
+	if err := s.readKey(op, d, fields); err != nil {
+		return nil, err
 	}
-	d.keyStr = keyString(d.key)
 	delete(fields, s.info.PartitionKey)
 	if s.info.SortKey != "" {
 		delete(fields, s.info.SortKey)
 	}
-	if v, ok := fields[s.opts.RevisionField]; ok {
-		d.hasRev = true
-		delete(fields, s.opts.RevisionField)
-		switch r := v.(type) {
-		case nil:
-		case string:
-			d.rev = r
-		default:
-			return nil, errorf(InvalidArgument, op, d.keyStr, "revision field %q holds %T; it must be a string or nil (use type any or string)", s.opts.RevisionField, v)
+	delete(fields, s.opts.RevisionField)
+	return d, nil
+}
+
+// locate prepares a document for Get and Delete, which need only its key
+// and revision: it reads those fields without encoding the rest.
+func (s *Store) locate(op string, doc any) (*document, error) {
+	d, err := s.newDocument(op, doc)
+	if err != nil {
+		return nil, err
+	}
+	fields := make(map[string]any, 3)
+	for _, name := range []string{s.info.PartitionKey, s.info.SortKey, s.opts.RevisionField} {
+		if name == "" || !d.g.HasFieldFold(name) {
+			continue
 		}
+		v, err := d.g.GetField(name)
+		if err != nil {
+			return nil, newError(InvalidArgument, op, "", err)
+		}
+		fields[name] = plainValue(v)
+	}
+	if err := s.readKey(op, d, fields); err != nil {
+		return nil, err
 	}
 	return d, nil
+}
+
+// plainValue turns a key or revision field's value into the form the
+// encoder gives it: strings of any named string type become string.
+func plainValue(v any) any {
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) {
+		if rv.IsNil() {
+			return nil
+		}
+		rv = rv.Elem()
+	}
+	if !rv.IsValid() {
+		return nil
+	}
+	if rv.Kind() == reflect.String {
+		return rv.String()
+	}
+	return rv.Interface()
+}
+
+// readKey sets d's key and revision from its encoded key fields.
+func (s *Store) readKey(op string, d *document, fields map[string]any) error {
+	var err error
+	if d.key, err = s.documentKey(fields); err != nil {
+		return newError(InvalidArgument, op, keyString(d.key), err)
+	}
+	d.keyStr = keyString(d.key)
+	v, ok := fields[s.opts.RevisionField]
+	if !ok {
+		return nil
+	}
+	d.hasRev = true
+	switch r := v.(type) {
+	case nil:
+	case string:
+		d.rev = r
+	default:
+		return errorf(InvalidArgument, op, d.keyStr, "revision field %q holds %T; it must be a string or nil (use type any or string)", s.opts.RevisionField, v)
+	}
+	return nil
 }
 
 // setRevision stores a new revision into the user's document.
