@@ -191,6 +191,14 @@ type Driver interface {
 	// returns the error the Condition describes and changes nothing. If the
 	// document is too large it returns an error that ErrorCode maps to
 	// TooLarge and changes nothing.
+	//
+	// A condition error is definite: the portable layer then deletes the
+	// payloads doc references. A driver that retries requests must
+	// therefore never report a condition failure caused by its own earlier
+	// attempt that was applied but whose response was lost: if the stored
+	// document's Revision equals doc.Revision (revisions are unique per
+	// write), the write succeeded, and PutDocument returns (nil, nil), the
+	// replaced document being unknown.
 	PutDocument(ctx context.Context, doc *Document, cond Condition) (previous *Document, err error)
 
 	// DeleteDocument removes the document with the key if cond holds, and
