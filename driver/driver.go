@@ -197,8 +197,9 @@ type Driver interface {
 	// therefore never report a condition failure caused by its own earlier
 	// attempt that was applied but whose response was lost: if the stored
 	// document's Revision equals doc.Revision (revisions are unique per
-	// write), the write succeeded, and PutDocument returns (nil, nil), the
-	// replaced document being unknown.
+	// write), the write succeeded: PutDocument returns (nil, nil), the
+	// replaced document being unknown, or an error that ErrorCode maps to
+	// Unknown, so that the portable layer reads the document back.
 	PutDocument(ctx context.Context, doc *Document, cond Condition) (previous *Document, err error)
 
 	// DeleteDocument removes the document with the key if cond holds, and

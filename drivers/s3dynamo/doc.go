@@ -1,0 +1,203 @@
+// Package s3dynamo is the docblob driver for Amazon S3 and DynamoDB, the
+// primary backend: documents are DynamoDB items, payloads are S3 objects.
+//
+// # Overview
+//
+// Documents live in one DynamoDB table, written with the aws-sdk-go-v2
+// DynamoDB client directly: every write is one PutItem or DeleteItem whose
+// condition expression enforces the caller's condition and whose
+// ReturnValues ALL_OLD returns the replaced item atomically, so the
+// portable layer learns which payloads became unreferenced without an
+// extra round trip. Reads are one GetItem; queries are one Query (or Scan)
+// per page.
+//
+// Payloads live in one S3 bucket, written through gocloud.dev/blob/s3blob
+// and the SDK's transfer manager: streaming, with memory bounded by
+// Options.PartSize and Options.UploadConcurrency whatever the payload's
+// size. A payload smaller than PartSize is one PutObject; a larger one a
+// multipart upload. Every upload request carries a SHA-256 checksum that
+// S3 verifies; a failed or canceled upload is aborted, so nothing is left
+// under the key and no parts linger. Reads are one ranged GetObject,
+// deletes one DeleteObject, and signed URLs are SigV4 presigned URLs.
+//
+// Neither New nor docblob.Open makes a network call; the first operation
+// does. Tables and buckets are not created on open: see CreateTable and
+// CreateBucket for development and tests.
+//
+// # URL
+//
+// Importing this package registers the scheme "s3dynamo" with docblob.Open:
+//
+//	s3dynamo://TABLE?bucket=BUCKET&region=eu-west-1
+//
+// Query parameters (all optional except bucket):
+//
+//	bucket              the S3 bucket (required)
+//	region              the AWS region (default: the AWS environment's)
+//	partition_key       partition key attribute (default "pk")
+//	sort_key            sort key attribute (default "sk")
+//	no_sort_key=true    the table has a partition key only
+//	endpoint            endpoint URL of both services, for compatible servers
+//	s3_endpoint         endpoint URL of S3 only
+//	dynamodb_endpoint   endpoint URL of DynamoDB only
+//	path_style=true     path-style bucket addressing (MinIO and most
+//	                    S3-compatible servers need it)
+//	sse                 server-side encryption: AES256 or aws:kms
+//	kms_key_id          the KMS key for sse=aws:kms
+//	part_size           multipart part size in bytes (at least 5 MiB)
+//	upload_concurrency  parts uploaded at once per payload
+//	consistent_read     false for eventually consistent reads
+//
+// docblob.Open itself also understands prefix and inline_threshold.
+// Unknown parameters are an error. Credentials are never taken from the
+// URL: they come from the default AWS chain (AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, shared files, SSO, the instance's or task's
+// role). For example, against local servers:
+//
+//	s3dynamo://invoices?bucket=invoices&region=us-east-1&endpoint=http://127.0.0.1:9000&path_style=true
+//
+// # Configuration
+//
+// New takes Options: the table and bucket, the key attribute names,
+// an aws.Config (region, credentials, retryer, HTTP client; nil loads the
+// default configuration), endpoints, path-style addressing, part size,
+// upload concurrency, server-side encryption (SSE-S3 with SSES3, SSE-KMS
+// with SSEKMS and an optional KMSKeyID) and read consistency. The zero
+// value of every optional field is the sensible default.
+//
+// The table needs a partition key of type S and, unless NoSortKey, a sort
+// key of type S, named as configured. The driver uses no index. It is
+// recommended to give the bucket a lifecycle rule that aborts incomplete
+// multipart uploads after a day: the driver aborts the uploads it fails,
+// but a process that crashes mid-upload cannot.
+//
+// Retries are the SDK's standard retryer (exponential backoff with jitter;
+// 3 attempts for S3, 4 for DynamoDB), configurable through aws.Config.
+//
+// # Item layout
+//
+// A document is an item with its key under the configured attribute
+// names, its revision under "DocstoreRevision" (as in gocloud.dev/docstore)
+// and one attribute per field. Field values map to DynamoDB types as
+// follows: string S, []byte B, bool BOOL, nil NULL, int64 and float64 N,
+// []any L, map[string]any M, and time.Time S in RFC 3339 with nanoseconds,
+// in UTC. Reading back, N becomes int64 if it is an integer that fits,
+// float64 otherwise, and times come back as their strings (the portable
+// layer decodes them into time.Time fields); string, number and binary
+// sets written by other tools become lists.
+//
+// An attachment is a map attribute; its payload is the S3 object "key" in
+// "bucket" (or, for a small payload kept inline, the "data" attribute).
+// This is a document with one attachment, as the AWS CLI shows it
+// (aws dynamodb get-item):
+//
+//	{
+//	  "Item": {
+//	    "pk": {"S": "acme"},
+//	    "sk": {"S": "2026-001"},
+//	    "DocstoreRevision": {"S": "01JQ3V9D8Z6K4M2X7T5R0W1Y3B"},
+//	    "title": {"S": "March"},
+//	    "total": {"N": "1234.5"},
+//	    "pdf": {"M": {
+//	      "docblob": {"N": "1"},
+//	      "bucket": {"S": "my-bucket"},
+//	      "key": {"S": "acme/2026-001/pdf/01JQ3V9D8Y2N6P4R8T0V2X4Z6A"},
+//	      "size": {"N": "48213"},
+//	      "content_type": {"S": "application/pdf"},
+//	      "sha256": {"S": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+//	      "etag": {"S": "\"5d41402abc4b2a76b9719d911017c592\""},
+//	      "name": {"S": "march.pdf"},
+//	      "created": {"S": "2026-03-31T09:15:00.123456789Z"},
+//	      "metadata": {"M": {"origin": {"S": "scanner"}}}
+//	    }}
+//	  }
+//	}
+//
+// The attachment attributes are: docblob (format version, N), bucket (S),
+// key (S; absent for an inline payload), size (N, bytes), content_type (S),
+// sha256 (S, lowercase hex), etag (S, as S3 returned it, quotes included;
+// optional), name (S, the original file name; optional), created (S, RFC
+// 3339 in UTC), metadata (M of S; optional) and data (B, inline payloads
+// only). The driver reports the bucket name as BlobAttrs.Container.
+//
+// Payload keys that contain control characters, "../" or text that reads
+// as "__0x<hex>__" are stored under gocloud.dev's escaped form of the key
+// (for example "a/..__0x2f__b"); all other keys are the S3 object keys as
+// they are.
+//
+// # Consistency
+//
+// GetItem, Query and Scan are strongly consistent by default, so a read
+// sees every write that returned before it. Options.EventuallyConsistentReads
+// (URL consistent_read=false) halves their cost at the price of reading
+// possibly stale documents. S3 is strongly consistent for reads after
+// writes and for listings.
+//
+// A failed document write over the network may still have been applied
+// (Info.SettledOnReturn is false): a timeout or reset is reported as
+// Unavailable or Unknown, which the portable layer treats as ambiguous. A
+// request that the client gave up on may even be applied after later ones.
+//
+// The SDK retries a request whose response was lost. If the lost attempt
+// had been applied, a conditional retry then fails its condition, and an
+// unconditional one finds the attempt's own item as the one it replaced.
+// The driver recognizes both (the item DynamoDB returns holds the revision
+// being written, or a conditional delete was retried and found nothing) and
+// reports Unknown instead of AlreadyExists, FailedPrecondition or a wrong
+// previous version, so that the portable layer reads the document back
+// rather than deleting the payloads of a committed write.
+// Ordering is by sort key compared as UTF-8 bytes, as DynamoDB compares S
+// keys. Query page tokens are the base64url-encoded JSON of DynamoDB's
+// LastEvaluatedKey (the item's key strings); a page may be shorter than
+// the limit, or empty, and still have a next token.
+//
+// DynamoDB rejects empty strings as key values in conditions, so sort-key
+// conditions on "" are rewritten into equivalent ones (sort keys are
+// never empty), and a BETWEEN whose bounds are out of order returns no
+// documents without a request. Attribute names must be non-empty, also in
+// nested maps, and numbers must lie within DynamoDB's range (about
+// 1e-130 to 1e125 in magnitude, NaN and infinities excluded): such
+// documents are rejected with InvalidArgument. A float64 with an integral
+// value reads back as int64, since DynamoDB numbers do not tell them
+// apart.
+//
+// # Errors
+//
+// ErrorCode maps service errors to portable codes: a missing item, object,
+// table or bucket (NoSuchKey, NotFound, NoSuchBucket,
+// ResourceNotFoundException) to NotFound; a failed MustNotExist condition
+// to AlreadyExists and a failed MustMatchRevision to FailedPrecondition
+// (DynamoDB reports both as ConditionalCheckFailedException; the driver
+// tells them apart); refused credentials or requests (AccessDenied,
+// InvalidAccessKeyId, SignatureDoesNotMatch, UnrecognizedClientException,
+// ExpiredToken and their kin) to PermissionDenied; an item over 400 KB, a
+// key over its limit, EntityTooLarge or ItemCollectionSizeLimitExceeded to
+// TooLarge; other ValidationExceptions to InvalidArgument; a payload that
+// does not match the checksum sent with it (BadDigest and kin) to Corrupt;
+// throttling (ProvisionedThroughputExceeded, ThrottlingException,
+// RequestLimitExceeded, SlowDown), server errors and connection failures,
+// after the SDK's retries, to Unavailable; anything else to Unknown.
+// DeleteBlob of a missing key succeeds, but a missing bucket is NotFound.
+//
+// The SDK's errors stay reachable: Driver.ErrorAs (and docblob's ErrorAs)
+// finds smithy.APIError, *types.ConditionalCheckFailedException and the
+// like, and Driver.As exposes the *s3.Client, the *dynamodb.Client and the
+// *blob.Bucket. Errors never contain credentials: the SDK signs requests
+// in headers, and URLs with user information are refused.
+//
+// # Testing
+//
+// The driver's tests run against real servers on 127.0.0.1, MinIO for S3
+// and DynamoDB Local, which `make test` installs and starts
+// (scripts/servers.sh). A plain `go test` skips them unless the
+// DOCBLOB_S3_ENDPOINT and DOCBLOB_DYNAMODB_ENDPOINT environment variables
+// name running servers. Each test makes its own table and bucket. Besides
+// the conformance suite, they count the requests each operation puts on
+// the wire, inject failing readers and cancellations mid-upload and check
+// that nothing is left behind, and classify the errors of a missing table,
+// a missing bucket, wrong credentials and an unreachable endpoint.
+//
+// For users' own tests, the same setup works: start MinIO and DynamoDB
+// Local, open the store with an endpoint URL and path_style=true, and
+// create the table and bucket with CreateTable and CreateBucket.
+package s3dynamo

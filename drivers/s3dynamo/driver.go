@@ -1,0 +1,293 @@
+package s3dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/docblob/docblob/driver"
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/s3blob"
+)
+
+// Defaults of Options.
+const (
+	// DefaultPartitionKey is the default name of the partition key attribute.
+	DefaultPartitionKey = "pk"
+	// DefaultSortKey is the default name of the sort key attribute.
+	DefaultSortKey = "sk"
+	// DefaultPartSize is the default size of one part of a multipart upload,
+	// and the size from which uploads are multipart.
+	DefaultPartSize = 8 << 20
+	// MinPartSize is the smallest part size S3 accepts.
+	MinPartSize = 5 << 20
+	// DefaultUploadConcurrency is the default number of parts of one
+	// payload uploaded at the same time.
+	DefaultUploadConcurrency = 4
+	// DefaultCleanupTimeout is the default of Options.CleanupTimeout.
+	DefaultCleanupTimeout = 10 * time.Second
+)
+
+// Server-side encryption modes for Options.ServerSideEncryption.
+const (
+	// SSES3 encrypts payloads with keys that S3 manages.
+	SSES3 = "AES256"
+	// SSEKMS encrypts payloads with a KMS key (Options.KMSKeyID, or the
+	// account's default S3 key).
+	SSEKMS = "aws:kms"
+)
+
+// Options configure a Driver. Only Table and Bucket are required; the zero
+// value of every other field is a sensible default.
+type Options struct {
+	// Table is the DynamoDB table that holds the documents.
+	Table string
+	// Bucket is the S3 bucket that holds the payloads.
+	Bucket string
+
+	// PartitionKey and SortKey name the table's key attributes (both of
+	// type S). They default to DefaultPartitionKey and DefaultSortKey.
+	PartitionKey string
+	SortKey      string
+	// NoSortKey says that the table has a partition key only; SortKey must
+	// then be empty.
+	NoSortKey bool
+
+	// AWS is the SDK configuration: region, credentials, retryer, HTTP
+	// client. If nil, New loads the default configuration (environment
+	// variables, shared config files, then the instance's role), without
+	// contacting any server.
+	AWS *aws.Config
+	// S3Endpoint and DynamoDBEndpoint override the services' endpoints,
+	// for S3- or DynamoDB-compatible servers such as MinIO or DynamoDB
+	// Local ("http://127.0.0.1:9000").
+	S3Endpoint       string
+	DynamoDBEndpoint string
+	// UsePathStyle addresses the bucket in the URL path rather than in the
+	// host name, as most S3-compatible servers need.
+	UsePathStyle bool
+
+	// PartSize is the size of the parts of a multipart upload, at least
+	// MinPartSize; payloads smaller than PartSize are uploaded with one
+	// request. Default DefaultPartSize.
+	PartSize int64
+	// UploadConcurrency is how many parts of one payload are uploaded at
+	// the same time. An upload holds at most about
+	// PartSize*(UploadConcurrency+2) bytes in memory. Default
+	// DefaultUploadConcurrency.
+	UploadConcurrency int
+	// ServerSideEncryption is "" (the bucket's default), SSES3 or SSEKMS.
+	ServerSideEncryption string
+	// KMSKeyID is the KMS key for SSEKMS; "" uses the account's default.
+	KMSKeyID string
+
+	// EventuallyConsistentReads makes GetDocument and QueryDocuments use
+	// eventually consistent reads (half the cost, but a read may miss a
+	// write that just returned). The default is strongly consistent reads.
+	EventuallyConsistentReads bool
+
+	// CleanupTimeout bounds the requests that undo a failed upload
+	// (aborting a multipart upload, deleting an object that may have been
+	// stored), which run even when the caller's context is done. Default
+	// DefaultCleanupTimeout.
+	CleanupTimeout time.Duration
+}
+
+// Driver is the S3 + DynamoDB driver. It implements driver.Driver,
+// driver.Aser and driver.Signer, and is safe for concurrent use.
+type Driver struct {
+	opts   Options // with defaults applied
+	info   driver.Info
+	s3     *s3.Client
+	ddb    *dynamodb.Client
+	bucket *blob.Bucket
+
+	listPageSize int // ListBlobs page size; tests make it small
+	closeOnce    sync.Once
+	closeErr     error
+}
+
+var (
+	_ driver.Driver = (*Driver)(nil)
+	_ driver.Aser   = (*Driver)(nil)
+	_ driver.Signer = (*Driver)(nil)
+)
+
+// New returns a driver for the table and bucket that opts name. It makes
+// no network call: the first operation does, so opening is cheap (for
+// example on a Lambda cold start). Neither the table nor the bucket is
+// created; see CreateTable and CreateBucket.
+func New(ctx context.Context, opts *Options) (*Driver, error) {
+	o, err := withDefaults(opts)
+	if err != nil {
+		return nil, err
+	}
+	_, s3c, ddb, err := clients(ctx, &o)
+	if err != nil {
+		return nil, err
+	}
+	bopts := &s3blob.Options{KMSEncryptionID: o.KMSKeyID}
+	if o.ServerSideEncryption != "" {
+		bopts.EncryptionType = s3types.ServerSideEncryption(o.ServerSideEncryption)
+	}
+	bucket, err := s3blob.OpenBucket(ctx, s3c, o.Bucket, bopts)
+	if err != nil {
+		return nil, err
+	}
+	d := &Driver{opts: o, s3: s3c, ddb: ddb, bucket: bucket, listPageSize: defaultListPageSize}
+	d.info = driver.Info{
+		PartitionKey:         o.PartitionKey,
+		SortKey:              o.SortKey,
+		MaxPartitionKeyBytes: 2048,
+		MaxSortKeyBytes:      1024,
+		MaxDocumentBytes:     400 * 1024,
+		MaxBlobKeyBytes:      1024,
+		SettledOnReturn:      false,
+	}
+	return d, nil
+}
+
+// withDefaults checks opts and fills in the defaults.
+func withDefaults(opts *Options) (Options, error) {
+	if opts == nil {
+		return Options{}, invalidf("Options are required (Table and Bucket)")
+	}
+	o := *opts
+	if o.Table == "" {
+		return o, invalidf("Options.Table is required")
+	}
+	if o.Bucket == "" {
+		return o, invalidf("Options.Bucket is required")
+	}
+	if o.PartitionKey == "" {
+		o.PartitionKey = DefaultPartitionKey
+	}
+	switch {
+	case o.NoSortKey && o.SortKey != "":
+		return o, invalidf("Options.NoSortKey is set but Options.SortKey is not empty")
+	case o.NoSortKey:
+	case o.SortKey == "":
+		o.SortKey = DefaultSortKey
+	}
+	if o.SortKey == o.PartitionKey {
+		return o, invalidf("the partition and sort key attributes must differ")
+	}
+	if o.PartitionKey == revisionAttr || o.SortKey == revisionAttr {
+		return o, invalidf(revisionAttr + " is reserved for the revision")
+	}
+	switch {
+	case o.PartSize == 0:
+		o.PartSize = DefaultPartSize
+	case o.PartSize < MinPartSize:
+		return o, invalidf(fmt.Sprintf("Options.PartSize %d is below S3's minimum of %d bytes", o.PartSize, MinPartSize))
+	}
+	switch {
+	case o.UploadConcurrency == 0:
+		o.UploadConcurrency = DefaultUploadConcurrency
+	case o.UploadConcurrency < 0:
+		return o, invalidf("Options.UploadConcurrency must not be negative")
+	}
+	switch o.ServerSideEncryption {
+	case "", SSES3:
+		if o.KMSKeyID != "" {
+			return o, invalidf("Options.KMSKeyID needs ServerSideEncryption " + SSEKMS)
+		}
+	case SSEKMS:
+	default:
+		return o, invalidf(fmt.Sprintf("Options.ServerSideEncryption %q is not %q, %q or empty", o.ServerSideEncryption, SSES3, SSEKMS))
+	}
+	for _, ep := range []string{o.S3Endpoint, o.DynamoDBEndpoint} {
+		if ep == "" {
+			continue
+		}
+		if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return o, invalidf("endpoints must be http:// or https:// URLs without user information")
+		}
+	}
+	switch {
+	case o.CleanupTimeout == 0:
+		o.CleanupTimeout = DefaultCleanupTimeout
+	case o.CleanupTimeout < 0:
+		return o, invalidf("Options.CleanupTimeout must not be negative")
+	}
+	return o, nil
+}
+
+// clients returns the SDK configuration of o (a copy of o.AWS, or the
+// default configuration) and the S3 and DynamoDB clients made from it.
+// The SDK's standard retryer (exponential backoff with jitter) comes with
+// the configuration unless it sets another.
+func clients(ctx context.Context, o *Options) (aws.Config, *s3.Client, *dynamodb.Client, error) {
+	var cfg aws.Config
+	if o.AWS != nil {
+		cfg = o.AWS.Copy()
+	} else {
+		var err error
+		if cfg, err = config.LoadDefaultConfig(ctx); err != nil {
+			return cfg, nil, nil, fmt.Errorf("s3dynamo: load AWS configuration: %w", err)
+		}
+	}
+	if cfg.Region == "" {
+		return cfg, nil, nil, invalidf("no AWS region: set it in Options.AWS, with the URL's region= or in AWS_REGION")
+	}
+	s3c := s3.NewFromConfig(cfg, func(so *s3.Options) {
+		if o.S3Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.S3Endpoint)
+		}
+		so.UsePathStyle = o.UsePathStyle
+	})
+	ddb := dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
+		if o.DynamoDBEndpoint != "" {
+			do.BaseEndpoint = aws.String(o.DynamoDBEndpoint)
+		}
+	})
+	return cfg, s3c, ddb, nil
+}
+
+// Info returns the driver's fixed properties.
+func (d *Driver) Info() driver.Info { return d.info }
+
+// ErrorCode classifies an error returned by the driver.
+func (d *Driver) ErrorCode(err error) driver.ErrorCode { return errorCode(err) }
+
+// As sets i to one of the driver's clients: i may be a **s3.Client, a
+// **dynamodb.Client or a **blob.Bucket (gocloud.dev/blob). It reports
+// whether it did.
+func (d *Driver) As(i any) bool {
+	switch p := i.(type) {
+	case **s3.Client:
+		*p = d.s3
+	case **dynamodb.Client:
+		*p = d.ddb
+	case **blob.Bucket:
+		*p = d.bucket
+	default:
+		return false
+	}
+	return true
+}
+
+// ErrorAs sets i to the first error in err's chain that has i's type, like
+// errors.As: SDK errors such as smithy.APIError,
+// *types.ConditionalCheckFailedException or *smithyhttp.ResponseError are
+// reachable this way.
+func (d *Driver) ErrorAs(err error, i any) bool {
+	if err == nil || i == nil {
+		return false
+	}
+	return errors.As(err, i)
+}
+
+// Close releases the driver's resources. Calling it again does nothing.
+func (d *Driver) Close() error {
+	d.closeOnce.Do(func() { d.closeErr = d.bucket.Close() })
+	return d.closeErr
+}
