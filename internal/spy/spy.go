@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/docblob/docblob/driver"
 )
@@ -40,6 +41,10 @@ type Fault struct {
 	// Hang blocks the call until its context is done, then returns the
 	// context's error (without reaching the wrapped driver).
 	Hang bool
+	// HangFor, with Hang, ends the hang after this long at the latest,
+	// returning context.DeadlineExceeded as if the caller's deadline had
+	// passed: a hang of bounded length whatever the caller's deadline.
+	HangFor time.Duration
 	// Crash stops the calling goroutine's whole operation, as if the
 	// process died at this call: the call panics with ErrCrash, after
 	// reaching the wrapped driver if Applied is set, before otherwise.
@@ -155,6 +160,15 @@ func before(ctx context.Context, f *Fault) (bool, error) {
 		return false, nil
 	case f.Crash:
 		panic(ErrCrash)
+	case f.Hang && f.HangFor > 0:
+		t := time.NewTimer(f.HangFor)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-t.C:
+			return true, context.DeadlineExceeded
+		}
 	case f.Hang:
 		<-ctx.Done()
 		return true, ctx.Err()
