@@ -53,15 +53,21 @@ func readChunks(r io.Reader, size int64) ([][]byte, int64, error) {
 	var chunks [][]byte
 	var total int64
 	for {
-		n, err := io.ReadFull(r, *sp)
+		// Fill the scratch buffer; only io.EOF ends the payload (a reader's
+		// own io.ErrUnexpectedEOF, say from a cut connection, is an error).
+		n, err := 0, error(nil)
+		for n < len(*sp) && err == nil {
+			var m int
+			m, err = r.Read((*sp)[n:])
+			n += m
+		}
 		if n > 0 {
 			chunks = append(chunks, bytes.Clone((*sp)[:n]))
 			total += int64(n)
 		}
 		switch err {
 		case nil:
-			continue
-		case io.EOF, io.ErrUnexpectedEOF:
+		case io.EOF:
 			return chunks, total, nil
 		default:
 			return nil, 0, err
