@@ -1,0 +1,52 @@
+package filestore
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/docblob/docblob/conformance"
+	"github.com/docblob/docblob/driver"
+)
+
+// harness runs the conformance suite over one temporary directory.
+type harness struct {
+	dir string
+}
+
+func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
+	return New(h.dir, nil)
+}
+
+// CorruptBlob flips the bits of the payload file's first byte in place,
+// keeping its length.
+func (h *harness) CorruptBlob(_ context.Context, key string) error {
+	root, err := os.OpenRoot(h.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	f, err := root.OpenFile(joinPath(blobComponents(key)), os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		f.Close()
+		return err
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (h *harness) Close() {}
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, func(_ context.Context, t *testing.T) (conformance.Harness, error) {
+		return &harness{dir: t.TempDir()}, nil
+	})
+}

@@ -1,0 +1,214 @@
+package filestore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"unicode/utf8"
+
+	"github.com/docblob/docblob/driver"
+)
+
+// Defaults and limits.
+const (
+	// DefaultPartitionKey and DefaultSortKey are the default key attribute
+	// names, the single-table convention every docblob driver shares.
+	DefaultPartitionKey = "pk"
+	DefaultSortKey      = "sk"
+
+	// DefaultMaxDocumentBytes is the default bound on a document's size as
+	// driver.DocumentSize counts it: DynamoDB's item limit, so that code
+	// tested against a directory fails the same way it would in production.
+	DefaultMaxDocumentBytes = 400 * 1024
+
+	// MaxPartitionKeyBytes and MaxSortKeyBytes bound the keys, as DynamoDB
+	// does. The encoding on disk supports longer keys (see the package
+	// documentation); the bounds are DynamoDB's so that a key accepted here
+	// is accepted in production.
+	MaxPartitionKeyBytes = 2048
+	MaxSortKeyBytes      = 1024
+
+	// MaxBlobKeyBytes bounds payload keys, as S3 does.
+	MaxBlobKeyBytes = 1024
+)
+
+// Options configure a Driver. The zero value is ready to use.
+type Options struct {
+	// PartitionKey and SortKey are the key attribute names reported in
+	// Info. They default to DefaultPartitionKey and DefaultSortKey.
+	PartitionKey string
+	SortKey      string
+	// NoSortKey makes documents keyed by a partition key only; SortKey must
+	// then be empty.
+	NoSortKey bool
+
+	// MaxDocumentBytes bounds a document's size as driver.DocumentSize
+	// counts it. Zero means DefaultMaxDocumentBytes; a negative value means
+	// no limit.
+	MaxDocumentBytes int
+
+	// NoSync skips every fsync. Writes stay atomic (a crash of the process
+	// never leaves a partial document or payload visible) but are no longer
+	// durable across a crash of the machine. It makes unit tests faster on
+	// slow disks; never use it for data you want to keep.
+	NoSync bool
+}
+
+// Driver is a docblob driver that keeps documents and payloads as files
+// under one directory. It implements driver.Driver and driver.Aser and is
+// safe for concurrent use, by goroutines and by processes sharing the
+// directory.
+type Driver struct {
+	root   *os.Root
+	dir    string
+	info   driver.Info
+	noSync bool
+	locks  *locker
+}
+
+var (
+	_ driver.Driver = (*Driver)(nil)
+	_ driver.Aser   = (*Driver)(nil)
+)
+
+// New returns a driver over dir, creating it (mode 0700, and its missing
+// parents) if it does not exist. opts may be nil.
+func New(dir string, opts *Options) (*Driver, error) {
+	if !lockSupported {
+		return nil, errUnsupported
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.PartitionKey == "" {
+		o.PartitionKey = DefaultPartitionKey
+	}
+	switch {
+	case o.NoSortKey && o.SortKey != "":
+		return nil, fmt.Errorf("%w: NoSortKey with SortKey %q", errInvalid, o.SortKey)
+	case o.NoSortKey:
+	case o.SortKey == "":
+		o.SortKey = DefaultSortKey
+	}
+	if o.SortKey != "" && o.SortKey == o.PartitionKey {
+		return nil, fmt.Errorf("%w: partition and sort key attributes are both %q", errInvalid, o.SortKey)
+	}
+	switch {
+	case o.MaxDocumentBytes == 0:
+		o.MaxDocumentBytes = DefaultMaxDocumentBytes
+	case o.MaxDocumentBytes < 0:
+		o.MaxDocumentBytes = 0
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty directory name", errInvalid)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, err
+	}
+	capturePathEscapes(root)
+	for _, sub := range []string{docsDir, blobsDir, locksDir} {
+		if err := root.Mkdir(sub, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			root.Close()
+			return nil, err
+		}
+	}
+	d := &Driver{
+		root:   root,
+		dir:    abs,
+		noSync: o.NoSync,
+		locks:  newLocker(root),
+		info: driver.Info{
+			PartitionKey:         o.PartitionKey,
+			SortKey:              o.SortKey,
+			MaxPartitionKeyBytes: MaxPartitionKeyBytes,
+			MaxSortKeyBytes:      MaxSortKeyBytes,
+			MaxDocumentBytes:     o.MaxDocumentBytes,
+			MaxBlobKeyBytes:      MaxBlobKeyBytes,
+			SettledOnReturn:      true,
+		},
+	}
+	if err := d.syncDir("."); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Info returns the driver's fixed properties. SettledOnReturn is true: a
+// write that returned an error was not applied and never will be.
+func (d *Driver) Info() driver.Info { return d.info }
+
+// Dir returns the absolute path of the driver's directory.
+func (d *Driver) Dir() string { return d.dir }
+
+// Close releases the driver's directory handle and lock files.
+func (d *Driver) Close() error {
+	err := d.locks.close()
+	if cerr := d.root.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// As implements driver.Aser. It supports **os.Root (the driver's root, which
+// must not be closed) and *string (the directory's absolute path).
+func (d *Driver) As(i any) bool {
+	switch p := i.(type) {
+	case **os.Root:
+		*p = d.root
+	case *string:
+		*p = d.dir
+	default:
+		return false
+	}
+	return true
+}
+
+// checkKey validates a document key.
+func (d *Driver) checkKey(k driver.Key) error {
+	if err := checkKeyPart("partition", k.Partition, MaxPartitionKeyBytes); err != nil {
+		return err
+	}
+	if d.info.SortKey == "" {
+		if k.Sort != "" {
+			return fmt.Errorf("%w: sort key %q given, but documents have a partition key only", errInvalid, k.Sort)
+		}
+		return nil
+	}
+	return checkKeyPart("sort", k.Sort, MaxSortKeyBytes)
+}
+
+func checkKeyPart(what, v string, max int) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("%w: empty %s key", errInvalid, what)
+	case len(v) > max:
+		return fmt.Errorf("%w: %s key of %d bytes exceeds the limit of %d", errTooLarge, what, len(v), max)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("%w: %s key is not valid UTF-8", errInvalid, what)
+	}
+	return nil
+}
+
+// checkBlobKey validates a payload key. Any bytes are allowed: the key is
+// encoded, never used as a path.
+func checkBlobKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty payload key", errInvalid)
+	case len(key) > MaxBlobKeyBytes:
+		return fmt.Errorf("%w: payload key of %d bytes exceeds the limit of %d", errTooLarge, len(key), MaxBlobKeyBytes)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package filestore
+
+import (
+	"context"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/docblob/docblob"
+	"github.com/docblob/docblob/driver"
+)
+
+func TestOpenURL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cases := []struct {
+		url  string
+		info driver.Info
+		ok   bool
+	}{
+		{"file://" + dir + "/a", driver.Info{PartitionKey: "pk", SortKey: "sk", MaxDocumentBytes: DefaultMaxDocumentBytes}, true},
+		{"file://localhost" + dir + "/b?partition_key=id&sort_key=", driver.Info{PartitionKey: "id", MaxDocumentBytes: DefaultMaxDocumentBytes}, true},
+		{"file://" + dir + "/c?sort_key=range&max_document_bytes=1000&nosync=true", driver.Info{PartitionKey: "pk", SortKey: "range", MaxDocumentBytes: 1000}, true},
+		{"file://" + dir + "/d?max_document_bytes=0", driver.Info{PartitionKey: "pk", SortKey: "sk"}, true},
+		{"file://" + dir + "/e%20f", driver.Info{PartitionKey: "pk", SortKey: "sk", MaxDocumentBytes: DefaultMaxDocumentBytes}, true},
+		{"file:" + dir + "/rel", driver.Info{PartitionKey: "pk", SortKey: "sk", MaxDocumentBytes: DefaultMaxDocumentBytes}, true},
+		{"file://otherhost/x", driver.Info{}, false},
+		{"file://", driver.Info{}, false},
+		{"file://" + dir + "/g?bogus=1", driver.Info{}, false},
+		{"file://" + dir + "/g?max_document_bytes=-1", driver.Info{}, false},
+		{"file://" + dir + "/g?nosync=maybe", driver.Info{}, false},
+		{"file://" + dir + "/g?partition_key=", driver.Info{}, false},
+		{"file://" + dir + "/g?sort_key=pk", driver.Info{}, false},
+		{"file://" + dir + "/g?sort_key=a&sort_key=b", driver.Info{}, false},
+	}
+	for _, c := range cases {
+		u, err := url.Parse(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		drv, err := openURL(ctx, u)
+		if !c.ok {
+			if err == nil {
+				drv.Close()
+				t.Errorf("%s: opened", c.url)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.url, err)
+			continue
+		}
+		info := drv.Info()
+		c.info.MaxPartitionKeyBytes, c.info.MaxSortKeyBytes, c.info.MaxBlobKeyBytes, c.info.SettledOnReturn = MaxPartitionKeyBytes, MaxSortKeyBytes, MaxBlobKeyBytes, true
+		if info != c.info {
+			t.Errorf("%s: info %+v, want %+v", c.url, info, c.info)
+		}
+		drv.Close()
+	}
+	if _, err := New(filepath.Join(dir, "e f"), nil); err != nil {
+		t.Errorf("escaped path: %v", err)
+	}
+}
+
+func TestOpenThroughDocblob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := docblob.Open(ctx, "file://"+dir+"?prefix=p/&nosync=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type doc struct {
+		PK    string        `docstore:"pk"`
+		SK    string        `docstore:"sk"`
+		Title string        `docstore:"title"`
+		PDF   *docblob.Blob `docstore:"pdf"`
+	}
+	in := &doc{PK: "acme", SK: "2026-001", Title: "March", PDF: docblob.NewBlobBytes([]byte("%PDF-1.7 ..."), &docblob.BlobOptions{Name: "march.pdf"})}
+	if err := store.Put(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got := &doc{PK: "acme", SK: "2026-001"}
+	if err := store.Get(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	data, err := got.PDF.ReadAll(ctx)
+	if err != nil || string(data) != "%PDF-1.7 ..." || got.Title != "March" {
+		t.Fatalf("got %+v %q %v", got, data, err)
+	}
+	var path string
+	if !store.As(&path) || path != dir {
+		t.Errorf("As(*string) = %q", path)
+	}
+	var root *os.Root
+	if !store.As(&root) || root == nil || root.Name() != dir {
+		t.Errorf("As(**os.Root) = %v", root)
+	}
+	var n int
+	if store.As(&n) {
+		t.Error("As(*int) = true")
+	}
+	err = store.Get(ctx, &doc{PK: "acme", SK: "missing"})
+	var pe *fs.PathError
+	if docblob.Code(err) != docblob.NotFound || !store.ErrorAs(err, &pe) {
+		t.Errorf("missing document: %v, ErrorAs(*fs.PathError) = %v", err, pe)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := docblob.Open(ctx, "file://"+dir+"?unknown=1"); docblob.Code(err) != docblob.InvalidArgument {
+		t.Errorf("unknown parameter: %v", err)
+	}
+}

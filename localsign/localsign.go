@@ -1,0 +1,277 @@
+// Package localsign gives backends without a signing service of their own
+// (a directory, memory) signed URLs like S3's presigned URLs: time-limited
+// links that let anyone holding one download (GET) or upload (PUT) one
+// payload without credentials, served by an http.Handler over any
+// driver.Driver.
+//
+// # Use
+//
+//	signer := localsign.New(drv, secret, "http://127.0.0.1:8080/blobs")
+//	http.Handle("/blobs", signer.Handler())
+//	u, err := signer.SignedURL(ctx, key, &driver.SignedURLOptions{Method: "GET", Expiry: time.Hour})
+//
+// A driver implements driver.Signer by delegating to a Signer's SignedURL.
+// The errors SignedURL returns wrap driver.InvalidArgument: such a driver's
+// ErrorCode can recover the code with errors.As into a driver.ErrorCode.
+//
+// # URLs
+//
+// A signed URL is the base URL with these query parameters:
+//
+//	k   the payload key
+//	m   the method it grants: GET or PUT
+//	e   the expiry, in Unix seconds
+//	ct  GET: the Content-Type of the response; PUT: the Content-Type the
+//	    upload must carry (absent if none)
+//	cd  GET: the Content-Disposition of the response (absent if none)
+//	s   the signature: HMAC-SHA256 with the secret over all of the above,
+//	    base64url-encoded
+//
+// The signature covers every parameter (a URL whose key, method, expiry or
+// response headers were changed fails), is compared in constant time, and
+// is checked before anything else happens: a tampered, expired or
+// wrong-method request gets 403 Forbidden without the driver being called.
+// Duplicated or unknown parameters are refused too, so that no two
+// readings of one URL can disagree. The request's path is not checked: the
+// handler may be mounted anywhere.
+//
+// # Downloads
+//
+// GET streams the payload, with Content-Length and Last-Modified, and
+// answers single and multiple Range requests (206) by reading only the
+// ranges asked for. The Content-Type is the signed one, or
+// application/octet-stream (never sniffed: X-Content-Type-Options is
+// nosniff), so that a payload uploaded by a user is not served as a page
+// of the site unless the signer said so. Like S3, the handler serves the
+// bytes as stored and does not verify their checksum; docblob's own reads
+// do. Finding the size takes a ListBlobs call before OpenBlob, as the
+// driver interface has no call that returns one payload's size.
+//
+// # Uploads
+//
+// PUT streams the request body into WriteBlob: memory stays bounded
+// whatever the size, and the payload appears only once complete (an upload
+// cut short stores nothing). If the URL binds a content type, the request
+// must carry exactly that Content-Type (403 otherwise); if not, the
+// request's Content-Type is passed on. Payloads are immutable in docblob,
+// so a PUT never replaces one: if the key holds a payload, the answer is
+// 409 Conflict. The handler checks that the key is free before writing,
+// and refuses a second concurrent upload to the same key in the same
+// process; whether two processes racing for one key are kept apart
+// depends on the driver's WriteBlob (filestore and memstore refuse to
+// overwrite). A successful upload answers 201 Created. The expiry is
+// checked when the request arrives; an upload that started in time may
+// finish after it, as with S3.
+package localsign
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docblob/docblob/driver"
+)
+
+// Signer makes and verifies signed URLs for the payloads of one driver.
+// It is safe for concurrent use.
+type Signer struct {
+	drv    driver.Driver
+	secret []byte
+	base   *url.URL
+	now    func() time.Time // time.Now, replaced by tests
+
+	mu        sync.Mutex
+	uploading map[string]bool // keys with a PUT in progress
+}
+
+var _ driver.Signer = (*Signer)(nil)
+
+// New returns a Signer for drv's payloads, signing with secret, for URLs
+// under baseURL (an absolute http or https URL without query or fragment,
+// where Handler is served). The secret must be at least 32 bytes of
+// randomness and is copied. New panics if the secret is shorter or the
+// base URL is not of that form: both are configuration errors.
+func New(drv driver.Driver, secret []byte, baseURL string) *Signer {
+	if len(secret) < 32 {
+		panic("localsign: the secret must be at least 32 bytes")
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		panic(fmt.Sprintf("localsign: base URL %q must be an absolute http(s) URL without query or fragment", baseURL))
+	}
+	return &Signer{
+		drv:       drv,
+		secret:    append([]byte(nil), secret...),
+		base:      u,
+		now:       time.Now,
+		uploading: map[string]bool{},
+	}
+}
+
+// grant is what a signed URL allows.
+type grant struct {
+	key                string
+	method             string
+	expiry             int64 // Unix seconds
+	contentType        string
+	contentDisposition string
+}
+
+// SignedURL returns a URL granting opts.Method on the payload under key
+// until opts.Expiry from now. Method is "GET" or "PUT"; ContentDisposition
+// is for GET only. nil opts mean a GET valid for an hour. Errors wrap
+// driver.InvalidArgument.
+func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	o := driver.SignedURLOptions{Method: "GET", Expiry: time.Hour}
+	if opts != nil {
+		o = *opts
+	}
+	switch {
+	case key == "":
+		return "", invalidf("empty key")
+	case o.Method != "GET" && o.Method != "PUT":
+		return "", invalidf("method %q: only GET and PUT can be signed", o.Method)
+	case o.Expiry <= 0:
+		return "", invalidf("expiry %v is not positive", o.Expiry)
+	case o.Method == "PUT" && o.ContentDisposition != "":
+		return "", invalidf("a content disposition applies to GET only")
+	}
+	if o.ContentType != "" {
+		if _, _, err := mime.ParseMediaType(o.ContentType); err != nil || !headerSafe(o.ContentType) {
+			return "", invalidf("content type %q: %v", o.ContentType, err)
+		}
+	}
+	if o.ContentDisposition != "" {
+		if _, _, err := mime.ParseMediaType(o.ContentDisposition); err != nil || !headerSafe(o.ContentDisposition) {
+			return "", invalidf("content disposition %q: %v", o.ContentDisposition, err)
+		}
+	}
+	// Round the expiry up to a whole second, so the URL lasts at least as
+	// long as asked.
+	exp := s.now().Add(o.Expiry)
+	sec := exp.Unix()
+	if exp.Nanosecond() != 0 {
+		sec++
+	}
+	g := grant{key: key, method: o.Method, expiry: sec, contentType: o.ContentType, contentDisposition: o.ContentDisposition}
+	u := *s.base
+	u.RawQuery = s.query(&g).Encode()
+	return u.String(), nil
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("localsign: %s: %w", fmt.Sprintf(format, args...), driver.InvalidArgument)
+}
+
+// headerSafe reports whether v can be a header value as is: no control
+// characters.
+func headerSafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// query returns the signed URL's parameters for g.
+func (s *Signer) query(g *grant) url.Values {
+	q := url.Values{
+		"k": {g.key},
+		"m": {g.method},
+		"e": {strconv.FormatInt(g.expiry, 10)},
+		"s": {base64.RawURLEncoding.EncodeToString(s.sign(g))},
+	}
+	if g.contentType != "" {
+		q.Set("ct", g.contentType)
+	}
+	if g.contentDisposition != "" {
+		q.Set("cd", g.contentDisposition)
+	}
+	return q
+}
+
+// sign returns the MAC of a grant. The message is a version tag and each
+// field prefixed with its length, so that no two grants share a message.
+func (s *Signer) sign(g *grant) []byte {
+	m := hmac.New(sha256.New, s.secret)
+	var b []byte
+	b = append(b, "docblob-localsign-v1"...)
+	for _, f := range []string{g.method, g.key, strconv.FormatInt(g.expiry, 10), g.contentType, g.contentDisposition} {
+		b = strconv.AppendInt(b, int64(len(f)), 10)
+		b = append(b, ':')
+		b = append(b, f...)
+	}
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+// Reasons a request is refused; they are told to the client, as S3 does.
+var (
+	errMalformed = errors.New("malformed signed URL")
+	errSignature = errors.New("signature does not match")
+	errExpired   = errors.New("signed URL has expired")
+	errMethod    = errors.New("method not granted by the signed URL")
+)
+
+// verify checks a request's method and query against its signature and
+// expiry, and returns the grant.
+func (s *Signer) verify(method, rawQuery string, now time.Time) (*grant, error) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, errMalformed
+	}
+	valid := true
+	// take removes a parameter from q and returns its value. Each must be
+	// given once, with a value, or (if optional) not at all.
+	take := func(name string, required bool) string {
+		v, ok := q[name]
+		delete(q, name)
+		if ok && (len(v) != 1 || v[0] == "") || !ok && required {
+			valid = false
+			return ""
+		}
+		if ok {
+			return v[0]
+		}
+		return ""
+	}
+	var g grant
+	g.key = take("k", true)
+	g.method = take("m", true)
+	exp := take("e", true)
+	sig := take("s", true)
+	g.contentType = take("ct", false)
+	g.contentDisposition = take("cd", false)
+	if !valid || len(q) != 0 {
+		return nil, errMalformed
+	}
+	if g.expiry, err = strconv.ParseInt(exp, 10, 64); err != nil || strconv.FormatInt(g.expiry, 10) != exp {
+		return nil, errMalformed
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || len(mac) != sha256.Size {
+		return nil, errMalformed
+	}
+	if !hmac.Equal(mac, s.sign(&g)) {
+		return nil, errSignature
+	}
+	if now.Unix() >= g.expiry {
+		return nil, errExpired
+	}
+	if method != g.method {
+		return nil, errMethod
+	}
+	return &g, nil
+}
