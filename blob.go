@@ -31,6 +31,7 @@ type Blob struct {
 	data     []byte    // NewBlobBytes
 	isBytes  bool
 	opts     BlobOptions
+	pending  *pendingUpload // NewUpload
 
 	// Stored blobs.
 	ref    *attach.Ref
@@ -250,7 +251,8 @@ func (b *Blob) CopyTo(ctx context.Context, w io.Writer) (int64, error) {
 type SignedURLOptions struct {
 	// Expiry is how long the URL stays valid; default one hour.
 	Expiry time.Duration
-	// ContentType overrides the Content-Type of the download response.
+	// ContentType sets the Content-Type of the download response; default
+	// the payload's recorded content type.
 	ContentType string
 	// ContentDisposition sets the Content-Disposition of the download
 	// response, for example `attachment; filename="march.pdf"`.
@@ -280,6 +282,9 @@ func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, e
 		ContentType: opts.ContentType, ContentDisposition: opts.ContentDisposition}
 	if dopts.Expiry <= 0 {
 		dopts.Expiry = time.Hour
+	}
+	if dopts.ContentType == "" {
+		dopts.ContentType = b.ref.ContentType
 	}
 	u, err := signer.SignedURL(ctx, b.ref.Key, dopts)
 	if err != nil {

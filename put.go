@@ -78,7 +78,17 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 		if a.ref != nil {
 			continue
 		}
-		if a.ref, err = s.writePayload(ctx, op, d, a); err != nil {
+		if p := a.blob.pending; p != nil {
+			// A direct upload: the payload is already stored, under a key
+			// made when its URL was signed.
+			if p.created.Before(started) {
+				started = p.created
+			}
+			a.ref, err = s.adoptUpload(ctx, op, d, a)
+		} else {
+			a.ref, err = s.writePayload(ctx, op, d, a)
+		}
+		if err != nil {
 			s.deletePayloads(ctx, op, d.keyStr, freshKeys(atts))
 			return err
 		}

@@ -80,7 +80,7 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 		return nil, s.wrap(op, d.keyStr, err)
 	}
 	ref.Key, ref.Size, ref.SHA256 = key, hr.n, hr.h.Sum(nil)
-	ref.ETag, ref.Bucket = attrs.ETag, attrs.Container
+	ref.ETag, ref.Bucket = attrs.ETag, s.info.Container
 	if known != nil && (known.size != ref.Size || !bytes.Equal(known.sum, ref.SHA256)) {
 		s.deletePayloads(ctx, op, d.keyStr, []string{key})
 		return nil, errorf(Corrupt, op, d.keyStr, "copied payload does not match its recorded size and SHA-256")
@@ -146,7 +146,7 @@ func (b *Blob) rewind() {
 // setStored makes b a stored blob after a successful write.
 func (b *Blob) setStored(s *Store, ref *attach.Ref, docKey, docRev string) {
 	b.ref, b.store, b.docKey, b.docRev = ref, s, docKey, docRev
-	b.src, b.data, b.isBytes, b.read = nil, nil, false, false
+	b.src, b.data, b.isBytes, b.read, b.pending = nil, nil, false, false, nil
 }
 
 // sniffContentType guesses a payload's media type from its first bytes,

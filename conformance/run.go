@@ -46,6 +46,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"Cancel", testCancel},
 		{"Concurrency", testConcurrency},
 		{"Inline", testInline},
+		{"SignedURLs", testSignedURLs},
 		{"RequestCounts", testRequestCounts},
 		{"Faults", testFaults},
 		{"Hammer", testHammer},

@@ -132,9 +132,6 @@ type WriteOptions struct {
 type BlobAttrs struct {
 	// ETag is the backend's entity tag, if it has one.
 	ETag string
-	// Container names where the payload lives beyond its key (the bucket for
-	// S3), or "" if that is implicit. It is recorded in the document.
-	Container string
 }
 
 // BlobInfo describes a stored payload, as listed by ListBlobs.
@@ -168,6 +165,9 @@ type Info struct {
 	MaxDocumentBytes     int
 	// MaxBlobKeyBytes bounds the length of payload keys. Zero means no limit.
 	MaxBlobKeyBytes int
+	// Container names where payloads live beyond their keys (the bucket
+	// for S3), or "" if that is implicit. It is recorded in documents.
+	Container string
 	// SettledOnReturn reports that a document write or delete that returned
 	// an error will never be applied later (true of in-process and local
 	// backends, false of anything behind a network). It lets the portable

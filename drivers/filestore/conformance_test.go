@@ -7,15 +7,26 @@ import (
 
 	"github.com/docblob/docblob/conformance"
 	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/signtest"
 )
 
 // harness runs the conformance suite over one temporary directory.
 type harness struct {
-	dir string
+	dir   string
+	stops []func()
 }
 
+// MakeDriver returns a driver over the harness's directory with signed
+// URLs served by localsign, as a user would set it up for local
+// development.
 func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
-	return New(h.dir, nil)
+	d, err := New(h.dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	sd, stop := signtest.Wrap(d)
+	h.stops = append(h.stops, stop)
+	return sd, nil
 }
 
 // CorruptBlob flips the bits of the payload file's first byte in place,
@@ -43,7 +54,11 @@ func (h *harness) CorruptBlob(_ context.Context, key string) error {
 	return f.Close()
 }
 
-func (h *harness) Close() {}
+func (h *harness) Close() {
+	for _, stop := range h.stops {
+		stop()
+	}
+}
 
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(_ context.Context, t *testing.T) (conformance.Harness, error) {

@@ -7,11 +7,21 @@ import (
 	"github.com/docblob/docblob/conformance"
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/drivers/memstore"
+	"github.com/docblob/docblob/internal/signtest"
 )
 
-type harness struct{ d *memstore.Driver }
+type harness struct {
+	d     *memstore.Driver
+	stops []func()
+}
 
-func (h *harness) MakeDriver(context.Context) (driver.Driver, error) { return h.d.Share(), nil }
+// MakeDriver returns a driver over the harness's storage with signed URLs
+// served by localsign, as a user would set it up for local development.
+func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
+	d, stop := signtest.Wrap(h.d.Share())
+	h.stops = append(h.stops, stop)
+	return d, nil
+}
 
 func (h *harness) CorruptBlob(_ context.Context, key string) error {
 	data, err := h.d.BlobData(key)
@@ -22,7 +32,11 @@ func (h *harness) CorruptBlob(_ context.Context, key string) error {
 	return h.d.ReplaceBlobData(key, data)
 }
 
-func (h *harness) Close() {}
+func (h *harness) Close() {
+	for _, stop := range h.stops {
+		stop()
+	}
+}
 
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(context.Context, *testing.T) (conformance.Harness, error) {

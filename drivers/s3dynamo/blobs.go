@@ -90,7 +90,7 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	}
 	err := d.bucket.Upload(ctx, key, src, wopts)
 	if err == nil {
-		return &driver.BlobAttrs{ETag: l.etag(), Container: d.opts.Bucket}, nil
+		return &driver.BlobAttrs{ETag: l.etag()}, nil
 	}
 	readErr, ctxErr := src.errs()
 	if l.wasStarted() && readErr == nil && !errors.Is(err, syscall.ECONNREFUSED) {

@@ -54,7 +54,7 @@ func TestBlobRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("WriteBlob: %v", err)
 	}
-	if attrs.Container != f.opts.Bucket || attrs.ETag == "" {
+	if f.drv.Info().Container != f.opts.Bucket || attrs.ETag == "" {
 		t.Errorf("attrs = %+v", attrs)
 	}
 	for _, c := range []struct{ off, n int64 }{{0, -1}, {0, 5}, {7, -1}, {7, 4}, {int64(len(data)) - 1, 1}, {int64(len(data)) - 1, -1}} {

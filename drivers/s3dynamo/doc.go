@@ -118,7 +118,7 @@
 // sha256 (S, lowercase hex), etag (S, as S3 returned it, quotes included;
 // optional), name (S, the original file name; optional), created (S, RFC
 // 3339 in UTC), metadata (M of S; optional) and data (B, inline payloads
-// only). The driver reports the bucket name as BlobAttrs.Container.
+// only). The driver reports the bucket name as Info.Container.
 //
 // Payload keys that contain control characters, "../" or text that reads
 // as "__0x<hex>__" are stored under gocloud.dev's escaped form of the key
@@ -139,13 +139,15 @@
 // request that the client gave up on may even be applied after later ones.
 //
 // The SDK retries a request whose response was lost. If the lost attempt
-// had been applied, a conditional retry then fails its condition, and an
-// unconditional one finds the attempt's own item as the one it replaced.
-// The driver recognizes both (the item DynamoDB returns holds the revision
-// being written, or a conditional delete was retried and found nothing) and
-// reports Unknown instead of AlreadyExists, FailedPrecondition or a wrong
-// previous version, so that the portable layer reads the document back
-// rather than deleting the payloads of a committed write.
+// had been applied, a conditional retry then fails its condition (on the
+// attempt's own item, or on a newer one that another writer wrote on top
+// of it), and an unconditional one finds the attempt's own item as the one
+// it replaced. So a condition failure after a retry, and a replaced item
+// holding the revision being written, are reported as Unknown instead of
+// AlreadyExists, FailedPrecondition or a wrong previous version: the
+// portable layer then reads the document back rather than deleting
+// payloads that a committed document may reference.
+//
 // Ordering is by sort key compared as UTF-8 bytes, as DynamoDB compares S
 // keys. Query page tokens are the base64url-encoded JSON of DynamoDB's
 // LastEvaluatedKey (the item's key strings); a page may be shorter than

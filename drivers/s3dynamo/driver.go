@@ -150,6 +150,7 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 		MaxSortKeyBytes:      1024,
 		MaxDocumentBytes:     400 * 1024,
 		MaxBlobKeyBytes:      1024,
+		Container:            o.Bucket,
 		SettledOnReturn:      false,
 	}
 	return d, nil

@@ -115,7 +115,7 @@ func TestItemLayout(t *testing.T) {
 	}
 	created := time.Date(2026, 3, 31, 9, 15, 0, 0, time.UTC)
 	ref := &attach.Ref{
-		Bucket: attrs.Container, Key: "invoices/acme/2026-001/pdf/01J", Size: int64(len(data)),
+		Bucket: f.drv.Info().Container, Key: "invoices/acme/2026-001/pdf/01J", Size: int64(len(data)),
 		ContentType: "application/pdf", SHA256: sum[:], ETag: attrs.ETag, Name: "march.pdf",
 		Created: created, Metadata: map[string]string{"origin": "scanner"},
 	}
