@@ -51,13 +51,10 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		ReturnValues: types.ReturnValueAllOld,
 	}
 	in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues = d.condition(cond)
-	if in.ConditionExpression != nil {
-		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	}
 	var attempts attemptCounter
 	out, err := d.ddb.PutItem(ctx, in, attempts.option)
 	if err != nil {
-		return nil, d.conditionError(err, cond, doc.Revision, attempts.count())
+		return nil, d.conditionError(err, cond, attempts.count())
 	}
 	if len(out.Attributes) == 0 {
 		return nil, nil
@@ -86,13 +83,10 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 		ReturnValues: types.ReturnValueAllOld,
 	}
 	in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues = d.condition(cond)
-	if in.ConditionExpression != nil {
-		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	}
 	var attempts attemptCounter
 	out, err := d.ddb.DeleteItem(ctx, in, attempts.option)
 	if err != nil {
-		return nil, d.conditionError(err, cond, "", attempts.count())
+		return nil, d.conditionError(err, cond, attempts.count())
 	}
 	if len(out.Attributes) == 0 {
 		return nil, nil
@@ -116,30 +110,22 @@ func (d *Driver) condition(cond driver.Condition) (*string, map[string]string, m
 // conditionError gives a failed condition its portable code: DynamoDB
 // reports both kinds with ConditionalCheckFailedException.
 //
-// A condition can also fail because the SDK retried a request whose first
-// attempt was applied but whose response was lost (a reset, a timeout):
-// the retry then finds the item that attempt wrote (a put) or no item (a
-// delete). Reporting that as a definite failure would let the portable
-// layer delete payloads that a committed document references, so it is
-// reported as Unknown (the write may have been applied) instead. The
-// current item, returned with the exception (ReturnValuesOnConditionCheckFailure),
-// tells: a put was applied if the item holds the revision it wrote, which
-// the portable layer makes fresh for every write. rev is that revision,
-// "" for a delete.
-func (d *Driver) conditionError(err error, cond driver.Condition, rev string, attempts int) error {
+// A condition failure is definite only if the SDK sent the request once.
+// After a retry, an earlier attempt may have been applied with its response
+// lost (a reset, a timeout): the retry then fails on the item that attempt
+// wrote, or on an item that another writer wrote since, on top of it (and
+// that may keep its attachments). Reporting that as a definite failure
+// would let the portable layer delete payloads that a committed document
+// references, so it is reported as Unknown (the write may have been
+// applied): the portable layer reads the document back and, if its own
+// revision is not there, leaves the payloads to the sweeper.
+func (d *Driver) conditionError(err error, cond driver.Condition, attempts int) error {
 	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return err
-	}
-	var current *driver.Document
-	if len(ccf.Item) > 0 {
-		current = d.decodeItem(ccf.Item)
-	}
 	switch {
-	case rev != "" && current != nil && current.Revision == rev:
-		return newCoded(driver.Unknown, "the write was applied by an earlier attempt whose response was lost", err)
-	case rev == "" && attempts > 1 && current == nil:
-		return newCoded(driver.Unknown, "the delete may have been applied by an earlier attempt whose response was lost", err)
+	case !errors.As(err, &ccf):
+		return err
+	case attempts > 1:
+		return newCoded(driver.Unknown, "the condition failed on a retry; an earlier attempt whose response was lost may have been applied", err)
 	case cond.Kind == driver.MustNotExist:
 		return newCoded(driver.AlreadyExists, "document already exists", err)
 	}

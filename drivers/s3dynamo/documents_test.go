@@ -385,8 +385,12 @@ func TestLostResponseIsNotADefiniteFailure(t *testing.T) {
 		t.Fatalf("the update was not applied: %+v, %v", got, err)
 	}
 
-	// A real conflict after a retry stays definite.
+	// After a retry even a real conflict is ambiguous: the client cannot
+	// tell whether the lost attempt was applied and then superseded by
+	// another writer. Without a retry it is definite.
 	f.wire.loseResponses("PutItem", 1)
+	_, err = f.drv.PutDocument(ctx, doc("p", "other", "r3", nil), driver.Condition{Kind: driver.MustMatchRevision, Revision: "nope"})
+	wantCode(t, f.drv, err, driver.Unknown)
 	_, err = f.drv.PutDocument(ctx, doc("p", "other", "r3", nil), driver.Condition{Kind: driver.MustMatchRevision, Revision: "nope"})
 	wantCode(t, f.drv, err, driver.FailedPrecondition)
 
