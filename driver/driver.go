@@ -194,12 +194,13 @@ type Driver interface {
 	//
 	// A condition error is definite: the portable layer then deletes the
 	// payloads doc references. A driver that retries requests must
-	// therefore never report a condition failure caused by its own earlier
-	// attempt that was applied but whose response was lost: if the stored
-	// document's Revision equals doc.Revision (revisions are unique per
-	// write), the write succeeded: PutDocument returns (nil, nil), the
-	// replaced document being unknown, or an error that ErrorCode maps to
-	// Unknown, so that the portable layer reads the document back.
+	// therefore report a condition failure that follows a retry as Unknown:
+	// the earlier attempt may have been applied with its response lost, and
+	// even superseded since by another writer that kept its attachments.
+	// Likewise, if the document a retried write replaced holds doc.Revision
+	// (revisions are unique per write), the write was applied by an earlier
+	// attempt and the replaced version is unknown: return (nil, nil) or an
+	// Unknown error, so that the portable layer reads the document back.
 	PutDocument(ctx context.Context, doc *Document, cond Condition) (previous *Document, err error)
 
 	// DeleteDocument removes the document with the key if cond holds, and
