@@ -53,7 +53,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzCodec -fuzztime $(FUZZTIME) .
 	$(GO) test -run XXX -fuzz FuzzAttachDecode -fuzztime $(FUZZTIME) .
 
-## test-full: the long run: 1,000 faulted runs per driver, then the fuzzers
+## test-full: the long run: 1,000 faulted runs per driver, 100 crash kills, then the fuzzers
 test-full: lint
-	DOCBLOB_FAULT_RUNS=1000 scripts/servers.sh run -- $(GO) test $(TEST_FLAGS) ./...
+	DOCBLOB_FAULT_RUNS=1000 DOCBLOB_CRASH_KILLS=100 scripts/servers.sh run -- $(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) fuzz
