@@ -52,6 +52,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzKeySegment -fuzztime $(FUZZTIME) .
 	$(GO) test -run XXX -fuzz FuzzCodec -fuzztime $(FUZZTIME) .
 	$(GO) test -run XXX -fuzz FuzzAttachDecode -fuzztime $(FUZZTIME) .
+	$(GO) test -run XXX -fuzz FuzzNames -fuzztime $(FUZZTIME) ./drivers/filestore
+	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./localsign
 
 ## test-full: the long run: 1,000 faulted runs per driver, 100 crash kills, then the fuzzers
 test-full: lint
