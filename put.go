@@ -71,9 +71,24 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 	if err := s.checkSize(op, d, atts); err != nil {
 		return err
 	}
+	started, err := s.storePayloads(ctx, op, d, atts)
+	if err != nil {
+		return err
+	}
+	ddoc := &driver.Document{Key: d.key, Revision: newID(), Fields: d.fields}
+	prev, err := s.writeDocument(ctx, op, d, ddoc, cond, atts, started)
+	if err != nil {
+		return err
+	}
+	return s.afterCommit(ctx, op, d, ddoc, prev, atts)
+}
 
-	// Steps 1 and 2: payloads first, each under a fresh key.
-	started := time.Now()
+// storePayloads is steps 1 and 2 of the protocol: each new payload is
+// stored first, under a fresh key, and the attachments are recorded in the
+// document's fields. It returns when the first upload started. On failure
+// it deletes what it stored.
+func (s *Store) storePayloads(ctx context.Context, op string, d *document, atts []*attachment) (started time.Time, err error) {
+	started = time.Now()
 	for _, a := range atts {
 		if a.ref != nil {
 			continue
@@ -90,30 +105,35 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 		}
 		if err != nil {
 			s.deletePayloads(ctx, op, d.keyStr, freshKeys(atts))
-			return err
+			return started, err
 		}
 		a.fresh = !a.ref.IsInline
 	}
 	for _, a := range atts {
 		d.fields[a.field] = a.ref.Encode()
 	}
-	ddoc := &driver.Document{Key: d.key, Revision: newID(), Fields: d.fields}
+	return started, nil
+}
+
+// writeDocument is steps 3 and 4: the document, written with its
+// condition, learning atomically what it replaced (nil if nothing, or if
+// unknown after an ambiguous failure that turned out committed). A write
+// with fresh payloads must land before the commit deadline (see sweep.go
+// for why).
+func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc *driver.Document, cond driver.Condition, atts []*attachment, started time.Time) (*driver.Document, error) {
+	fresh := freshKeys(atts)
 	if max := s.info.MaxDocumentBytes; max > 0 {
 		if n := driver.DocumentSize(ddoc, s.info); n > max {
-			s.deletePayloads(ctx, op, d.keyStr, freshKeys(atts))
-			return errorf(TooLarge, op, d.keyStr, "document is %d bytes with its attachments, over the backend's limit of %d", n, max)
+			s.deletePayloads(ctx, op, d.keyStr, fresh)
+			return nil, errorf(TooLarge, op, d.keyStr, "document is %d bytes with its attachments, over the backend's limit of %d", n, max)
 		}
 	}
-
-	// Step 3: the document, conditionally, learning what it replaced. A
-	// write with fresh payloads must land before the commit deadline (see
-	// sweep.go for why).
 	wctx := ctx
-	if fresh := freshKeys(atts); len(fresh) > 0 {
+	if len(fresh) > 0 {
 		deadline := started.Add(s.opts.CommitDeadline)
 		if time.Now().After(deadline) {
 			s.deletePayloads(ctx, op, d.keyStr, fresh)
-			return errorf(Unavailable, op, d.keyStr, "uploading the payloads took longer than the commit deadline (%v); nothing was written", s.opts.CommitDeadline)
+			return nil, errorf(Unavailable, op, d.keyStr, "uploading the payloads took longer than the commit deadline (%v); nothing was written", s.opts.CommitDeadline)
 		}
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithDeadline(ctx, deadline.Add(s.opts.WriteTimeout))
@@ -121,32 +141,19 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 	}
 	prev, err := s.drv.PutDocument(wctx, ddoc, cond)
 	if err != nil {
-		committed, err := s.afterFailedWrite(ctx, op, d, ddoc.Revision, atts, err)
+		committed, err := s.afterFailedWrite(ctx, op, d, ddoc.Revision, fresh, err)
 		if !committed {
-			return err
+			return nil, err
 		}
-		prev = nil // unknown: its payloads are left to Sweep
+		return nil, nil // committed; the replaced version is unknown, its payloads left to Sweep
 	}
+	return prev, nil
+}
 
-	// Step 5: after commit, delete what the replaced version referenced and
-	// this one does not.
-	for _, a := range atts {
-		if a.blob.ref != nil && a.blob.ref != a.ref {
-			// A copy of another document's blob: leave that blob alone and
-			// give the document a blob of its own.
-			nb := &Blob{}
-			nb.setStored(s, a.ref, d.keyStr, ddoc.Revision)
-			if err := d.g.SetField(a.field, nb); err != nil {
-				return newError(InvalidArgument, op, d.keyStr, fmt.Errorf("set attachment field %q: %w", a.field, err))
-			}
-			continue
-		}
-		a.blob.setStored(s, a.ref, d.keyStr, ddoc.Revision)
-	}
-	if err := d.setRevision(s.opts.RevisionField, ddoc.Revision); err != nil {
-		// Committed; the caller's document type just cannot hold it.
-		return newError(InvalidArgument, op, d.keyStr, err)
-	}
+// afterCommit is step 5: it deletes the payloads that the replaced version
+// referenced and this one does not, and updates the caller's document: new
+// revision, stored blobs.
+func (s *Store) afterCommit(ctx context.Context, op string, d *document, ddoc *driver.Document, prev *driver.Document, atts []*attachment) error {
 	if prev != nil {
 		keep := attach.Keys(d.fields)
 		var stale []string
@@ -157,6 +164,22 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 		}
 		s.deletePayloads(ctx, op, d.keyStr, stale)
 	}
+	for _, a := range atts {
+		if a.blob.ref != nil && a.blob.ref != a.ref {
+			// A copy of another document's blob: leave that blob alone and
+			// give the document a blob of its own.
+			nb := &Blob{}
+			nb.setStored(s, a.ref, d.keyStr, ddoc.Revision)
+			if err := d.g.SetField(a.field, nb); err != nil {
+				return newError(InvalidArgument, op, d.keyStr, fmt.Errorf("committed, but setting attachment field %q failed: %w", a.field, err))
+			}
+			continue
+		}
+		a.blob.setStored(s, a.ref, d.keyStr, ddoc.Revision)
+	}
+	if err := d.setRevision(s.opts.RevisionField, ddoc.Revision); err != nil {
+		return newError(InvalidArgument, op, d.keyStr, fmt.Errorf("committed, but %w", err))
+	}
 	return nil
 }
 
@@ -165,9 +188,8 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 // returns the error. If it is ambiguous, it reads the document back: if the
 // write was applied it reports committed; if not, and the backend may still
 // apply it later, it leaves the payloads to Sweep, which checks references.
-func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, rev string, atts []*attachment, werr error) (committed bool, err error) {
+func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, rev string, fresh []string, werr error) (committed bool, err error) {
 	err = s.wrap(op, d.keyStr, werr)
-	fresh := freshKeys(atts)
 	code := s.drv.ErrorCode(werr)
 	if code.Definite() {
 		s.deletePayloads(ctx, op, d.keyStr, fresh)

@@ -301,7 +301,25 @@ func (s *Store) readKey(op string, d *document, fields map[string]any) error {
 	default:
 		return errorf(InvalidArgument, op, d.keyStr, "revision field %q holds %T; it must be a string or nil (use type any or string)", s.opts.RevisionField, v)
 	}
+	if !d.revisionSettable(s.opts.RevisionField) {
+		return errorf(InvalidArgument, op, d.keyStr, "revision field %q must be of type string or any", s.opts.RevisionField)
+	}
 	return nil
+}
+
+// revisionSettable reports whether the document's revision field can hold
+// a string revision: a map, or a struct field of type string or an
+// interface.
+func (d *document) revisionSettable(field string) bool {
+	v, err := d.g.GetField(field)
+	if err != nil {
+		return true // a map without the field
+	}
+	switch v.(type) {
+	case nil, string:
+		return true
+	}
+	return false
 }
 
 // setRevision stores a new revision into the user's document.

@@ -151,3 +151,24 @@ func TestSeekableBlobRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type pointerRevision struct {
+	Customer string  `docstore:"pk"`
+	ID       string  `docstore:"sk"`
+	Revision *string `docstore:"DocstoreRevision"`
+}
+
+func TestRevisionFieldTypeCheckedBeforeWriting(t *testing.T) {
+	// A revision field that cannot hold the new revision is refused before
+	// anything is written, not after the commit.
+	ctx := context.Background()
+	s, _ := docblob.Open(ctx, "mem://")
+	defer s.Close()
+	err := s.Put(ctx, &pointerRevision{Customer: "a", ID: "1"})
+	if docblob.Code(err) != docblob.InvalidArgument {
+		t.Fatalf("Put: %v", err)
+	}
+	if err := s.Get(ctx, &Invoice{Customer: "a", ID: "1"}); docblob.Code(err) != docblob.NotFound {
+		t.Errorf("the refused Put wrote a document: %v", err)
+	}
+}
