@@ -40,20 +40,6 @@ func faultRuns(t *testing.T) int {
 	return 200
 }
 
-// agedDriver makes every payload look a day older than it is, so that a
-// sweep run after the writers stopped may remove every orphan.
-type agedDriver struct{ *spy.Driver }
-
-func (a agedDriver) ListBlobs(ctx context.Context, prefix, token string) (*driver.BlobPage, error) {
-	page, err := a.Driver.ListBlobs(ctx, prefix, token)
-	if err == nil {
-		for i := range page.Blobs {
-			page.Blobs[i].ModTime = page.Blobs[i].ModTime.Add(-48 * time.Hour)
-		}
-	}
-	return page, err
-}
-
 // docState is what a document may hold: its attachments' contents by
 // field, or absent.
 type docState struct {
@@ -111,7 +97,7 @@ func testFaults(t *testing.T, newHarness HarnessMaker) {
 	}
 	sp := spy.New(drv)
 	var cleanupReports atomic.Int64
-	store, err := docblob.NewStore(agedDriver{sp}, &docblob.Options{
+	store, err := docblob.NewStore(shiftedDriver{sp, 48 * time.Hour}, &docblob.Options{
 		InlineThreshold: 64,
 		CleanupTimeout:  time.Second, // a hung clean-up call ends soon
 		OnCleanupError:  func(error) { cleanupReports.Add(1) },

@@ -14,9 +14,9 @@ import (
 	"github.com/docblob/docblob/internal/spy"
 )
 
-// shiftedDriver makes payloads look older than they are by a fixed amount,
-// so that a sweep's grace period of an hour ends a few seconds after a
-// payload is stored.
+// shiftedDriver makes payloads look older than they are by shift, so that
+// a sweep's grace period ends soon after a payload is stored (or has ended
+// already, for a sweep after the writers stopped).
 type shiftedDriver struct {
 	*spy.Driver
 	shift time.Duration

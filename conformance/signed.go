@@ -124,7 +124,7 @@ func testSignedURLs(t *testing.T, newHarness HarnessMaker) {
 		// The stray upload is an orphan for the sweep to remove. A store
 		// that sees every payload as old sweeps it now (the driver it uses
 		// is closed by the env).
-		aged, err := docblob.NewStore(agedDriver{spy.New(e.rawDriver())}, nil)
+		aged, err := docblob.NewStore(shiftedDriver{spy.New(e.rawDriver()), 48 * time.Hour}, nil)
 		must(t, err, "NewStore")
 		res, err := aged.Sweep(e.ctx, nil)
 		must(t, err, "Sweep")
