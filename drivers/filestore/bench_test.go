@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/docblob/docblob/conformance"
 	"github.com/docblob/docblob/driver"
 )
 
@@ -110,4 +111,16 @@ func BenchmarkGetDocument(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkStore measures filestore through the portable Store, the same
+// benchmark memstore runs, for side-by-side figures.
+func BenchmarkStore(b *testing.B) {
+	conformance.Benchmark(b, func(b *testing.B) driver.Driver {
+		d, err := New(b.TempDir(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	})
 }
