@@ -72,7 +72,9 @@
 // but a process that crashes mid-upload cannot.
 //
 // Retries are the SDK's standard retryer (exponential backoff with jitter;
-// 3 attempts for S3, 4 for DynamoDB), configurable through aws.Config.
+// 3 attempts for S3, 4 for DynamoDB), configurable through aws.Config;
+// document writes are re-sent only when they cannot have been applied (see
+// Consistency).
 //
 // # Item layout
 //
@@ -138,15 +140,15 @@
 // Unavailable or Unknown, which the portable layer treats as ambiguous. A
 // request that the client gave up on may even be applied after later ones.
 //
-// The SDK retries a request whose response was lost. If the lost attempt
-// had been applied, a conditional retry then fails its condition (on the
-// attempt's own item, or on a newer one that another writer wrote on top
-// of it), and an unconditional one finds the attempt's own item as the one
-// it replaced. So a condition failure after a retry, and a replaced item
-// holding the revision being written, are reported as Unknown instead of
-// AlreadyExists, FailedPrecondition or a wrong previous version: the
-// portable layer then reads the document back rather than deleting
-// payloads that a committed document may reference.
+// Document writes (PutItem, DeleteItem) are re-sent by the SDK only when
+// the failed attempt cannot have been applied: throttled, or never
+// connected. A write whose response was lost (a reset, a timeout, a 5xx)
+// is not re-sent, since a re-sent write can land after another writer's
+// commit and bring back a version whose payloads that writer has already
+// deleted; it is reported as Unavailable or Unknown, and the portable
+// layer reads the document back. As a further guard, a condition failure
+// after a retry, and a replaced item holding the revision being written,
+// are reported as Unknown rather than as definite failures.
 //
 // Ordering is by sort key compared as UTF-8 bytes, as DynamoDB compares S
 // keys. Query page tokens are the base64url-encoded JSON of DynamoDB's

@@ -52,7 +52,7 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 	}
 	in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues = d.condition(cond)
 	var attempts attemptCounter
-	out, err := d.ddb.PutItem(ctx, in, attempts.option)
+	out, err := d.ddb.PutItem(ctx, in, attempts.option, safeWriteRetries)
 	if err != nil {
 		return nil, d.conditionError(err, cond, attempts.count())
 	}
@@ -84,7 +84,7 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 	}
 	in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues = d.condition(cond)
 	var attempts attemptCounter
-	out, err := d.ddb.DeleteItem(ctx, in, attempts.option)
+	out, err := d.ddb.DeleteItem(ctx, in, attempts.option, safeWriteRetries)
 	if err != nil {
 		return nil, d.conditionError(err, cond, attempts.count())
 	}

@@ -357,10 +357,10 @@ func TestWriteWithDoneContextSendsNothing(t *testing.T) {
 	}
 }
 
-// A conditional write whose first attempt was applied but whose response
-// was lost is retried by the SDK, and the retry's condition fails. That
-// must not be reported as a definite failure (the portable layer would
-// delete the payloads of a committed document), but as Unknown.
+// A conditional write whose attempt was applied but whose response was
+// lost must not be reported as a definite failure (the portable layer
+// would delete the payloads of a committed document): the driver does not
+// let the SDK re-send it, and reports the failure as ambiguous.
 func TestLostResponseIsNotADefiniteFailure(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -385,14 +385,24 @@ func TestLostResponseIsNotADefiniteFailure(t *testing.T) {
 		t.Fatalf("the update was not applied: %+v, %v", got, err)
 	}
 
-	// After a retry even a real conflict is ambiguous: the client cannot
-	// tell whether the lost attempt was applied and then superseded by
-	// another writer. Without a retry it is definite.
+	// A lost response is ambiguous even for a write that failed its
+	// condition: the client cannot tell. With the response, it is definite.
 	f.wire.loseResponses("PutItem", 1)
 	_, err = f.drv.PutDocument(ctx, doc("p", "other", "r3", nil), driver.Condition{Kind: driver.MustMatchRevision, Revision: "nope"})
-	wantCode(t, f.drv, err, driver.Unknown)
+	if c := f.drv.ErrorCode(err); c.Definite() {
+		t.Errorf("conflict with a lost response: %v (code %v), want an ambiguous code", err, c)
+	}
 	_, err = f.drv.PutDocument(ctx, doc("p", "other", "r3", nil), driver.Condition{Kind: driver.MustMatchRevision, Revision: "nope"})
 	wantCode(t, f.drv, err, driver.FailedPrecondition)
+	puts := 0
+	for _, r := range f.wire.requests() {
+		if strings.HasSuffix(r.op, ".PutItem") {
+			puts++
+		}
+	}
+	if puts != 4 {
+		t.Errorf("%d PutItem requests for 4 writes; a lost response must not be re-sent", puts)
+	}
 
 	f.wire.loseResponses("DeleteItem", 1)
 	_, err = f.drv.DeleteDocument(ctx, key, driver.Condition{Kind: driver.MustMatchRevision, Revision: "r2"})
@@ -404,10 +414,9 @@ func TestLostResponseIsNotADefiniteFailure(t *testing.T) {
 	}
 }
 
-// An unconditional write retried after a lost response "replaces" its own
-// first attempt; the driver reports that as ambiguous rather than return
-// itself as the previous version. An unconditional delete retried so finds
-// nothing, which is what it reports.
+// An unconditional write or delete whose response was lost is not re-sent
+// (a re-sent write could land after another writer's commit) and is
+// reported as ambiguous.
 func TestLostResponseUnconditional(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -426,8 +435,8 @@ func TestLostResponseUnconditional(t *testing.T) {
 	}
 	f.wire.loseResponses("DeleteItem", 1)
 	prev, err = f.drv.DeleteDocument(ctx, key, driver.Condition{})
-	if err != nil || prev != nil {
-		t.Errorf("delete after a lost response = %+v, %v; want nil, nil", prev, err)
+	if c := f.drv.ErrorCode(err); c.Definite() || err == nil {
+		t.Errorf("delete after a lost response = %+v, %v (code %v); want an ambiguous error", prev, err, c)
 	}
 	if _, err := f.drv.GetDocument(ctx, key); f.drv.ErrorCode(err) != driver.NotFound {
 		t.Fatalf("the delete was not applied: %v", err)
