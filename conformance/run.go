@@ -69,7 +69,7 @@ type env struct {
 // after the storage check.
 func newEnv(t *testing.T, newHarness HarnessMaker, opts *docblob.Options) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	t.Cleanup(cancel)
 	h, err := newHarness(ctx, t)
 	if err != nil {
