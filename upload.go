@@ -20,12 +20,19 @@ import (
 // sniffLen is how many bytes http.DetectContentType considers.
 const sniffLen = 512
 
+// prehashMax bounds the payloads whose SHA-256 is computed before they are
+// written, when their source can be read twice (see writePayload).
+const prehashMax = 16 << 20
+
 // writePayload stores the payload of a new (or copied) attachment: inline
-// if it is small enough, otherwise streamed to a fresh key while its size
-// and SHA-256 are computed in the same pass.
+// if it is small enough, otherwise under a fresh key. A payload given as
+// bytes, or read from an io.ReadSeeker of at most prehashMax bytes, is
+// hashed first and handed to the driver whole, with its size and
+// checksum, so that the driver can send it in one request that the server
+// verifies. Any other payload is streamed, its size and SHA-256 computed
+// in the same pass.
 func (s *Store) writePayload(ctx context.Context, op string, d *document, a *attachment) (*attach.Ref, error) {
-	b := a.blob
-	src, opts, known, err := s.payloadSource(ctx, op, d, b)
+	src, opts, known, err := s.payloadSource(ctx, op, d, a.blob)
 	if err != nil {
 		return nil, err
 	}
@@ -33,32 +40,141 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 		defer c.Close()
 	}
 	ref := &attach.Ref{Name: opts.Name, Metadata: opts.Metadata, Created: time.Now().UTC(), ContentType: opts.ContentType}
-
-	peekLen := sniffLen
-	if t := s.opts.InlineThreshold; t > 0 && t+1 > int64(peekLen) {
-		peekLen = int(t + 1)
+	if rs, ok := src.(io.ReadSeeker); ok {
+		whole, err := prehash(rs, known)
+		if err != nil {
+			return nil, s.sourceError(op, d, err)
+		}
+		if whole != nil {
+			return s.writeWhole(ctx, op, d, a.field, rs, whole, ref)
+		}
 	}
+	return s.writeStream(ctx, op, d, a.field, src, known, ref)
+}
+
+// peekLen is how much of a payload is looked at before writing it: enough
+// to sniff its type and to tell whether it goes inline.
+func (s *Store) peekLen() int {
+	if t := s.opts.InlineThreshold; t > 0 && t+1 > sniffLen {
+		return int(t + 1)
+	}
+	return sniffLen
+}
+
+// inline fills ref with a payload kept inside the document, if the
+// payload (all of it in head, complete) is under the threshold.
+func (s *Store) inline(ref *attach.Ref, head []byte, complete bool, sum []byte) bool {
+	t := s.opts.InlineThreshold
+	if t <= 0 || !complete || int64(len(head)) > t {
+		return false
+	}
+	if sum == nil {
+		s := sha256.Sum256(head)
+		sum = s[:]
+	}
+	ref.Inline, ref.IsInline = bytes.Clone(head), true
+	ref.Size, ref.SHA256 = int64(len(head)), sum
+	return true
+}
+
+// wholePayload is a payload whose size and SHA-256 are known, from a
+// source that can be read again from start.
+type wholePayload struct {
+	start int64
+	knownPayload
+}
+
+// prehash measures and hashes a seekable source of at most prehashMax
+// bytes (or uses what is already known of it), and rewinds it. It returns
+// nil for a larger source, which is streamed instead.
+func prehash(rs io.ReadSeeker, known *knownPayload) (*wholePayload, error) {
+	start, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, nil // not really seekable: stream it
+	}
+	end, err := rs.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
+	w := &wholePayload{start: start, knownPayload: knownPayload{size: end - start}}
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
+		return nil, err
+	}
+	switch {
+	case known != nil && known.size == w.size:
+		w.sum = known.sum
+		return w, nil
+	case w.size > prehashMax:
+		return nil, nil
+	}
+	h := sha256.New()
+	if n, err := io.Copy(h, rs); err != nil || n != w.size {
+		return nil, fmt.Errorf("hashing the payload: read %d of %d bytes: %v", n, w.size, err)
+	}
+	w.sum = h.Sum(nil)
+	_, err = rs.Seek(start, io.SeekStart)
+	return w, err
+}
+
+// writeWhole writes a payload whose size and checksum are known.
+func (s *Store) writeWhole(ctx context.Context, op string, d *document, field string, rs io.ReadSeeker, w *wholePayload, ref *attach.Ref) (*attach.Ref, error) {
+	head := make([]byte, min(int64(s.peekLen()), w.size))
+	if _, err := io.ReadFull(rs, head); err != nil {
+		return nil, s.sourceError(op, d, err)
+	}
+	if _, err := rs.Seek(w.start, io.SeekStart); err != nil {
+		return nil, s.sourceError(op, d, err)
+	}
+	if ref.ContentType == "" {
+		ref.ContentType = sniffContentType(head, ref.Name)
+	}
+	if s.inline(ref, head, int64(len(head)) == w.size, w.sum) {
+		return ref, nil
+	}
+	key, err := s.newBlobKey(d.key, field)
+	if err != nil {
+		return nil, newError(TooLarge, op, d.keyStr, err)
+	}
+	attrs, err := s.drv.WriteBlob(ctx, key, rs, &driver.WriteOptions{ContentType: ref.ContentType, Size: w.size, SHA256: w.sum})
+	if err == nil {
+		// A driver that returns before the end would store a truncated
+		// payload.
+		if pos, serr := rs.Seek(0, io.SeekCurrent); serr != nil || pos != w.start+w.size {
+			s.deletePayloads(ctx, op, d.keyStr, []string{key})
+			err = fmt.Errorf("driver returned from WriteBlob before reading the payload to its end")
+		}
+	}
+	if err != nil {
+		return nil, s.wrap(op, d.keyStr, err)
+	}
+	ref.Key, ref.Size, ref.SHA256 = key, w.size, w.sum
+	ref.ETag, ref.Bucket = attrs.ETag, s.info.Container
+	return ref, nil
+}
+
+// writeStream writes a payload read once, computing its size and SHA-256
+// as the driver reads it. If known is not nil (a copy of a stored
+// payload), the result must match it.
+func (s *Store) writeStream(ctx context.Context, op string, d *document, field string, src io.Reader, known *knownPayload, ref *attach.Ref) (*attach.Ref, error) {
+	peekLen := s.peekLen()
 	br := bufio.NewReaderSize(src, peekLen)
 	head, perr := br.Peek(peekLen)
 	if perr != nil && perr != io.EOF && perr != bufio.ErrBufferFull {
 		return nil, s.sourceError(op, d, perr)
 	}
 	if ref.ContentType == "" {
-		ref.ContentType = sniffContentType(head, opts.Name)
+		ref.ContentType = sniffContentType(head, ref.Name)
 	}
-
-	// Inline: the whole payload fits under the threshold.
-	if t := s.opts.InlineThreshold; t > 0 && perr == io.EOF && int64(len(head)) <= t {
-		sum := sha256.Sum256(head)
-		ref.Inline, ref.IsInline = bytes.Clone(head), true
-		ref.Size, ref.SHA256 = int64(len(head)), sum[:]
-		if known != nil && !bytes.Equal(known.sum, ref.SHA256) {
-			return nil, errorf(Corrupt, op, d.keyStr, "copied payload does not match its recorded SHA-256")
+	mismatch := func() error {
+		return errorf(Corrupt, op, d.keyStr, "copied payload does not match its recorded size and SHA-256")
+	}
+	if s.inline(ref, head, perr == io.EOF, nil) {
+		if known != nil && (known.size != ref.Size || !bytes.Equal(known.sum, ref.SHA256)) {
+			return nil, mismatch()
 		}
 		return ref, nil
 	}
-
-	key, err := s.newBlobKey(d.key, a.field)
+	key, err := s.newBlobKey(d.key, field)
 	if err != nil {
 		return nil, newError(TooLarge, op, d.keyStr, err)
 	}
@@ -83,7 +199,7 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 	ref.ETag, ref.Bucket = attrs.ETag, s.info.Container
 	if known != nil && (known.size != ref.Size || !bytes.Equal(known.sum, ref.SHA256)) {
 		s.deletePayloads(ctx, op, d.keyStr, []string{key})
-		return nil, errorf(Corrupt, op, d.keyStr, "copied payload does not match its recorded size and SHA-256")
+		return nil, mismatch()
 	}
 	return ref, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/docblob/docblob/driver"
 	"gocloud.dev/blob"
 )
@@ -55,6 +56,9 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	}
 	if _, _, err := mime.ParseMediaType(contentType); err != nil {
 		return nil, newCoded(driver.InvalidArgument, fmt.Sprintf("content type %q", contentType), err)
+	}
+	if rs, ok := r.(io.ReadSeeker); ok && opts.Size >= 0 && opts.Size <= SinglePutMax && len(opts.SHA256) == 32 {
+		return d.putObject(ctx, key, rs, opts, contentType)
 	}
 	src := &uploadSource{ctx: ctx, r: r}
 	l := &uploadListener{}
@@ -109,6 +113,50 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	case ctxErr != nil:
 		return nil, ctxErr
 	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	}
+	return nil, err
+}
+
+// SinglePutMax is the largest payload that WriteBlob sends with one
+// PutObject when its size and SHA-256 are known and its source can be read
+// twice (the SDK reads it to sign the request): no part buffers, one
+// request, and S3 verifies the whole payload's checksum. Larger or
+// streamed payloads go through the transfer manager.
+const SinglePutMax = 16 << 20
+
+// putObject writes a payload of known size and checksum with one
+// PutObject that carries its SHA-256.
+func (d *Driver) putObject(ctx context.Context, key string, r io.ReadSeeker, opts *driver.WriteOptions, contentType string) (*driver.BlobAttrs, error) {
+	if !utf8.ValidString(key) {
+		return nil, invalidf("payload key is not valid UTF-8")
+	}
+	in := &s3.PutObjectInput{
+		Bucket:         aws.String(d.opts.Bucket),
+		Key:            aws.String(escapeKey(key)),
+		Body:           r,
+		ContentLength:  aws.Int64(opts.Size),
+		ContentType:    aws.String(contentType),
+		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(opts.SHA256)),
+	}
+	if d.opts.ServerSideEncryption != "" {
+		in.ServerSideEncryption = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
+		if d.opts.KMSKeyID != "" {
+			in.SSEKMSKeyId = aws.String(d.opts.KMSKeyID)
+		}
+	}
+	out, err := d.s3.PutObject(ctx, in)
+	if err == nil {
+		return &driver.BlobAttrs{ETag: aws.ToString(out.ETag)}, nil
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		// The request may have stored the object (a lost response); the
+		// key is fresh, so deleting it cannot harm anything else.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CleanupTimeout)
+		_ = d.deleteObject(cctx, key)
+		cancel()
+	}
+	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	return nil, err

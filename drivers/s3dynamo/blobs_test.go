@@ -112,9 +112,11 @@ func TestMultipartBlob(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.PartSize = MinPartSize; o.UploadConcurrency = 2 })
 	ctx := testContext(t)
 	data := payload(2*MinPartSize+12345, 1)
-	// The whole SHA-256 is known, but a multipart upload cannot use it as
-	// the object's checksum (S3 checksums each part).
-	attrs, err := f.drv.WriteBlob(ctx, "big", bytes.NewReader(data), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(len(data)), SHA256: sha(data)})
+	// A streamed payload (a reader that cannot be read twice) of several
+	// parts goes up as a multipart upload. Its whole SHA-256 may be known,
+	// but a multipart upload cannot use it as the object's checksum (S3
+	// checksums each part).
+	attrs, err := f.drv.WriteBlob(ctx, "big", io.MultiReader(bytes.NewReader(data)), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(len(data)), SHA256: sha(data)})
 	if err != nil {
 		t.Fatalf("WriteBlob: %v", err)
 	}
@@ -453,5 +455,37 @@ func TestChecksumComputedWhenUnknown(t *testing.T) {
 	}
 	if got, want := aws.ToString(head.ChecksumSHA256), base64.StdEncoding.EncodeToString(sha(data)); got != want {
 		t.Errorf("stored SHA-256 %q, want %q", got, want)
+	}
+}
+
+// A payload of known size and SHA-256 from a source that can be read twice
+// goes up with one PutObject that carries the whole payload's checksum,
+// even when it is larger than a part.
+func TestSinglePutWithChecksum(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(o *Options) { o.PartSize = MinPartSize })
+	ctx := testContext(t)
+	data := payload(MinPartSize+777, 2)
+	if _, err := f.drv.WriteBlob(ctx, "one", bytes.NewReader(data), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(len(data)), SHA256: sha(data)}); err != nil {
+		t.Fatalf("WriteBlob: %v", err)
+	}
+	reqs := f.wire.requests()
+	if len(reqs) != 1 || reqs[0].method != http.MethodPut {
+		t.Fatalf("%d requests, want one PUT", len(reqs))
+	}
+	if got := reqs[0].header.Get("X-Amz-Checksum-Sha256"); got != base64.StdEncoding.EncodeToString(sha(data)) {
+		t.Errorf("checksum header %q, want the payload's SHA-256", got)
+	}
+	if got := readBlob(ctx, t, f.drv, "one", 0, -1); !bytes.Equal(got, data) {
+		t.Fatal("read back differs")
+	}
+	// A wrong checksum is rejected by the server and leaves nothing.
+	bad := sha([]byte("other"))
+	_, err := f.drv.WriteBlob(ctx, "bad", bytes.NewReader(data), &driver.WriteOptions{Size: int64(len(data)), SHA256: bad})
+	if err == nil {
+		t.Fatal("a payload with a wrong checksum was stored")
+	}
+	if _, err := f.drv.OpenBlob(ctx, "bad", 0, -1); errorCode(err) != driver.NotFound {
+		t.Errorf("after a rejected upload: %v, want NotFound", err)
 	}
 }

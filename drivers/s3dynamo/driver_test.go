@@ -242,7 +242,7 @@ func TestOptionsValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := driver.Info{PartitionKey: "pk", SortKey: "sk", MaxPartitionKeyBytes: 2048, MaxSortKeyBytes: 1024, MaxDocumentBytes: 400 * 1024, MaxBlobKeyBytes: 1024}
+	want := driver.Info{PartitionKey: "pk", SortKey: "sk", MaxPartitionKeyBytes: 2048, MaxSortKeyBytes: 1024, MaxDocumentBytes: 400 * 1024, MaxBlobKeyBytes: 1024, Container: "b"}
 	if d.Info() != want {
 		t.Errorf("Info = %+v, want %+v", d.Info(), want)
 	}
