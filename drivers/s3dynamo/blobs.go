@@ -232,12 +232,30 @@ func (l *uploadListener) etag() string {
 }
 
 // OpenBlob reads the payload with one ranged GetObject.
+//
+// The SDK's own response checksum validation is turned off: the portable
+// layer verifies every whole read against the SHA-256 recorded in the
+// document, and a second SHA-256 pass in the SDK made reading a 10 MiB
+// payload take 1.4 times as long as a plain GetObject (make bench).
 func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	r, err := d.bucket.NewRangeReader(ctx, key, offset, length, nil)
+	r, err := d.bucket.NewRangeReader(ctx, key, offset, length, &blob.ReaderOptions{BeforeRead: skipResponseChecksum})
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// skipResponseChecksum makes a GetObject skip the SDK's checksum
+// validation (and its log line about multipart checksums it cannot check).
+func skipResponseChecksum(as func(any) bool) error {
+	var o *[]func(*s3.Options)
+	if as(&o) {
+		*o = append(*o, func(so *s3.Options) {
+			so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+			so.DisableLogOutputChecksumValidationSkipped = true
+		})
+	}
+	return nil
 }
 
 // DeleteBlob removes the payload with one DeleteObject (S3 reports success
