@@ -11,7 +11,7 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSIO
 
 TEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: all quickstart lint test test-full fuzz servers-install servers-start servers-stop
+.PHONY: all quickstart lint test test-full fuzz bench servers-install servers-start servers-stop
 
 all: test
 
@@ -59,3 +59,10 @@ fuzz:
 test-full: lint
 	DOCBLOB_FAULT_RUNS=1000 DOCBLOB_CRASH_KILLS=100 scripts/servers.sh run -- $(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) fuzz
+
+## bench: the side-by-side benchmarks against hand-written aws-sdk-go-v2 code
+## (starts MinIO and DynamoDB Local; writes bench/results.md). BENCHFLAGS=-quick for a short run.
+BENCHFLAGS ?=
+bench:
+	scripts/servers.sh run -- $(GO) run ./cmd/docblob-bench -out bench/results.md $(BENCHFLAGS)
+	$(GO) test -run XXX -bench BenchmarkStore -benchmem ./drivers/memstore ./drivers/filestore | tee -a bench/results.md

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// childFlag, as the first argument, makes the program a child process that
+// runs one measurement described by the JSON spec in the second argument
+// and prints a childResult. It is not a registered flag, so -h does not
+// list it.
+const childFlag = "-bench.child"
+
+// childSpec describes a child's measurement.
+type childSpec struct {
+	Mode        string // "large" or "cold"
+	Contender   string // "docblob", "tm" or "sdk"
+	Table       string
+	Bucket      string
+	Size        int64
+	Seed        uint64
+	WantSHA256  string
+	PartSize    int64 // 0: the driver's default
+	Concurrency int   // 0: the driver's default
+	PK, SK      string
+	URL         string // cold: the docblob.Open URL
+	Region      string
+	DDBEndpoint string
+	UnsetEnv    []string // environment variables the child runs without
+	CPUProfile  string
+	MemProfile  string
+}
+
+// childResult is what a child reports on its standard output.
+type childResult struct {
+	UpNanos, DownNanos       int64
+	UpPeakRSSKiB             int64 // VmHWM after the upload
+	PeakRSSKiB               int64 // VmHWM at the end, to check the rusage
+	UpRequests, DownRequests map[string]int64
+	OpenNanos, GetNanos      int64
+	Mallocs, TotalAlloc      uint64
+	Err                      string
+}
+
+// childRun is a finished child: its result, its peak RSS and its wall time.
+type childRun struct {
+	childResult
+	maxRSS int64 // bytes
+	wall   time.Duration
+}
+
+// runChild runs spec in a fresh process (this program re-executed) and
+// reads the process's peak RSS from its rusage.
+func runChild(ctx context.Context, spec childSpec) (childRun, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return childRun{}, err
+	}
+	js, err := json.Marshal(spec)
+	if err != nil {
+		return childRun{}, err
+	}
+	cmd := exec.CommandContext(ctx, exe, childFlag, string(js))
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !slices.Contains(spec.UnsetEnv, k) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	t0 := time.Now()
+	err = cmd.Run()
+	run := childRun{wall: time.Since(t0)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		run.maxRSS = ru.Maxrss * 1024 // KiB on Linux
+		if runtime.GOOS == "darwin" {
+			run.maxRSS = ru.Maxrss // bytes on macOS
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &run.childResult); jerr != nil {
+		if err == nil {
+			err = jerr
+		}
+		return run, fmt.Errorf("child %s/%s: %w", spec.Mode, spec.Contender, err)
+	}
+	if run.Err != "" {
+		return run, fmt.Errorf("child %s/%s: %s", spec.Mode, spec.Contender, run.Err)
+	}
+	return run, err
+}
+
+// childMain is the child process's main.
+func childMain(arg string) int {
+	var spec childSpec
+	if err := json.Unmarshal([]byte(arg), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, "docblob-bench child:", err)
+		return 2
+	}
+	if spec.Mode == "cold" && spec.MemProfile != "" {
+		// A cold start allocates little: record every allocation.
+		runtime.MemProfileRate = 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if spec.CPUProfile != "" {
+		if f, err := os.Create(spec.CPUProfile); err == nil {
+			defer f.Close()
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
+	var res childResult
+	var err error
+	switch spec.Mode {
+	case "large":
+		res, err = childLarge(ctx, spec)
+	case "cold":
+		res, err = childCold(ctx, spec)
+	default:
+		err = fmt.Errorf("unknown child mode %q", spec.Mode)
+	}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	res.PeakRSSKiB = peakRSSKiB()
+	if spec.MemProfile != "" {
+		if err := writeHeapProfile(spec.MemProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "docblob-bench child: heap profile:", err)
+		}
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		return 1
+	}
+	if res.Err != "" {
+		return 1
+	}
+	return 0
+}
+
+// peakRSSKiB returns the process's peak resident set so far (VmHWM), or 0
+// where /proc is missing.
+func peakRSSKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// childProfile names a child's profile file after the parent's:
+// cpu.pprof becomes cpu.large-docblob-0.pprof.
+func childProfile(parent, child string) string {
+	if parent == "" {
+		return ""
+	}
+	ext := filepath.Ext(parent)
+	return strings.TrimSuffix(parent, ext) + "." + child + ext
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The four operations, in the order each round runs them.
+var opNames = []string{"put", "get", "open", "delete"}
+
+// opStats accumulate the measurements of one contender's operation.
+type opStats struct {
+	lat        samples
+	wall       time.Duration // of the phases that ran it
+	n          int
+	reqs       tally
+	allocBytes uint64
+	allocObjs  uint64
+}
+
+func (s *opStats) opsPerSec() float64 {
+	if s.wall <= 0 {
+		return 0
+	}
+	return float64(s.n) / s.wall.Seconds()
+}
+
+// cellPlan is one cell of the ops grid: a payload size and a number of
+// workers, run for rounds rounds of batch documents per contender.
+type cellPlan struct {
+	size    int64
+	workers int
+	batch   int
+	rounds  int
+}
+
+func (c cellPlan) label() string {
+	if c.workers == 1 {
+		return fmt.Sprintf("%s, sequential", fmtSize(c.size))
+	}
+	return fmt.Sprintf("%s, %d workers", fmtSize(c.size), c.workers)
+}
+
+// opsPlan lists the cells. Batches are small and rounds many, so that the
+// contenders alternate often.
+func (b *bench) opsPlan() []cellPlan {
+	w := b.workers
+	if b.quick {
+		return []cellPlan{
+			{1 << 10, 1, 5, 8}, {1 << 10, w, w, 6},
+			{100 << 10, 1, 5, 8}, {100 << 10, w, w, 5},
+			{10 << 20, 1, 2, 4}, {10 << 20, w, w, 2},
+		}
+	}
+	return []cellPlan{
+		{1 << 10, 1, 10, 50}, {1 << 10, w, 2 * w, 40},
+		{100 << 10, 1, 10, 40}, {100 << 10, w, 2 * w, 30},
+		{10 << 20, 1, 2, 30}, {10 << 20, w, w, 16},
+	}
+}
+
+// runOps is sections 1 and 2: docblob vs the hand-written SDK code, and
+// the requests each operation puts on the wire.
+func (b *bench) runOps(ctx context.Context) ([]row, error) {
+	cs := b.opsContenders()
+	// Warm up the servers (DynamoDB Local's JIT), connections and caches.
+	for _, c := range cs {
+		if err := runLifecycle(ctx, c, 4, 200, prngBytes(9, 1<<10), newOpStats()); err != nil {
+			return nil, fmt.Errorf("warm-up: %s: %w", c.name(), err)
+		}
+	}
+	var rows []row
+	reqs := requestTotals{}
+	for _, cell := range b.opsPlan() {
+		log.Printf("ops: %s", cell.label())
+		st, err := b.runCell(ctx, cell, cs)
+		if err != nil {
+			return rows, fmt.Errorf("%s: %w", cell.label(), err)
+		}
+		rows = append(rows, opsRows(cell, cs, st)...)
+		reqs.add(cell.size, st[0], st[1])
+	}
+	if b.only["requests"] {
+		rows = append(rows, reqs.rows()...)
+	}
+	return rows, nil
+}
+
+// opsContenders returns docblob, the baseline, and the optional other
+// baselines: the A/A control (-aa) and the -explain variants.
+func (b *bench) opsContenders() []contender {
+	db := &docblobContender{label: "docblob", store: b.store, pk: "docblob"}
+	sdk := &sdkContender{label: "sdk", s3: b.s3, ddb: b.ddb, table: b.fx.table, bucket: b.fx.bucket, pk: "sdk"}
+	cs := []contender{db, sdk}
+	variant := func(label, pk string, change func(*sdkContender)) {
+		v := *sdk
+		v.label, v.pk = label, pk
+		change(&v)
+		cs = append(cs, &v)
+	}
+	if b.aa {
+		// A second, identical baseline: its ratio to the first is the
+		// noise floor of this machine.
+		variant("sdk (A/A)", "sdk-aa", func(*sdkContender) {})
+	}
+	if b.explain {
+		cs = append(cs, &docblobContender{label: "docblob, plain io.Reader", store: b.store, pk: "docblob-stream", stream: true})
+		variant("sdk + ReturnValues", "sdk-old", func(c *sdkContender) { c.returnOld = true })
+		variant("sdk + transfer manager", "sdk-tm", func(c *sdkContender) { c.tm = driverTransferManager(b.s3) })
+		variant("sdk + multipart", "sdk-mp", func(c *sdkContender) { c.multipart = true })
+		variant("sdk − read validation", "sdk-nv", func(c *sdkContender) { c.noVerify = true })
+	}
+	return cs
+}
+
+// newOpStats returns empty statistics for each operation.
+func newOpStats() map[string]*opStats {
+	st := map[string]*opStats{}
+	for _, op := range opNames {
+		st[op] = &opStats{}
+	}
+	return st
+}
+
+// runCell runs one cell: a warm-up round, then rounds in which each
+// contender in turn (alternating who goes first) puts, gets, opens and
+// deletes a batch of documents.
+func (b *bench) runCell(ctx context.Context, cell cellPlan, cs []contender) ([]map[string]*opStats, error) {
+	payload := prngBytes(uint64(cell.size), cell.size)
+	stats := make([]map[string]*opStats, len(cs))
+	for i := range cs {
+		stats[i] = newOpStats()
+	}
+	for round := 0; round <= cell.rounds; round++ {
+		for _, i := range rotation(len(cs), round) {
+			st := stats[i]
+			batch := cell.batch
+			if round == 0 { // warm-up: connections, caches; not recorded
+				st, batch = newOpStats(), min(batch, 2*cell.workers)
+			}
+			if err := runLifecycle(ctx, cs[i], cell.workers, batch, payload, st); err != nil {
+				return nil, fmt.Errorf("%s: %w", cs[i].name(), err)
+			}
+		}
+	}
+	return stats, nil
+}
+
+// rotation returns the order of n contenders in a round: each round
+// starts one further along, so that each goes first, second, ... equally
+// often.
+func rotation(n, round int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = (round + i) % n
+	}
+	return order
+}
+
+// runLifecycle puts batch new documents, gets them, opens their payloads
+// and deletes them, one phase per operation.
+func runLifecycle(ctx context.Context, c contender, workers, batch int, payload []byte, st map[string]*opStats) error {
+	items := make([]*item, batch)
+	for i := range items {
+		items[i] = &item{sk: newID()}
+	}
+	fns := map[string]func(context.Context, *item) error{
+		"put": func(ctx context.Context, it *item) error { return c.put(ctx, it, payload) },
+		"get": c.get,
+		"open": func(ctx context.Context, it *item) error {
+			_, err := c.open(ctx, it)
+			return err
+		},
+		"delete": c.del,
+	}
+	for _, op := range opNames {
+		var err error
+		labels := pprof.Labels("contender", c.name(), "op", op, "task", c.name()+"/"+op)
+		pprof.Do(ctx, labels, func(ctx context.Context) {
+			err = runPhase(ctx, workers, items, st[op], fns[op])
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	return nil
+}
+
+// runPhase runs fn on every item with workers goroutines, recording each
+// call's latency, the phase's wall time, its requests and allocations.
+func runPhase(ctx context.Context, workers int, items []*item, st *opStats, fn func(context.Context, *item) error) error {
+	ctx, cancel := context.WithCancel(withTally(ctx, &st.reqs))
+	defer cancel()
+	lat := make(samples, len(items))
+	var next atomic.Int64
+	var once sync.Once
+	var firstErr error
+	ac := newAllocCounter()
+	b0, o0 := ac.read()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for range min(workers, len(items)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(items) || ctx.Err() != nil {
+					return
+				}
+				s := time.Now()
+				err := fn(ctx, items[i])
+				lat[i] = time.Since(s)
+				if err != nil {
+					once.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st.wall += time.Since(t0)
+	b1, o1 := ac.read()
+	if firstErr != nil {
+		return firstErr
+	}
+	st.lat = append(st.lat, lat...)
+	st.n += len(items)
+	st.allocBytes += b1 - b0
+	st.allocObjs += o1 - o0
+	return nil
+}
+
+// opsRows renders one cell: per operation, a docblob row with its ratios
+// and verdict, the baseline's row, and the rows of the other baselines
+// (the A/A control, the -explain variants) compared with the first.
+func opsRows(cell cellPlan, cs []contender, st []map[string]*opStats) []row {
+	var rows []row
+	for _, op := range opNames {
+		d, s := st[0][op], st[1][op]
+		medRatio, tputRatio := ratios(d, s)
+		dr := statsRow(cell, op, cs[0].name(), d)
+		dr.ratio = fmt.Sprintf("median %.2f×, ops/s %.2f×", medRatio, tputRatio)
+		dr.target = "median ≤ 1.05×, ops/s ≥ 0.95×"
+		dr.met = verdict(medRatio <= 1.05 && tputRatio >= 0.95)
+		rows = append(rows, dr, statsRow(cell, op, cs[1].name(), s))
+		for i := 2; i < len(cs); i++ {
+			r := statsRow(cell, op, cs[i].name(), st[i][op])
+			m, t := ratios(st[i][op], s)
+			r.ratio = fmt.Sprintf("vs sdk: median %.2f×, ops/s %.2f×", m, t)
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// ratios returns a's median latency and throughput relative to b's.
+func ratios(a, b *opStats) (median, throughput float64) {
+	return float64(a.lat.median()) / float64(b.lat.median()), a.opsPerSec() / b.opsPerSec()
+}
+
+func statsRow(cell cellPlan, op, who string, s *opStats) row {
+	r := row{
+		section:   "1 ops",
+		name:      op + " " + cell.label(),
+		contender: who,
+		median:    fmtDur(s.lat.median()),
+		p99:       fmtDur(s.lat.p99()),
+		opsPerSec: fmtRate(s.opsPerSec()),
+		requests:  formatRequests(s.reqs.snapshot(), s.n),
+	}
+	if op == "put" || op == "open" {
+		r.mbPerSec = fmtRate(s.opsPerSec() * float64(cell.size) / 1e6)
+	}
+	if s.n > 0 {
+		r.memory = fmt.Sprintf("%s, %d allocs /op", fmtBytes(float64(s.allocBytes)/float64(s.n)), s.allocObjs/uint64(s.n))
+	}
+	return r
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/docblob/docblob"
+	"github.com/docblob/docblob/drivers/s3dynamo"
+)
+
+// BenchmarkOverhead measures the client side alone: both contenders talk
+// to an in-process fake of S3 and DynamoDB that answers at once, so the
+// difference is docblob's own CPU and allocations (and the SDK code paths
+// it chooses), with no server or network noise. No external servers are
+// needed:
+//
+//	go test -run XXX -bench Overhead -benchmem ./cmd/docblob-bench
+func BenchmarkOverhead(b *testing.B) {
+	for _, size := range []int64{1 << 10, 100 << 10, 10 << 20} {
+		payload := prngBytes(uint64(size), size)
+		srv := httptest.NewServer(newFakeAWS(payload))
+		cs := fakeContenders(b, srv.URL)
+		for _, op := range opNames {
+			for _, c := range cs {
+				b.Run(fmt.Sprintf("%s/%s/%s", op, fmtSize(size), c.name()), func(b *testing.B) {
+					benchOp(b, c, op, payload)
+				})
+			}
+		}
+		srv.Close()
+	}
+}
+
+func benchOp(b *testing.B, c contender, op string, payload []byte) {
+	ctx := context.Background()
+	it := &item{sk: "doc"}
+	if op == "open" {
+		if err := c.get(ctx, it); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		var err error
+		switch op {
+		case "put":
+			err = c.put(ctx, &item{sk: newID()}, payload)
+		case "get":
+			err = c.get(ctx, &item{sk: "doc"})
+		case "open":
+			_, err = c.open(ctx, it)
+		case "delete":
+			err = c.del(ctx, &item{sk: "doc"})
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func fakeContenders(b *testing.B, endpoint string) []contender {
+	// As in the benchmark: the default configuration (its checksum
+	// settings matter), with static credentials and a plain client.
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	fx := fixture{table: "t", bucket: "b"}
+	sv := servers{s3Endpoint: endpoint, ddbEndpoint: endpoint}
+	drv, err := s3dynamo.New(context.Background(), sv.driverOptions(fx, &cfg, 0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := docblob.NewStore(drv, &docblob.Options{OnCleanupError: func(err error) { b.Error(err) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	sdk := &sdkContender{label: "sdk", table: fx.table, bucket: fx.bucket, pk: "sdk"}
+	store.As(&sdk.s3)
+	store.As(&sdk.ddb)
+	return []contender{&docblobContender{label: "docblob", store: store, pk: "docblob"}, sdk}
+}
+
+// fakeAWS answers the S3 and DynamoDB requests of the four operations at
+// once: every object holds payload, every item describes it.
+type fakeAWS struct {
+	payload []byte
+	sum     []byte
+}
+
+func newFakeAWS(payload []byte) *fakeAWS {
+	s := sha256.Sum256(payload)
+	return &fakeAWS{payload: payload, sum: s[:]}
+}
+
+func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		body, _ := io.ReadAll(r.Body)
+		f.dynamo(w, body, target[strings.LastIndexByte(target, '.')+1:])
+		return
+	}
+	io.Copy(io.Discard, r.Body)
+	q := r.URL.Query()
+	w.Header().Set("ETag", `"etag"`)
+	switch {
+	case r.Method == http.MethodPost && q.Has("uploads"):
+		fmt.Fprint(w, `<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>`)
+	case r.Method == http.MethodPost:
+		fmt.Fprint(w, `<CompleteMultipartUploadResult><ETag>"etag-2"</ETag></CompleteMultipartUploadResult>`)
+	case r.Method == http.MethodGet:
+		w.Header().Set("Content-Length", strconv.Itoa(len(f.payload)))
+		if r.Header.Get("X-Amz-Checksum-Mode") == "ENABLED" {
+			// As S3 and MinIO: a full-object checksum for single-part
+			// objects, a composite one for multipart objects, which
+			// docblob (under its pk) makes from the part size on.
+			sum := base64.StdEncoding.EncodeToString(f.sum)
+			if strings.Contains(r.URL.Path, "/docblob/") && len(f.payload) >= s3dynamo.DefaultPartSize {
+				sum += "-2"
+			}
+			w.Header().Set("X-Amz-Checksum-Sha256", sum)
+		}
+		w.Write(f.payload)
+	case r.Method == http.MethodDelete:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (f *fakeAWS) dynamo(w http.ResponseWriter, body []byte, op string) {
+	var req struct {
+		Key struct {
+			PK struct{ S string } `json:"pk"`
+		}
+	}
+	json.Unmarshal(body, &req)
+	pk := req.Key.PK.S
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	item := map[string]any{
+		"pk": map[string]string{"S": pk}, "sk": map[string]string{"S": "doc"},
+		"title":            map[string]string{"S": "benchmark document"},
+		"DocstoreRevision": map[string]string{"S": "0123456789abcdefghijklmnop"},
+		"file": map[string]any{"M": map[string]any{
+			"docblob":      map[string]string{"N": "1"},
+			"bucket":       map[string]string{"S": "b"},
+			"key":          map[string]string{"S": pk + "/doc/file/0123456789abcdefghijklmnop"},
+			"size":         map[string]string{"N": strconv.Itoa(len(f.payload))},
+			"content_type": map[string]string{"S": "application/octet-stream"},
+			"sha256":       map[string]string{"S": hex.EncodeToString(f.sum)},
+			"etag":         map[string]string{"S": `"etag"`},
+			"name":         map[string]string{"S": "payload.bin"},
+			"created":      map[string]string{"S": time.Now().UTC().Format(time.RFC3339Nano)},
+		}},
+	}
+	switch op {
+	case "GetItem":
+		json.NewEncoder(w).Encode(map[string]any{"Item": item})
+	case "DeleteItem":
+		json.NewEncoder(w).Encode(map[string]any{"Attributes": item})
+	default:
+		fmt.Fprint(w, "{}")
+	}
+}
