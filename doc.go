@@ -102,6 +102,24 @@
 // A *Blob returned by Get stays readable until a later write replaces or
 // deletes its payload; reading it then fails with code NotFound.
 //
+// # Signed URLs and direct uploads
+//
+// Blob.SignedURL makes a time-limited download link for a payload;
+// Store.NewUpload makes a signed PUT URL to which a client uploads a
+// payload directly, after which Put attaches it (reading it once to record
+// its size and SHA-256). S3 signs natively; the memory and filesystem
+// drivers sign through package localsign, an http.Handler with HMAC-signed
+// URLs, so local development uses the same flow.
+//
+// # Sweep and Check
+//
+// Store.Sweep deletes orphan payloads (left by a crash, or by a clean-up
+// or an ambiguous write whose payloads could not safely be deleted) once
+// they are older than a grace period, and never a payload a committed
+// document references, even with writers running; Store.Check reports
+// dangling references, size and checksum mismatches and orphans without
+// changing anything. Both keep memory bounded on large stores.
+//
 // # Errors
 //
 // Errors returned by a Store are *Error values with a portable ErrorCode,
