@@ -49,11 +49,11 @@ servers-stop:
 ## fuzz: fuzz each target for FUZZTIME (default 1m)
 FUZZTIME ?= 1m
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzKeySegment -fuzztime $(FUZZTIME) .
-	$(GO) test -run XXX -fuzz FuzzCodec -fuzztime $(FUZZTIME) .
-	$(GO) test -run XXX -fuzz FuzzAttachDecode -fuzztime $(FUZZTIME) .
-	$(GO) test -run XXX -fuzz FuzzNames -fuzztime $(FUZZTIME) ./drivers/filestore
-	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./localsign
+	$(GO) test -run '^$$' -fuzz FuzzKeySegment -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz FuzzCodec -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz FuzzAttachDecode -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz FuzzNames -fuzztime $(FUZZTIME) ./drivers/filestore
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./localsign
 
 ## test-full: the long run: 1,000 faulted runs per driver, 100 crash kills, then the fuzzers
 test-full: lint
@@ -65,4 +65,4 @@ test-full: lint
 BENCHFLAGS ?=
 bench:
 	scripts/servers.sh run -- $(GO) run ./cmd/docblob-bench -out bench/results.md $(BENCHFLAGS)
-	$(GO) test -run XXX -bench BenchmarkStore -benchmem ./drivers/memstore ./drivers/filestore | tee -a bench/results.md
+	$(GO) test -run '^$$' -bench BenchmarkStore -benchmem ./drivers/memstore ./drivers/filestore | tee -a bench/results.md

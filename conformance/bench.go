@@ -19,7 +19,7 @@ import (
 //
 // Run it for several drivers in one command to compare them side by side:
 //
-//	go test -run XXX -bench . -benchmem ./drivers/memstore ./drivers/filestore
+//	go test -run '^$' -bench . -benchmem ./drivers/memstore ./drivers/filestore
 func Benchmark(b *testing.B, newDriver func(b *testing.B) driver.Driver) {
 	ctx := context.Background()
 	newStore := func(b *testing.B) *docblob.Store {

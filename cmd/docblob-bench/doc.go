@@ -47,7 +47,7 @@
 // Cold-start children run without AWS_CA_BUNDLE, whose loading would cost
 // both contenders the same thousands of allocations.
 //
-// BenchmarkOverhead (go test -run XXX -bench Overhead -benchmem) measures
+// BenchmarkOverhead (go test -run '^$' -bench Overhead -benchmem) measures
 // the client side alone, against an in-process fake of S3 and DynamoDB:
 // docblob's own CPU and allocations per operation, without servers.
 //

@@ -27,7 +27,7 @@ import (
 // it chooses), with no server or network noise. No external servers are
 // needed:
 //
-//	go test -run XXX -bench Overhead -benchmem ./cmd/docblob-bench
+//	go test -run '^$' -bench Overhead -benchmem ./cmd/docblob-bench
 func BenchmarkOverhead(b *testing.B) {
 	for _, size := range []int64{1 << 10, 100 << 10, 10 << 20} {
 		payload := prngBytes(uint64(size), size)
