@@ -265,3 +265,28 @@ func TestEscapeKeyUnit(t *testing.T) {
 		}
 	}
 }
+
+// DeleteTableAndBucket removes a table and a bucket holding data and an
+// unfinished upload, and is fine with them already gone.
+func TestDeleteTableAndBucket(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	ctx := testContext(t)
+	if _, err := f.drv.WriteBlob(ctx, "k", strings.NewReader("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(f.opts.Bucket), Key: aws.String("unfinished")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := DeleteTableAndBucket(ctx, &f.opts); err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+	}
+	if _, err := f.drv.GetDocument(ctx, driver.Key{Partition: "p", Sort: "s"}); errorCode(err) != driver.NotFound {
+		t.Errorf("table after deletion: %v", err)
+	}
+	if _, err := f.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(f.opts.Bucket)}); err == nil {
+		t.Error("the bucket still exists")
+	}
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/docblob/docblob/internal/testservers"
 )
 
@@ -202,31 +201,8 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 func (f *fixture) destroy() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	bucket := aws.String(f.opts.Bucket)
-	if ups, err := f.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: bucket}); err == nil {
-		for _, u := range ups.Uploads {
-			_, _ = f.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: bucket, Key: u.Key, UploadId: u.UploadId})
-		}
-	}
-	p := s3.NewListObjectsV2Paginator(f.s3, &s3.ListObjectsV2Input{Bucket: bucket})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			break
-		}
-		var ids []s3types.ObjectIdentifier
-		for _, o := range page.Contents {
-			ids = append(ids, s3types.ObjectIdentifier{Key: o.Key})
-		}
-		if len(ids) > 0 {
-			_, _ = f.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: bucket, Delete: &s3types.Delete{Objects: ids}})
-		}
-	}
-	if _, err := f.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: bucket}); err != nil {
-		f.t.Logf("delete bucket %s: %v", f.opts.Bucket, err)
-	}
-	if _, err := f.ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(f.table)}); err != nil {
-		f.t.Logf("delete table %s: %v", f.table, err)
+	if err := DeleteTableAndBucket(ctx, &f.opts); err != nil {
+		f.t.Logf("tearing down: %v", err)
 	}
 }
 

@@ -141,27 +141,8 @@ func newNFEnv(t *testing.T) *nfEnv {
 func (e *nfEnv) destroy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	bucket := aws.String(e.opts.Bucket)
-	e.abortUploads(ctx, t, "")
-	p := s3.NewListObjectsV2Paginator(e.s3, &s3.ListObjectsV2Input{Bucket: bucket})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			break
-		}
-		var ids []s3types.ObjectIdentifier
-		for _, o := range page.Contents {
-			ids = append(ids, s3types.ObjectIdentifier{Key: o.Key})
-		}
-		if len(ids) > 0 {
-			_, _ = e.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: bucket, Delete: &s3types.Delete{Objects: ids}})
-		}
-	}
-	if _, err := e.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: bucket}); err != nil {
-		t.Logf("delete bucket %s: %v", e.opts.Bucket, err)
-	}
-	if _, err := e.ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(e.opts.Table)}); err != nil {
-		t.Logf("delete table %s: %v", e.opts.Table, err)
+	if err := s3dynamo.DeleteTableAndBucket(ctx, &e.opts); err != nil {
+		t.Logf("tearing down: %v", err)
 	}
 }
 

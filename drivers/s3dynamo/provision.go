@@ -118,3 +118,55 @@ func CreateBucket(ctx context.Context, opts *Options) error {
 	}
 	return fmt.Errorf("s3dynamo: create bucket %q: %w", o.Bucket, err)
 }
+
+// DeleteTableAndBucket removes what CreateTable and CreateBucket made: it
+// aborts the bucket's unfinished multipart uploads, deletes its objects and
+// the bucket, and deletes the table. Missing ones are fine. It destroys
+// data, and is meant for development and tests only.
+func DeleteTableAndBucket(ctx context.Context, opts *Options) error {
+	o, err := withDefaults(opts)
+	if err != nil {
+		return err
+	}
+	_, s3c, ddb, err := clients(ctx, &o)
+	if err != nil {
+		return err
+	}
+	bucket := aws.String(o.Bucket)
+	var errs []error
+	ups := s3.NewListMultipartUploadsPaginator(s3c, &s3.ListMultipartUploadsInput{Bucket: bucket})
+	for ups.HasMorePages() {
+		page, err := ups.NextPage(ctx)
+		if err != nil {
+			break // a missing bucket shows below
+		}
+		for _, u := range page.Uploads {
+			if _, err := s3c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: bucket, Key: u.Key, UploadId: u.UploadId}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	objs := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: bucket})
+	for objs.HasMorePages() {
+		page, err := objs.NextPage(ctx)
+		if err != nil {
+			break
+		}
+		var ids []s3types.ObjectIdentifier
+		for _, obj := range page.Contents {
+			ids = append(ids, s3types.ObjectIdentifier{Key: obj.Key})
+		}
+		if len(ids) > 0 {
+			if _, err := s3c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: bucket, Delete: &s3types.Delete{Objects: ids}}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if _, err := s3c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: bucket}); err != nil && errorCode(err) != driver.NotFound {
+		errs = append(errs, fmt.Errorf("s3dynamo: delete bucket %q: %w", o.Bucket, err))
+	}
+	if _, err := ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(o.Table)}); err != nil && errorCode(err) != driver.NotFound {
+		errs = append(errs, fmt.Errorf("s3dynamo: delete table %q: %w", o.Table, err))
+	}
+	return errors.Join(errs...)
+}
