@@ -26,6 +26,17 @@ var (
 // map.
 type pendingBlob struct{ b *Blob }
 
+// encode encodes a document into driver field values, on the fast path of
+// its struct plan if it can (see plan.go).
+func (s *Store) encode(d *document) (map[string]any, error) {
+	if d.plan != nil {
+		if m, ok := d.plan.encode(d.v); ok {
+			return m, nil
+		}
+	}
+	return encodeDocument(d.g)
+}
+
 // encodeDocument encodes a document (a struct pointer or map[string]any)
 // into driver field values.
 func encodeDocument(gdoc gdriver.Document) (map[string]any, error) {

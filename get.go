@@ -38,13 +38,20 @@ func (s *Store) Get(ctx context.Context, doc any) error {
 	return nil
 }
 
-// decodeInto decodes a driver document into the user's document d.
+// decodeInto decodes a driver document into the user's document d, on the
+// fast path of its struct plan if it can (see plan.go).
 func (s *Store) decodeInto(d *document, got *driver.Document) error {
-	fields := make(map[string]any, len(got.Fields)+3)
 	keyStr := keyString(got.Key)
 	mk := func(ref *attach.Ref, field string) *Blob {
 		return &Blob{ref: ref, store: s, docKey: keyStr, docRev: got.Revision}
 	}
+	if d.plan != nil {
+		d.v.SetZero()
+		if d.plan.decode(s, d.v, got, mk) {
+			return nil
+		}
+	}
+	fields := make(map[string]any, len(got.Fields)+3)
 	isMap := d.g.Origin != nil && reflect.TypeOf(d.g.Origin).Kind() == reflect.Map
 	if isMap {
 		m := d.g.Origin.(map[string]any)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +22,7 @@ type Store struct {
 	info   driver.Info
 	opts   Options
 	closed atomic.Bool
+	plans  sync.Map // reflect.Type of a struct to its *structPlan (see plan.go)
 }
 
 // Options configure a Store. The zero value is ready to use.
@@ -191,6 +193,8 @@ type document struct {
 	fields map[string]any // encoded, without key and revision fields
 	rev    string         // the document's revision field, "" if absent or nil
 	hasRev bool           // the document type has a revision field
+	v      reflect.Value  // the struct, for a struct document
+	plan   *structPlan    // its plan, if it has one
 }
 
 // newDocument checks that doc is a struct pointer or a map[string]any.
@@ -214,7 +218,12 @@ func (s *Store) newDocument(op string, doc any) (*document, error) {
 	if err != nil {
 		return nil, newError(InvalidArgument, op, "", err)
 	}
-	return &document{g: g}, nil
+	d := &document{g: g}
+	if t.Kind() == reflect.Pointer {
+		d.v = reflect.ValueOf(doc).Elem()
+		d.plan = s.plan(t.Elem())
+	}
+	return d, nil
 }
 
 // prepare encodes doc and extracts its key and revision.
@@ -223,7 +232,7 @@ func (s *Store) prepare(op string, doc any) (*document, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := encodeDocument(d.g)
+	fields, err := s.encode(d)
 	if err != nil {
 		return nil, newError(InvalidArgument, op, "", fmt.Errorf("encode document: %w", err))
 	}
@@ -246,6 +255,17 @@ func (s *Store) locate(op string, doc any) (*document, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.plan != nil && d.plan.locate(s, d.v, d) {
+		return d, nil
+	}
+	if err := s.readKeyFields(op, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// readKeyFields is locate's general path.
+func (s *Store) readKeyFields(op string, d *document) error {
 	fields := make(map[string]any, 3)
 	for _, name := range []string{s.info.PartitionKey, s.info.SortKey, s.opts.RevisionField} {
 		if name == "" || !d.g.HasFieldFold(name) {
@@ -253,14 +273,11 @@ func (s *Store) locate(op string, doc any) (*document, error) {
 		}
 		v, err := d.g.GetField(name)
 		if err != nil {
-			return nil, newError(InvalidArgument, op, "", err)
+			return newError(InvalidArgument, op, "", err)
 		}
 		fields[name] = plainValue(v)
 	}
-	if err := s.readKey(op, d, fields); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return s.readKey(op, d, fields)
 }
 
 // plainValue turns a key or revision field's value into the form the

@@ -1,0 +1,240 @@
+package docblob
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/attach"
+)
+
+type planName string
+
+type planDoc struct {
+	PK    string    `docstore:"pk"`
+	SK    planName  `docstore:"sk"`
+	Title string    `docstore:"title,omitempty"`
+	N     int8      `docstore:"n"`
+	F     float32   // named F
+	OK    bool      `docstore:"ok"`
+	T     time.Time `docstore:"t"`
+	File  *Blob     `docstore:"file"`
+	Any   any       `docstore:"any"`
+	Rev   any       `docstore:"DocstoreRevision"`
+	Skip  string    `docstore:"-"`
+}
+
+type planText struct{ s string }
+
+func (t planText) MarshalText() ([]byte, error)  { return []byte(t.s), nil }
+func (t *planText) UnmarshalText(b []byte) error { t.s = string(b); return nil }
+
+type (
+	planDocOther struct {
+		PK string   `docstore:"pk"`
+		SK string   `docstore:"sk"`
+		L  []string `docstore:"l"`
+	}
+	planDocStrRev struct {
+		PK  string `docstore:"pk"`
+		SK  string `docstore:"sk"`
+		Rev string `docstore:"DocstoreRevision"`
+	}
+	planDocNoRev struct {
+		PK string `docstore:"pk"`
+		SK string `docstore:"sk"`
+		X  int    `docstore:"x"`
+	}
+	planDocFold struct {
+		PK string `docstore:"Pk"`
+		SK string `docstore:"sk"`
+	}
+	planDocEmbedded struct {
+		planDocNoRev
+		PK, SK string
+	}
+	planDocDuplicate struct {
+		PK string `docstore:"pk"`
+		SK string `docstore:"sk"`
+		A  string `docstore:"x"`
+		B  string `docstore:"x"`
+	}
+	planDocNamedRev struct {
+		PK  string   `docstore:"pk"`
+		SK  string   `docstore:"sk"`
+		Rev planName `docstore:"DocstoreRevision"`
+	}
+	planDocOmitKey struct {
+		PK  string `docstore:"pk,omitempty"`
+		SK  string `docstore:"sk"`
+		Rev any    `docstore:"DocstoreRevision,omitempty"`
+	}
+	planDocAnyKey struct {
+		PK any    `docstore:"pk"`
+		SK string `docstore:"sk"`
+	}
+	planDocTextField struct {
+		PK string    `docstore:"pk"`
+		SK string    `docstore:"sk"`
+		T  planText  `docstore:"t"`
+		P  *planText `docstore:"p"`
+	}
+	planDocUnexportedPK struct {
+		PK string `docstore:"pk"`
+		SK string `docstore:"sk"`
+		pk string
+	}
+)
+
+func planStore() *Store {
+	return &Store{info: driver.Info{PartitionKey: "pk", SortKey: "sk", MaxPartitionKeyBytes: 8},
+		opts: Options{RevisionField: "DocstoreRevision"}}
+}
+
+// general returns a document that takes the general path only.
+func general(t *testing.T, s *Store, doc any) *document {
+	t.Helper()
+	d, err := s.newDocument("test", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.plan = nil
+	return d
+}
+
+func TestPlanChoosesFastPathOnlyWhereSafe(t *testing.T) {
+	s := planStore()
+	for _, tc := range []struct {
+		doc  any
+		want bool
+	}{
+		{&planDoc{}, true},
+		{&planDocOther{}, true}, // with a kindOther field
+		{&planDocStrRev{}, true},
+		{&planDocNoRev{}, true},
+		{&planDocFold{}, false}, // "Pk" matches "pk" only case-insensitively
+		{&struct{ PK, SK string }{}, false},
+		{&planDocEmbedded{}, false},
+		{&planDocDuplicate{}, false},
+		{&planDocUnexportedPK{}, true},
+	} {
+		d, err := s.newDocument("test", tc.doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.plan != nil; got != tc.want {
+			t.Errorf("%T: plan %v, want %v", tc.doc, got, tc.want)
+		}
+	}
+}
+
+func planDocs(b *Blob) []any {
+	when := time.Date(2026, 3, 1, 12, 0, 0, 5, time.UTC)
+	return []any{
+		&planDoc{PK: "p", SK: "s", Title: "t", N: -3, F: 1.5, OK: true, T: when, File: b, Any: "x", Rev: "r"},
+		&planDoc{PK: "p", SK: "s", Any: int64(7)},
+		&planDoc{PK: "p", SK: "s", Any: 3}, // an int, not int64: the general path
+		&planDoc{PK: "p", SK: "s", Any: []string{"a"}},
+		&planDoc{PK: "p", SK: "s", Any: b}, // an attachment in an interface
+		&planDoc{PK: "", SK: "s"},
+		&planDoc{PK: "far too long", SK: "s"},
+		&planDoc{PK: "p", SK: "s\xff"},
+		&planDoc{PK: "p", SK: "s", Rev: 3},
+		&planDoc{PK: "p", SK: "s", Rev: planName("r")},
+		&planDoc{PK: "p", SK: "s", Rev: new(string)},
+		&planDocOther{PK: "p", SK: "s", L: []string{"a"}},
+		&planDocStrRev{PK: "p", SK: "s", Rev: "r"},
+		&planDocNoRev{PK: "p", SK: "s", X: 1},
+		&planDocNamedRev{PK: "p", SK: "s", Rev: "r"},
+		&planDocOmitKey{PK: "", SK: "s"},
+		&planDocOmitKey{PK: "p", SK: "s"},
+		&planDocAnyKey{PK: "p", SK: "s"},
+		&planDocTextField{PK: "p", SK: "s", T: planText{"a"}, P: &planText{"b"}},
+		&planDocUnexportedPK{PK: "p", SK: "s", pk: "q"},
+	}
+}
+
+func TestPlanEncodeAndLocateMatchGeneralPath(t *testing.T) {
+	s := planStore()
+	b := NewBlobBytes([]byte("x"), nil)
+	var encodes, locates int
+	for _, doc := range planDocs(b) {
+		d, err := s.newDocument("test", doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.plan == nil {
+			continue
+		}
+		want, werr := encodeDocument(d.g)
+		if got, ok := d.plan.encode(d.v); ok {
+			encodes++
+			if werr != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("%+v: encode: fast path %v, general path %v, %v", doc, got, want, werr)
+			}
+		}
+		if d.plan.locate(s, d.v, d) {
+			locates++
+			g := general(t, s, doc)
+			if err := s.readKeyFields("get", g); err != nil || d.key != g.key || d.keyStr != g.keyStr || d.rev != g.rev || d.hasRev != g.hasRev {
+				t.Errorf("%+v: locate: fast path %+v, general path %+v, %v", doc, d, g, err)
+			}
+		}
+	}
+	if encodes < 5 || locates < 5 {
+		t.Errorf("the fast paths took %d encodes and %d locates", encodes, locates)
+	}
+}
+
+func TestPlanDecodeMatchesGeneralPath(t *testing.T) {
+	s := planStore()
+	sum := strings.Repeat("ab", 32)
+	ref := map[string]any{attach.AttrVersion: attach.Version, attach.AttrKey: "k", attach.AttrSize: int64(3),
+		attach.AttrSHA256: sum, attach.AttrCreated: "2026-01-01T00:00:00Z"}
+	bad := map[string]any{attach.AttrVersion: attach.Version, attach.AttrKey: "k", attach.AttrSize: int64(3), attach.AttrSHA256: "zz"}
+	fieldSets := []map[string]any{
+		{"title": "t", "n": int64(5), "F": 2.5, "ok": true, "t": "2026-03-01T12:00:00.000000005Z", "file": ref, "any": "x", "extra": 1.0},
+		{"t": time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), "F": int64(2), "any": ref, "file": nil, "title": nil},
+		{"n": int64(500)},        // overflows int8
+		{"n": 5.0},               // a float into an int
+		{"title": int64(3)},      // a number into a string
+		{"ok": "yes"},            // a string into a bool
+		{"t": "yesterday"},       // not a time
+		{"t": nil},               // null into a time
+		{"file": "not a map"},    // not an attachment
+		{"file": bad},            // a malformed attachment
+		{"any": bad},             // a malformed attachment in an interface
+		{"any": []any{"a", ref}}, // attachments are top-level only
+		{"l": []any{"a"}, "x": int64(3), "DocstoreRevision": "ignored", "pk": "ignored"},
+		{"t": planText{"a"}, "p": "b"},
+	}
+	key := driver.Key{Partition: "p", Sort: "s"}
+	hits := 0
+	for _, fields := range fieldSets {
+		for _, proto := range []any{&planDoc{}, &planDocOther{}, &planDocStrRev{}, &planDocNoRev{}, &planDocNamedRev{},
+			&planDocAnyKey{}, &planDocTextField{}, &planDocFold{}, &planDocUnexportedPK{}} {
+			got := &driver.Document{Key: key, Revision: "rev", Fields: fields}
+			typ := reflect.TypeOf(proto).Elem()
+			fastDoc, slowDoc := reflect.New(typ).Interface(), reflect.New(typ).Interface()
+			fast, err := s.newDocument("get", fastDoc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fast.plan != nil && fast.plan.decode(s, reflect.New(typ).Elem(), got, func(*attach.Ref, string) *Blob { return nil }) {
+				hits++
+			}
+			ferr := s.decodeInto(fast, got)
+			serr := s.decodeInto(general(t, s, slowDoc), got)
+			// Which of several errors the general path reports depends on
+			// map order, so only their codes must agree.
+			if (ferr == nil) != (serr == nil) || Code(ferr) != Code(serr) || (ferr == nil && !reflect.DeepEqual(fastDoc, slowDoc)) {
+				t.Errorf("%T from %v:\n fast %+v, %v\n slow %+v, %v", proto, fields, fastDoc, ferr, slowDoc, serr)
+			}
+		}
+	}
+	if hits < 10 {
+		t.Errorf("the fast path decoded %d documents", hits)
+	}
+}
