@@ -282,24 +282,29 @@ func (s *Store) checkSize(op string, d *document, atts []*attachment) error {
 	if max <= 0 {
 		return nil
 	}
-	probe := &driver.Document{Key: d.key, Revision: newID(), Fields: make(map[string]any, len(d.fields))}
+	// Every revision is an id of idLen characters.
+	n := driver.DocumentSize(&driver.Document{Key: d.key}, s.info) + idLen
 	for k, v := range d.fields {
 		if _, ok := v.(pendingBlob); !ok {
-			probe.Fields[k] = v
+			n += driver.FieldSize(k, v)
 		}
 	}
 	for _, a := range atts {
 		if a.ref != nil {
-			probe.Fields[a.field] = a.ref.Encode()
+			n += driver.FieldSize(a.field, a.ref.Encode())
 		} else {
-			probe.Fields[a.field] = (&attach.Ref{Key: "x", SHA256: make([]byte, 32)}).Encode()
+			n += driver.FieldSize(a.field, smallestAttachment)
 		}
 	}
-	if n := driver.DocumentSize(probe, s.info); n > max {
+	if n > max {
 		return errorf(TooLarge, op, d.keyStr, "document is at least %d bytes, over the backend's limit of %d", n, max)
 	}
 	return nil
 }
+
+// smallestAttachment is the smallest encoding of a stored attachment, which
+// checkSize counts for a payload not yet stored. It must not be modified.
+var smallestAttachment = (&attach.Ref{Key: "x", SHA256: make([]byte, 32)}).Encode()
 
 // errStale is returned when a blob's reader was consumed by an earlier Put.
 var errStale = errors.New("the blob's reader was consumed by an earlier Put and cannot be rewound (it is not an io.Seeker); make a new Blob")

@@ -60,9 +60,15 @@ func DocumentSize(doc *Document, info Info) int {
 	}
 	n += len("DocstoreRevision") + len(doc.Revision)
 	for k, v := range doc.Fields {
-		n += len(k) + valueSize(v)
+		n += FieldSize(k, v)
 	}
 	return n
+}
+
+// FieldSize returns the size that DocumentSize counts for one field of
+// Document.Fields.
+func FieldSize(name string, value any) int {
+	return len(name) + valueSize(value)
 }
 
 func valueSize(v any) int {
