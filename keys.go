@@ -66,15 +66,20 @@ func keyString(k driver.Key) string {
 // ASCII without path tricks, and long parts replaced by a hash. The id is
 // time-ordered and random.
 func (s *Store) newBlobKey(k driver.Key, field string) (string, error) {
+	partition, sort, f := keySegment(k.Partition), "", keySegment(field)
+	if s.info.SortKey != "" {
+		sort = keySegment(k.Sort)
+	}
 	var b strings.Builder
+	b.Grow(len(s.opts.BlobPrefix) + len(partition) + len(sort) + len(f) + idLen + 3)
 	b.WriteString(s.opts.BlobPrefix)
-	b.WriteString(keySegment(k.Partition))
+	b.WriteString(partition)
 	b.WriteByte('/')
 	if s.info.SortKey != "" {
-		b.WriteString(keySegment(k.Sort))
+		b.WriteString(sort)
 		b.WriteByte('/')
 	}
-	b.WriteString(keySegment(field))
+	b.WriteString(f)
 	b.WriteByte('/')
 	b.WriteString(newID())
 	key := b.String()
@@ -91,31 +96,53 @@ const maxSegment = 120
 // '-' and '_' stay, every other byte becomes %XX; a result longer than
 // maxSegment is replaced by "~" and a hash of s.
 func keySegment(s string) string {
-	var b strings.Builder
+	n := 0 // the escaped length
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
-			b.WriteByte(c)
+		if keepInKey(s[i]) {
+			n++
 		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-		if b.Len() > maxSegment {
-			sum := sha256.Sum256([]byte(s))
-			return "~" + hex.EncodeToString(sum[:16])
+			n += 3
 		}
 	}
-	return b.String()
+	switch {
+	case n > maxSegment:
+		sum := sha256.Sum256([]byte(s))
+		return "~" + hex.EncodeToString(sum[:16])
+	case n == len(s):
+		return s // nothing to escape
+	}
+	const upperHex = "0123456789ABCDEF"
+	b := make([]byte, 0, n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; keepInKey(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', upperHex[c>>4], upperHex[c&0xf])
+		}
+	}
+	return string(b)
+}
+
+// keepInKey reports whether keySegment keeps the byte c as it is.
+func keepInKey(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 
+// idLen is the length of the ids that newID returns.
+const idLen = 26
+
 // newID returns a unique id: 48 bits of milliseconds since the epoch, then
-// 80 random bits, in lowercase base32hex (26 characters, sorting by time).
+// 80 random bits, in lowercase base32hex (idLen characters, sorting by
+// time).
 func newID() string {
 	var buf [16]byte
 	binary.BigEndian.PutUint64(buf[:8], uint64(time.Now().UnixMilli())<<16)
 	if _, err := rand.Read(buf[6:]); err != nil {
 		panic("docblob: crypto/rand failed: " + err.Error())
 	}
-	return idEncoding.EncodeToString(buf[:])
+	var id [idLen]byte
+	idEncoding.Encode(id[:], buf[:])
+	return string(id[:])
 }

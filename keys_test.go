@@ -17,6 +17,8 @@ func TestKeySegment(t *testing.T) {
 		{"é", "%C3%A9"},
 		{"%", "%25"},
 		{"\x00", "%00"},
+		{strings.Repeat("x", maxSegment), strings.Repeat("x", maxSegment)},
+		{strings.Repeat("/", maxSegment/3), strings.Repeat("%2F", maxSegment/3)},
 	} {
 		if got := keySegment(tc.in); got != tc.want {
 			t.Errorf("keySegment(%q) = %q, want %q", tc.in, got, tc.want)
@@ -26,6 +28,11 @@ func TestKeySegment(t *testing.T) {
 	got := keySegment(long)
 	if !strings.HasPrefix(got, "~") || len(got) > maxSegment {
 		t.Errorf("long segment = %q", got)
+	}
+	for _, over := range []string{strings.Repeat("x", maxSegment+1), "x" + strings.Repeat("/", maxSegment/3)} {
+		if got := keySegment(over); !strings.HasPrefix(got, "~") {
+			t.Errorf("keySegment(%q) = %q, want a hash", over, got)
+		}
 	}
 	if keySegment(long) != got || keySegment(long+"y") == got {
 		t.Error("hashed segments are not a function of the input")
