@@ -7,10 +7,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"net/http"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -41,12 +43,12 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 	}
 	ref := &attach.Ref{Name: opts.Name, Metadata: opts.Metadata, Created: time.Now().UTC(), ContentType: opts.ContentType}
 	if rs, ok := src.(io.ReadSeeker); ok {
-		whole, err := prehash(rs, known)
+		whole, ok, err := prehash(rs, known)
 		if err != nil {
 			return nil, s.sourceError(op, d, err)
 		}
-		if whole != nil {
-			return s.writeWhole(ctx, op, d, a.field, rs, whole, ref)
+		if ok {
+			return s.writeWhole(ctx, op, d, a.field, rs, &whole, ref)
 		}
 	}
 	return s.writeStream(ctx, op, d, a.field, src, known, ref)
@@ -85,36 +87,41 @@ type wholePayload struct {
 }
 
 // prehash measures and hashes a seekable source of at most prehashMax
-// bytes (or uses what is already known of it), and rewinds it. It returns
-// nil for a larger source, which is streamed instead.
-func prehash(rs io.ReadSeeker, known *knownPayload) (*wholePayload, error) {
+// bytes (or uses what is already known of it), and rewinds it. It reports
+// false for a larger source, which is streamed instead.
+func prehash(rs io.ReadSeeker, known *knownPayload) (w wholePayload, ok bool, err error) {
 	start, err := rs.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return nil, nil // not really seekable: stream it
+		return w, false, nil // not really seekable: stream it
 	}
 	end, err := rs.Seek(0, io.SeekEnd)
 	if err != nil {
-		return nil, err
+		return w, false, err
 	}
-	w := &wholePayload{start: start, knownPayload: knownPayload{size: end - start}}
+	w = wholePayload{start: start, knownPayload: knownPayload{size: end - start}}
 	if _, err := rs.Seek(start, io.SeekStart); err != nil {
-		return nil, err
+		return w, false, err
 	}
 	switch {
 	case known != nil && known.size == w.size:
 		w.sum = known.sum
-		return w, nil
+		return w, true, nil
 	case w.size > prehashMax:
-		return nil, nil
+		return w, false, nil
 	}
-	h := sha256.New()
+	h := sha256Pool.Get().(hash.Hash)
+	defer sha256Pool.Put(h)
+	h.Reset()
 	if n, err := io.Copy(h, rs); err != nil || n != w.size {
-		return nil, fmt.Errorf("hashing the payload: read %d of %d bytes: %v", n, w.size, err)
+		return w, false, fmt.Errorf("hashing the payload: read %d of %d bytes: %v", n, w.size, err)
 	}
 	w.sum = h.Sum(nil)
 	_, err = rs.Seek(start, io.SeekStart)
-	return w, err
+	return w, err == nil, err
 }
+
+// sha256Pool holds SHA-256 hashers for reuse.
+var sha256Pool = sync.Pool{New: func() any { return sha256.New() }}
 
 // writeWhole writes a payload whose size and checksum are known.
 func (s *Store) writeWhole(ctx context.Context, op string, d *document, field string, rs io.ReadSeeker, w *wholePayload, ref *attach.Ref) (*attach.Ref, error) {
