@@ -46,13 +46,19 @@ type Ref struct {
 
 // Encode returns the attachment map for r.
 func (r *Ref) Encode() map[string]any {
-	m := map[string]any{
-		AttrVersion:     Version,
-		AttrSize:        r.Size,
-		AttrContentType: r.ContentType,
-		AttrSHA256:      hex.EncodeToString(r.SHA256),
-		AttrCreated:     r.Created.UTC().Format(time.RFC3339Nano),
+	// Sized for every attribute r has, so that the map never grows.
+	n := 6
+	for _, present := range []bool{r.Bucket != "" && !r.IsInline, r.ETag != "", r.Name != "", len(r.Metadata) > 0} {
+		if present {
+			n++
+		}
 	}
+	m := make(map[string]any, n)
+	m[AttrVersion] = Version
+	m[AttrSize] = r.Size
+	m[AttrContentType] = r.ContentType
+	m[AttrSHA256] = hex.EncodeToString(r.SHA256)
+	m[AttrCreated] = r.Created.UTC().Format(time.RFC3339Nano)
 	if r.IsInline {
 		data := r.Inline
 		if data == nil {
