@@ -6,20 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
-	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/docblob/docblob/driver"
 	"gocloud.dev/blob"
 )
@@ -30,206 +24,6 @@ const defaultListPageSize = 1000
 
 // maxSignedURLExpiry is the longest validity of a SigV4 presigned URL.
 const maxSignedURLExpiry = 7 * 24 * time.Hour
-
-// WriteBlob streams r to S3 under key through gocloud.dev/blob's writer
-// and the SDK's transfer manager: one PutObject for payloads smaller than
-// Options.PartSize, a multipart upload otherwise. Every request carries a
-// SHA-256 checksum that S3 verifies; when the whole payload's SHA-256 is
-// known in advance and the upload takes one request, it is sent as the
-// object's checksum.
-//
-// If r fails, or ctx is done, before EOF, the multipart upload is aborted
-// (with a fresh context bounded by Options.CleanupTimeout, so that a
-// canceled ctx does not leave parts behind), and if a request that may
-// have stored the object had been sent, the object is deleted the same
-// way. WriteBlob then returns r's error, or ctx's.
-func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *driver.WriteOptions) (*driver.BlobAttrs, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if opts == nil {
-		opts = &driver.WriteOptions{Size: -1}
-	}
-	contentType := opts.ContentType
-	if contentType == "" {
-		contentType = "application/octet-stream"
-	}
-	if _, _, err := mime.ParseMediaType(contentType); err != nil {
-		return nil, newCoded(driver.InvalidArgument, fmt.Sprintf("content type %q", contentType), err)
-	}
-	if rs, ok := r.(io.ReadSeeker); ok && opts.Size >= 0 && opts.Size <= SinglePutMax && len(opts.SHA256) == 32 {
-		return d.putObject(ctx, key, rs, opts, contentType)
-	}
-	src := &uploadSource{ctx: ctx, r: r}
-	l := &uploadListener{}
-	wopts := &blob.WriterOptions{
-		ContentType:    contentType,
-		BufferSize:     int(d.opts.PartSize),
-		MaxConcurrency: d.opts.UploadConcurrency,
-		BeforeWrite: func(as func(any) bool) error {
-			var tm *transfermanager.Client
-			var in *transfermanager.UploadObjectInput
-			if !as(&tm) || !as(&in) {
-				return errors.New("s3dynamo: gocloud.dev/blob/s3blob did not expose its transfer manager")
-			}
-			// gocloud.dev configures only the part size and concurrency of
-			// the transfer manager it makes for this write; replace it with
-			// one that also bounds the first buffered part, aborts failed
-			// uploads with a fresh context, checksums every request with
-			// SHA-256 and reports the ETag.
-			*tm = *transfermanager.New(d.s3, func(o *transfermanager.Options) {
-				o.PartSizeBytes = d.opts.PartSize
-				o.MultipartUploadThreshold = d.opts.PartSize
-				o.Concurrency = d.opts.UploadConcurrency
-				o.FailTimeout = d.opts.CleanupTimeout
-				o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
-				o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
-				o.ObjectProgressListeners.Register(l)
-			})
-			if len(opts.SHA256) == 32 && opts.Size >= 0 && opts.Size < d.opts.PartSize {
-				in.ChecksumSHA256 = aws.String(base64.StdEncoding.EncodeToString(opts.SHA256))
-			}
-			return nil
-		},
-	}
-	err := d.bucket.Upload(ctx, key, src, wopts)
-	if err == nil {
-		return &driver.BlobAttrs{ETag: l.etag()}, nil
-	}
-	readErr, ctxErr := src.errs()
-	if l.wasStarted() && readErr == nil && !errors.Is(err, syscall.ECONNREFUSED) {
-		// A request that failed may have stored the object (a lost
-		// response, a context canceled mid-request, a retried
-		// CompleteMultipartUpload that had succeeded). The key is fresh,
-		// so deleting it cannot harm anything else. A server that refuses
-		// connections would refuse this request too.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CleanupTimeout)
-		_ = d.deleteObject(cctx, key)
-		cancel()
-	}
-	switch {
-	case readErr != nil:
-		return nil, readErr
-	case ctxErr != nil:
-		return nil, ctxErr
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	}
-	return nil, err
-}
-
-// SinglePutMax is the largest payload that WriteBlob sends with one
-// PutObject when its size and SHA-256 are known and its source can be read
-// twice (the SDK reads it to sign the request): no part buffers, one
-// request, and S3 verifies the whole payload's checksum. Larger or
-// streamed payloads go through the transfer manager.
-const SinglePutMax = 16 << 20
-
-// putObject writes a payload of known size and checksum with one
-// PutObject that carries its SHA-256.
-func (d *Driver) putObject(ctx context.Context, key string, r io.ReadSeeker, opts *driver.WriteOptions, contentType string) (*driver.BlobAttrs, error) {
-	if !utf8.ValidString(key) {
-		return nil, invalidf("payload key is not valid UTF-8")
-	}
-	in := &s3.PutObjectInput{
-		Bucket:         aws.String(d.opts.Bucket),
-		Key:            aws.String(escapeKey(key)),
-		Body:           r,
-		ContentLength:  aws.Int64(opts.Size),
-		ContentType:    aws.String(contentType),
-		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(opts.SHA256)),
-	}
-	if d.opts.ServerSideEncryption != "" {
-		in.ServerSideEncryption = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
-		if d.opts.KMSKeyID != "" {
-			in.SSEKMSKeyId = aws.String(d.opts.KMSKeyID)
-		}
-	}
-	out, err := d.s3.PutObject(ctx, in)
-	if err == nil {
-		return &driver.BlobAttrs{ETag: aws.ToString(out.ETag)}, nil
-	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		// The request may have stored the object (a lost response); the
-		// key is fresh, so deleting it cannot harm anything else.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CleanupTimeout)
-		_ = d.deleteObject(cctx, key)
-		cancel()
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return nil, err
-}
-
-// uploadSource reads the payload for the transfer manager, observing ctx
-// between reads and remembering why it stopped early.
-type uploadSource struct {
-	ctx context.Context
-	r   io.Reader
-
-	mu      sync.Mutex
-	readErr error // the payload reader's own error
-	ctxErr  error
-}
-
-func (s *uploadSource) Read(p []byte) (int, error) {
-	if err := s.ctx.Err(); err != nil {
-		s.mu.Lock()
-		s.ctxErr = err
-		s.mu.Unlock()
-		return 0, err
-	}
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
-		s.mu.Lock()
-		if s.readErr == nil {
-			s.readErr = err
-		}
-		s.mu.Unlock()
-	}
-	return n, err
-}
-
-func (s *uploadSource) errs() (readErr, ctxErr error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.readErr, s.ctxErr
-}
-
-// uploadListener learns from the transfer manager whether a request was
-// sent and the ETag of the stored object.
-type uploadListener struct {
-	mu      sync.Mutex
-	started bool
-	tag     string
-}
-
-func (l *uploadListener) OnObjectTransferStart(context.Context, *transfermanager.ObjectTransferStartEvent) {
-	l.mu.Lock()
-	l.started = true
-	l.mu.Unlock()
-}
-
-func (l *uploadListener) OnObjectTransferComplete(_ context.Context, e *transfermanager.ObjectTransferCompleteEvent) {
-	if out, ok := e.Output.(*transfermanager.UploadObjectOutput); ok {
-		l.mu.Lock()
-		l.tag = aws.ToString(out.ETag)
-		l.mu.Unlock()
-	}
-}
-
-func (l *uploadListener) wasStarted() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.started
-}
-
-func (l *uploadListener) etag() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.tag
-}
 
 // OpenBlob reads the payload with one ranged GetObject.
 //
@@ -374,6 +168,9 @@ func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 // characters, the "/" of "../", and the start of anything that reads as
 // an escape sequence ("__0x<hex>__") become "__0x<hex>__".
 func escapeKey(key string) string {
+	if !needsEscape(key) {
+		return key
+	}
 	runes := []rune(key)
 	escape := func(i int) bool {
 		c := runes[i]
@@ -395,6 +192,18 @@ func escapeKey(key string) string {
 		return key
 	}
 	return b.String()
+}
+
+// needsEscape reports whether escapeKey might change key: whether it has
+// a control character, "../" or "__0x". Most keys have none, and then
+// escapeKey allocates nothing.
+func needsEscape(key string) bool {
+	for i := 0; i < len(key); i++ {
+		if key[i] < 32 {
+			return true
+		}
+	}
+	return strings.Contains(key, "../") || strings.Contains(key, "__0x")
 }
 
 // isEscapeSequence reports whether r starts with "__0x", hex digits that

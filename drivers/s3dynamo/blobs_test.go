@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -213,7 +215,8 @@ func TestWriteBlobCanceled(t *testing.T) {
 		at   int
 	}{
 		{"small", 100},
-		{"multipart", MinPartSize + MinPartSize/2},
+		// The upload is created once two parts have been read.
+		{"multipart", 2*MinPartSize + MinPartSize/2},
 	} {
 		ctx, cancel := context.WithCancel(testContext(t))
 		data := payload(3*MinPartSize, 3)
@@ -430,31 +433,48 @@ func TestServerSideEncryptionHeaders(t *testing.T) {
 	}
 }
 
-// Without a SHA-256 given in advance, the SDK computes one per request and
-// S3 verifies and keeps it.
+// Without a SHA-256 given in advance, the SDK computes a CRC32C per
+// request and S3 verifies and keeps it.
 func TestChecksumComputedWhenUnknown(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, nil)
+	f := newFixture(t, func(o *Options) { o.PartSize = MinPartSize })
 	ctx := testContext(t)
-	data := []byte("no checksum was given for this payload")
-	if _, err := f.drv.WriteBlob(ctx, "k", io.MultiReader(bytes.NewReader(data)), &driver.WriteOptions{ContentType: "text/plain", Size: -1}); err != nil {
-		t.Fatal(err)
-	}
-	var sent bool
-	for _, r := range f.wire.requests() {
-		if r.method == http.MethodPut {
-			sent = r.header.Get("X-Amz-Checksum-Sha256") != "" || strings.Contains(strings.ToLower(r.header.Get("X-Amz-Trailer")), "x-amz-checksum-sha256")
+	for _, c := range []struct {
+		name string
+		size int
+	}{
+		{"single", 100},
+		{"multipart", MinPartSize + 100},
+	} {
+		data := payload(c.size, 7)
+		f.wire.reset()
+		if _, err := f.drv.WriteBlob(ctx, c.name, io.MultiReader(bytes.NewReader(data)), &driver.WriteOptions{ContentType: "text/plain", Size: -1}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !sent {
-		t.Error("the PUT carried no SHA-256 checksum")
-	}
-	head, err := f.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(f.opts.Bucket), Key: aws.String("k"), ChecksumMode: s3types.ChecksumModeEnabled})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := aws.ToString(head.ChecksumSHA256), base64.StdEncoding.EncodeToString(sha(data)); got != want {
-		t.Errorf("stored SHA-256 %q, want %q", got, want)
+		puts := 0
+		for _, r := range f.wire.requests() {
+			if r.method != http.MethodPut {
+				continue
+			}
+			puts++
+			if r.header.Get("X-Amz-Checksum-Crc32c") == "" && !strings.Contains(strings.ToLower(r.header.Get("X-Amz-Trailer")), "x-amz-checksum-crc32c") {
+				t.Errorf("%s: a PUT carried no CRC32C checksum", c.name)
+			}
+		}
+		if puts == 0 {
+			t.Errorf("%s: no PUT seen", c.name)
+		}
+		if c.name != "single" {
+			continue
+		}
+		head, err := f.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(f.opts.Bucket), Key: aws.String(c.name), ChecksumMode: s3types.ChecksumModeEnabled})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))
+		if got, want := aws.ToString(head.ChecksumCRC32C), base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, sum)); got != want {
+			t.Errorf("stored CRC32C %q, want %q", got, want)
+		}
 	}
 }
 

@@ -11,13 +11,18 @@
 // extra round trip. Reads are one GetItem; queries are one Query (or Scan)
 // per page.
 //
-// Payloads live in one S3 bucket, written through gocloud.dev/blob/s3blob
-// and the SDK's transfer manager: streaming, with memory bounded by
-// Options.PartSize and Options.UploadConcurrency whatever the payload's
-// size. A payload smaller than PartSize is one PutObject; a larger one a
-// multipart upload. Every upload request carries a SHA-256 checksum that
-// S3 verifies; a failed or canceled upload is aborted, so nothing is left
-// under the key and no parts linger. Reads are one ranged GetObject,
+// Payloads live in one S3 bucket, written with the S3 client directly:
+// streaming, read into part buffers of Options.PartSize bytes that are
+// reused across uploads, so memory is bounded by Options.PartSize and
+// Options.UploadConcurrency whatever the payload's size. A payload that
+// fits in one part is one PutObject; a larger one a multipart upload. A
+// payload whose size and SHA-256 the caller knew (bytes, or an
+// io.ReadSeeker up to SinglePutMax) is one PutObject carrying that
+// SHA-256; every other upload request carries a CRC32C. S3 verifies the
+// checksum before it stores anything, and the portable layer verifies
+// the payload's SHA-256 on every whole read. A failed or canceled upload
+// is aborted, so nothing is left under the key and no parts linger.
+// Reads are one ranged GetObject (through gocloud.dev/blob/s3blob),
 // deletes one DeleteObject, and signed URLs are SigV4 presigned URLs.
 //
 // Neither New nor docblob.Open makes a network call; the first operation

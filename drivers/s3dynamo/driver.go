@@ -88,7 +88,7 @@ type Options struct {
 	PartSize int64
 	// UploadConcurrency is how many parts of one payload are uploaded at
 	// the same time. An upload holds at most about
-	// PartSize*(UploadConcurrency+2) bytes in memory. Default
+	// PartSize*(UploadConcurrency+1) bytes of payload in memory. Default
 	// DefaultUploadConcurrency.
 	UploadConcurrency int
 	// ServerSideEncryption is "" (the bucket's default), SSES3 or SSEKMS.
@@ -116,6 +116,7 @@ type Driver struct {
 	s3     *s3.Client
 	ddb    *dynamodb.Client
 	bucket *blob.Bucket
+	parts  partPool // part buffers of opts.PartSize bytes
 
 	listPageSize int // ListBlobs page size; tests make it small
 	closeOnce    sync.Once
@@ -149,7 +150,7 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{opts: o, s3: s3c, ddb: ddb, bucket: bucket, listPageSize: defaultListPageSize}
+	d := &Driver{opts: o, s3: s3c, ddb: ddb, bucket: bucket, parts: partPool{size: o.PartSize}, listPageSize: defaultListPageSize}
 	d.info = driver.Info{
 		PartitionKey:         o.PartitionKey,
 		SortKey:              o.SortKey,
@@ -196,6 +197,8 @@ func withDefaults(opts *Options) (Options, error) {
 		o.PartSize = DefaultPartSize
 	case o.PartSize < MinPartSize:
 		return o, invalidf(fmt.Sprintf("Options.PartSize %d is below S3's minimum of %d bytes", o.PartSize, MinPartSize))
+	case o.PartSize > maxPartSize:
+		return o, invalidf(fmt.Sprintf("Options.PartSize %d is above S3's maximum of %d bytes", o.PartSize, maxPartSize))
 	}
 	switch {
 	case o.UploadConcurrency == 0:

@@ -108,8 +108,14 @@ func TestStreamLargePayload(t *testing.T) {
 	t.Logf("64 MiB up: %v, peak heap +%.1f MiB; down: %v, peak heap +%.1f MiB (part size %d MiB, concurrency %d)",
 		upTime.Round(time.Millisecond), float64(upHeap)/(1<<20), downTime.Round(time.Millisecond), float64(downHeap)/(1<<20),
 		f.drv.opts.PartSize>>20, f.drv.opts.UploadConcurrency)
-	if limit := uint64(size / 2); upHeap > limit || downHeap > limit {
-		t.Errorf("peak heap +%d B up, +%d B down; want under half the payload (%d B)", upHeap, downHeap, limit)
+	limit, bound := uint64(size/2), "half the payload"
+	if raceEnabled {
+		// The race detector's sync.Pool discards buffers at random; the
+		// upload must still not hold the whole payload.
+		limit, bound = size, "the payload (race detector on)"
+	}
+	if upHeap > limit || downHeap > limit {
+		t.Errorf("peak heap +%d B up, +%d B down; want under %s (%d B)", upHeap, downHeap, bound, limit)
 	}
 }
 

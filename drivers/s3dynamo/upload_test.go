@@ -1,0 +1,83 @@
+package s3dynamo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"testing/iotest"
+)
+
+// The part sizes grow so that S3's largest object fits in its 10,000
+// parts, and no part is larger than S3 accepts.
+func TestPartSizeSchedule(t *testing.T) {
+	for _, base := range []int64{MinPartSize, DefaultPartSize, 64 << 20, maxPartSize} {
+		var total int64
+		for num := int32(1); num <= maxParts; num++ {
+			size := partSize(base, num)
+			if size < base || size > maxPartSize {
+				t.Fatalf("base %d: part %d has %d bytes", base, num, size)
+			}
+			total += size
+		}
+		const maxObject = 5 << 40
+		if total < maxObject {
+			t.Errorf("base %d: 10,000 parts hold %d bytes, less than S3's %d", base, total, int64(maxObject))
+		}
+		if got := partSize(base, partsPerSize); got != base {
+			t.Errorf("base %d: part %d has %d bytes, want the base", base, partsPerSize, got)
+		}
+	}
+}
+
+func TestReadPart(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	own := errors.New("source failed")
+	for _, c := range []struct {
+		name     string
+		ctx      context.Context
+		r        io.Reader
+		size     int
+		wantN    int
+		wantMore bool
+		wantErr  error
+	}{
+		{"fills", context.Background(), iotest.OneByteReader(bytes.NewReader(make([]byte, 10))), 4, 4, true, nil},
+		{"exact", context.Background(), bytes.NewReader(make([]byte, 4)), 4, 4, true, nil},
+		{"short", context.Background(), iotest.HalfReader(bytes.NewReader(make([]byte, 3))), 4, 3, false, nil},
+		{"empty", context.Background(), bytes.NewReader(nil), 4, 0, false, nil},
+		{"data with EOF", context.Background(), iotest.DataErrReader(bytes.NewReader(make([]byte, 3))), 4, 3, false, nil},
+		{"source error", context.Background(), io.MultiReader(bytes.NewReader(make([]byte, 2)), iotest.ErrReader(own)), 4, 2, false, own},
+		// A source's own io.ErrUnexpectedEOF is a failure, not an end.
+		{"source unexpected EOF", context.Background(), iotest.ErrReader(io.ErrUnexpectedEOF), 4, 0, false, io.ErrUnexpectedEOF},
+		{"canceled", canceled, bytes.NewReader(make([]byte, 10)), 4, 0, false, context.Canceled},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n, more, err := readPart(c.ctx, c.r, make([]byte, c.size))
+			if n != c.wantN || more != c.wantMore || !errors.Is(err, c.wantErr) || (err == nil) != (c.wantErr == nil) {
+				t.Errorf("readPart = %d, %v, %v; want %d, %v, %v", n, more, err, c.wantN, c.wantMore, c.wantErr)
+			}
+		})
+	}
+}
+
+// Part buffers of the pool's size are reused; others are made to measure.
+func TestPartPool(t *testing.T) {
+	p := partPool{size: 8}
+	b := p.get(8)
+	if len(*b) != 8 {
+		t.Fatalf("got %d bytes, want 8", len(*b))
+	}
+	p.put(b)
+	if big := p.get(16); len(*big) != 16 {
+		t.Fatalf("got %d bytes, want 16", len(*big))
+	}
+	if raceEnabled {
+		return // the race detector's sync.Pool drops what is put at random
+	}
+	if again := p.get(8); again != b {
+		t.Error("a returned buffer was not reused")
+	}
+}
