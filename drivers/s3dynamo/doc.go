@@ -26,7 +26,8 @@
 // deletes one DeleteObject, and signed URLs are SigV4 presigned URLs.
 //
 // Neither New nor docblob.Open makes a network call; the first operation
-// does. Tables and buckets are not created on open: see CreateTable and
+// does. The S3 client is made on first use, so a cold start that only
+// reads documents pays for the DynamoDB client alone. Tables and buckets are not created on open: see CreateTable and
 // CreateBucket for development and tests.
 //
 // # URL

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,12 +112,19 @@ type Options struct {
 // Driver is the S3 + DynamoDB driver. It implements driver.Driver,
 // driver.Aser and driver.Signer, and is safe for concurrent use.
 type Driver struct {
-	opts   Options // with defaults applied
-	info   driver.Info
-	s3     *s3.Client
-	ddb    *dynamodb.Client
-	bucket *blob.Bucket
-	parts  partPool // part buffers of opts.PartSize bytes
+	opts  Options // with defaults applied
+	info  driver.Info
+	cfg   aws.Config
+	ddb   *dynamodb.Client
+	parts partPool // part buffers of opts.PartSize bytes
+
+	// The S3 client and the bucket over it, made on first use by s3 and
+	// bucket.
+	s3Once sync.Once
+	s3Made atomic.Bool
+	s3c    *s3.Client
+	bkt    *blob.Bucket
+	bktErr error
 
 	listPageSize int // ListBlobs page size; tests make it small
 	closeOnce    sync.Once
@@ -138,19 +146,11 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, s3c, ddb, err := clients(ctx, &o)
+	cfg, err := awsConfig(ctx, &o)
 	if err != nil {
 		return nil, err
 	}
-	bopts := &s3blob.Options{KMSEncryptionID: o.KMSKeyID}
-	if o.ServerSideEncryption != "" {
-		bopts.EncryptionType = s3types.ServerSideEncryption(o.ServerSideEncryption)
-	}
-	bucket, err := s3blob.OpenBucket(ctx, s3c, o.Bucket, bopts)
-	if err != nil {
-		return nil, err
-	}
-	d := &Driver{opts: o, s3: s3c, ddb: ddb, bucket: bucket, parts: partPool{size: o.PartSize}, listPageSize: defaultListPageSize}
+	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize}, listPageSize: defaultListPageSize}
 	d.info = driver.Info{
 		PartitionKey:         o.PartitionKey,
 		SortKey:              o.SortKey,
@@ -232,35 +232,73 @@ func withDefaults(opts *Options) (Options, error) {
 	return o, nil
 }
 
-// clients returns the SDK configuration of o (a copy of o.AWS, or the
-// default configuration) and the S3 and DynamoDB clients made from it.
-// The SDK's standard retryer (exponential backoff with jitter) comes with
-// the configuration unless it sets another.
+// clients returns the SDK configuration of o and the S3 and DynamoDB
+// clients made from it.
 func clients(ctx context.Context, o *Options) (aws.Config, *s3.Client, *dynamodb.Client, error) {
+	cfg, err := awsConfig(ctx, o)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	return cfg, newS3(cfg, o), newDynamoDB(cfg, o), nil
+}
+
+// awsConfig returns the SDK configuration of o: a copy of o.AWS, or the
+// default configuration. The SDK's standard retryer (exponential backoff
+// with jitter) comes with the configuration unless it sets another.
+func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 	var cfg aws.Config
 	if o.AWS != nil {
 		cfg = o.AWS.Copy()
 	} else {
 		var err error
 		if cfg, err = config.LoadDefaultConfig(ctx); err != nil {
-			return cfg, nil, nil, fmt.Errorf("s3dynamo: load AWS configuration: %w", err)
+			return cfg, fmt.Errorf("s3dynamo: load AWS configuration: %w", err)
 		}
 	}
 	if cfg.Region == "" {
-		return cfg, nil, nil, invalidf("no AWS region: set it in Options.AWS, with the URL's region= or in AWS_REGION")
+		return cfg, invalidf("no AWS region: set it in Options.AWS, with the URL's region= or in AWS_REGION")
 	}
-	s3c := s3.NewFromConfig(cfg, func(so *s3.Options) {
+	return cfg, nil
+}
+
+func newS3(cfg aws.Config, o *Options) *s3.Client {
+	return s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.S3Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.S3Endpoint)
 		}
 		so.UsePathStyle = o.UsePathStyle
 	})
-	ddb := dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
+}
+
+func newDynamoDB(cfg aws.Config, o *Options) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(do *dynamodb.Options) {
 		if o.DynamoDBEndpoint != "" {
 			do.BaseEndpoint = aws.String(o.DynamoDBEndpoint)
 		}
 	})
-	return cfg, s3c, ddb, nil
+}
+
+// s3 returns the S3 client, made on first use: a store that only reads
+// documents (a cold start that serves one Get) never pays for it.
+func (d *Driver) s3() *s3.Client {
+	d.s3Once.Do(d.makeS3)
+	return d.s3c
+}
+
+// bucket returns the gocloud.dev bucket over the S3 client, made with it.
+func (d *Driver) bucket() (*blob.Bucket, error) {
+	d.s3Once.Do(d.makeS3)
+	return d.bkt, d.bktErr
+}
+
+func (d *Driver) makeS3() {
+	d.s3c = newS3(d.cfg, &d.opts)
+	bopts := &s3blob.Options{KMSEncryptionID: d.opts.KMSKeyID}
+	if d.opts.ServerSideEncryption != "" {
+		bopts.EncryptionType = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
+	}
+	d.bkt, d.bktErr = s3blob.OpenBucket(context.Background(), d.s3c, d.opts.Bucket, bopts)
+	d.s3Made.Store(true)
 }
 
 // Info returns the driver's fixed properties.
@@ -275,11 +313,15 @@ func (d *Driver) ErrorCode(err error) driver.ErrorCode { return errorCode(err) }
 func (d *Driver) As(i any) bool {
 	switch p := i.(type) {
 	case **s3.Client:
-		*p = d.s3
+		*p = d.s3()
 	case **dynamodb.Client:
 		*p = d.ddb
 	case **blob.Bucket:
-		*p = d.bucket
+		b, err := d.bucket()
+		if err != nil {
+			return false
+		}
+		*p = b
 	default:
 		return false
 	}
@@ -299,6 +341,10 @@ func (d *Driver) ErrorAs(err error, i any) bool {
 
 // Close releases the driver's resources. Calling it again does nothing.
 func (d *Driver) Close() error {
-	d.closeOnce.Do(func() { d.closeErr = d.bucket.Close() })
+	d.closeOnce.Do(func() {
+		if d.s3Made.Load() && d.bkt != nil {
+			d.closeErr = d.bkt.Close()
+		}
+	})
 	return d.closeErr
 }

@@ -228,6 +228,7 @@ func TestOptionsValidation(t *testing.T) {
 		"same keys":         {Table: "t", Bucket: "b", PartitionKey: "k", SortKey: "k", AWS: cfg},
 		"no sort, sort key": {Table: "t", Bucket: "b", NoSortKey: true, SortKey: "s", AWS: cfg},
 		"part size":         {Table: "t", Bucket: "b", PartSize: 1 << 20, AWS: cfg},
+		"huge part size":    {Table: "t", Bucket: "b", PartSize: 6 << 30, AWS: cfg},
 		"sse":               {Table: "t", Bucket: "b", ServerSideEncryption: "rot13", AWS: cfg},
 		"kms without sse":   {Table: "t", Bucket: "b", KMSKeyID: "k", AWS: cfg},
 		"revision key":      {Table: "t", Bucket: "b", PartitionKey: revisionAttr, AWS: cfg},
@@ -245,6 +246,37 @@ func TestOptionsValidation(t *testing.T) {
 	want := driver.Info{PartitionKey: "pk", SortKey: "sk", MaxPartitionKeyBytes: 2048, MaxSortKeyBytes: 1024, MaxDocumentBytes: 400 * 1024, MaxBlobKeyBytes: 1024, Container: "b"}
 	if d.Info() != want {
 		t.Errorf("Info = %+v, want %+v", d.Info(), want)
+	}
+}
+
+// The S3 client and bucket are made on first use, so that a cold start
+// that only reads documents does not pay for them; closing a driver that
+// never made them works.
+func TestS3ClientMadeOnFirstUse(t *testing.T) {
+	cfg := &aws.Config{Region: "us-east-1"}
+	d, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.s3Made.Load() {
+		t.Fatal("New made the S3 client")
+	}
+	var c *s3.Client
+	if !d.As(&c) || c == nil || !d.s3Made.Load() {
+		t.Fatalf("As(**s3.Client) gave %v; made %v", c, d.s3Made.Load())
+	}
+	if c != d.s3() {
+		t.Error("a second use made another S3 client")
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	unused, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unused.Close(); err != nil || unused.s3Made.Load() {
+		t.Errorf("Close of an unused driver: %v; made the S3 client %v", err, unused.s3Made.Load())
 	}
 }
 

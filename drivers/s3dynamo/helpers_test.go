@@ -187,7 +187,7 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	f := &fixture{t: t, srv: srv, opts: o, drv: drv, wire: wire, s3: drv.s3, ddb: drv.ddb, table: name}
+	f := &fixture{t: t, srv: srv, opts: o, drv: drv, wire: wire, s3: drv.s3(), ddb: drv.ddb, table: name}
 	t.Cleanup(func() {
 		_ = drv.Close()
 		f.destroy()

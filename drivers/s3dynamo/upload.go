@@ -116,7 +116,7 @@ func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, 
 		in.ServerSideEncryption = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
 		in.SSEKMSKeyId = optional(d.opts.KMSKeyID)
 	}
-	out, err := d.s3.PutObject(ctx, in)
+	out, err := d.s3().PutObject(ctx, in)
 	if err == nil {
 		return &driver.BlobAttrs{ETag: aws.ToString(out.ETag)}, nil
 	}
@@ -139,7 +139,7 @@ func (d *Driver) undoObject(ctx context.Context, escapedKey string, err error) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CleanupTimeout)
 	defer cancel()
-	_, _ = d.s3.DeleteObject(cctx, &s3.DeleteObjectInput{Bucket: aws.String(d.opts.Bucket), Key: aws.String(escapedKey)})
+	_, _ = d.s3().DeleteObject(cctx, &s3.DeleteObjectInput{Bucket: aws.String(d.opts.Bucket), Key: aws.String(escapedKey)})
 }
 
 // uploadParts reads r part by part: one PutObject if it fits in one part,
@@ -237,7 +237,7 @@ func (d *Driver) multipart(ctx context.Context, obj object, r io.Reader, first *
 		in.ServerSideEncryption = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
 		in.SSEKMSKeyId = optional(d.opts.KMSKeyID)
 	}
-	created, err := d.s3.CreateMultipartUpload(ctx, in)
+	created, err := d.s3().CreateMultipartUpload(ctx, in)
 	if err != nil {
 		d.parts.put(first)
 		d.parts.put(second)
@@ -308,7 +308,7 @@ func (u *partUploader) send(num int32, buf *[]byte, n int) {
 			<-u.slots
 			u.wg.Done()
 		}()
-		out, err := u.d.s3.UploadPart(u.ctx, &s3.UploadPartInput{
+		out, err := u.d.s3().UploadPart(u.ctx, &s3.UploadPartInput{
 			Bucket:            aws.String(u.obj.bucket),
 			Key:               aws.String(u.obj.key),
 			UploadId:          aws.String(u.uploadID),
@@ -354,7 +354,7 @@ func (u *partUploader) finish(readErr error) (*driver.BlobAttrs, error) {
 	}
 	if err == nil {
 		slices.SortFunc(u.parts, func(a, b s3types.CompletedPart) int { return cmp.Compare(*a.PartNumber, *b.PartNumber) })
-		out, cerr := u.d.s3.CompleteMultipartUpload(u.parent, &s3.CompleteMultipartUploadInput{
+		out, cerr := u.d.s3().CompleteMultipartUpload(u.parent, &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(u.obj.bucket),
 			Key:             aws.String(u.obj.key),
 			UploadId:        aws.String(u.uploadID),
@@ -380,7 +380,7 @@ func (u *partUploader) finish(readErr error) (*driver.BlobAttrs, error) {
 func (u *partUploader) abort() {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(u.parent), u.d.opts.CleanupTimeout)
 	defer cancel()
-	_, _ = u.d.s3.AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{
+	_, _ = u.d.s3().AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{
 		Bucket:   aws.String(u.obj.bucket),
 		Key:      aws.String(u.obj.key),
 		UploadId: aws.String(u.uploadID),

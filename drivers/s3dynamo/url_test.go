@@ -119,7 +119,7 @@ func TestOpenURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, opts: *o, drv: d, s3: d.s3, ddb: d.ddb, table: name}
+	f := &fixture{t: t, opts: *o, drv: d, s3: d.s3(), ddb: d.ddb, table: name}
 	t.Cleanup(f.destroy)
 
 	q := url.Values{
