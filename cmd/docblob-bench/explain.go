@@ -18,13 +18,14 @@ import (
 // docblob's choices, so that the table attributes docblob's gap.
 
 // driverTransferManager returns a transfer manager configured as
-// drivers/s3dynamo configures the one it uploads with.
+// drivers/s3dynamo configures its own uploads: part size, concurrency and
+// CRC32C checksums per part.
 func driverTransferManager(s3c *s3.Client) *transfermanager.Client {
 	return transfermanager.New(s3c, func(o *transfermanager.Options) {
 		o.PartSizeBytes = s3dynamo.DefaultPartSize
 		o.MultipartUploadThreshold = s3dynamo.DefaultPartSize
 		o.Concurrency = s3dynamo.DefaultUploadConcurrency
-		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
+		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmCrc32c
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
 	})
 }
@@ -37,7 +38,8 @@ func withoutResponseValidation(o *s3.Options) {
 }
 
 // putWithTransferManager uploads through the transfer manager from a plain
-// io.Reader (no Seek), as docblob's driver does.
+// io.Reader (no Seek): the hand-written counterpart of docblob's upload of
+// a payload that cannot seek.
 func (c *sdkContender) putWithTransferManager(ctx context.Context, key string, payload []byte) (string, error) {
 	out, err := c.tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket: aws.String(c.bucket), Key: aws.String(key),

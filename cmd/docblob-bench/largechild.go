@@ -107,7 +107,8 @@ func docblobLarge(store *docblob.Store, spec childSpec) (up func(context.Context
 }
 
 // tmLarge moves the payload with the transfer manager alone, configured as
-// the driver configures it (part size, concurrency, SHA-256 checksums);
+// the driver configures its own uploads (part size, concurrency, CRC32C
+// checksums per part);
 // downloads use the same part size and concurrency, buffering at most
 // part size x concurrency.
 func tmLarge(s3c *s3.Client, spec childSpec) (up func(context.Context) error, down func(context.Context, io.Writer) error, cleanup func(context.Context) error) {
@@ -115,7 +116,7 @@ func tmLarge(s3c *s3.Client, spec childSpec) (up func(context.Context) error, do
 		o.PartSizeBytes = spec.PartSize
 		o.MultipartUploadThreshold = spec.PartSize
 		o.Concurrency = spec.Concurrency
-		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
+		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmCrc32c
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
 		o.GetObjectBufferSize = spec.PartSize * int64(spec.Concurrency)
 	})

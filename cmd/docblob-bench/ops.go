@@ -58,9 +58,9 @@ func (b *bench) opsPlan() []cellPlan {
 		}
 	}
 	return []cellPlan{
-		{1 << 10, 1, 10, 50}, {1 << 10, w, 2 * w, 40},
-		{100 << 10, 1, 10, 40}, {100 << 10, w, 2 * w, 30},
-		{10 << 20, 1, 2, 30}, {10 << 20, w, w, 16},
+		{1 << 10, 1, 10, 80}, {1 << 10, w, 2 * w, 50},
+		{100 << 10, 1, 10, 60}, {100 << 10, w, 2 * w, 40},
+		{10 << 20, 1, 2, 40}, {10 << 20, w, w, 20},
 	}
 }
 
@@ -243,14 +243,16 @@ func opsRows(cell cellPlan, cs []contender, st []map[string]*opStats) []row {
 		d, s := st[0][op], st[1][op]
 		medRatio, tputRatio := ratios(d, s)
 		dr := statsRow(cell, op, cs[0].name(), d)
-		dr.ratio = fmt.Sprintf("median %.2f×, ops/s %.2f×", medRatio, tputRatio)
+		lo, hi := medianRatioCI(d.lat, s.lat, 1000)
+		dr.ratio = fmt.Sprintf("median %.2f× (95%% CI %.2f–%.2f), ops/s %.2f×", medRatio, lo, hi, tputRatio)
 		dr.target = "median ≤ 1.05×, ops/s ≥ 0.95×"
 		dr.met = verdict(medRatio <= 1.05 && tputRatio >= 0.95)
 		rows = append(rows, dr, statsRow(cell, op, cs[1].name(), s))
 		for i := 2; i < len(cs); i++ {
 			r := statsRow(cell, op, cs[i].name(), st[i][op])
 			m, t := ratios(st[i][op], s)
-			r.ratio = fmt.Sprintf("vs sdk: median %.2f×, ops/s %.2f×", m, t)
+			lo, hi := medianRatioCI(st[i][op].lat, s.lat, 1000)
+			r.ratio = fmt.Sprintf("vs sdk: median %.2f× (95%% CI %.2f–%.2f), ops/s %.2f×", m, lo, hi, t)
 			rows = append(rows, r)
 		}
 	}

@@ -76,7 +76,7 @@ func (c *sdkContender) put(ctx context.Context, it *item, payload []byte) error 
 
 // putObject stores the payload and returns its ETag: one PutObject with
 // the SHA-256 for S3 to verify, or, for -explain, through the transfer
-// manager from a plain io.Reader, as docblob does.
+// manager from a plain io.Reader.
 func (c *sdkContender) putObject(ctx context.Context, key string, payload, sum []byte) (string, error) {
 	switch {
 	case c.tm != nil:

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime/metrics"
 	"slices"
 	"time"
@@ -99,4 +100,29 @@ func mbps(n int64, d time.Duration) float64 {
 		return 0
 	}
 	return float64(n) / d.Seconds() / 1e6
+}
+
+// medianRatioCI returns a bootstrap 95% confidence interval of
+// median(a)/median(b): both sample sets are resampled with replacement
+// rounds times, with a fixed seed so that a run's report is reproducible
+// from its samples. It tells whether a ratio past a target is a real
+// difference or within what the machine's noise allows.
+func medianRatioCI(a, b samples, rounds int) (lo, hi float64) {
+	if len(a) == 0 || len(b) == 0 {
+		return 0, 0
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ratios := make([]float64, rounds)
+	ra, rb := make(samples, len(a)), make(samples, len(b))
+	for i := range ratios {
+		for j := range ra {
+			ra[j] = a[rng.IntN(len(a))]
+		}
+		for j := range rb {
+			rb[j] = b[rng.IntN(len(b))]
+		}
+		ratios[i] = float64(ra.median()) / float64(rb.median())
+	}
+	slices.Sort(ratios)
+	return ratios[rounds*25/1000], ratios[rounds*975/1000-1]
 }

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func TestMedianRatioCI(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	draw := func(n int, scale float64) samples {
+		s := make(samples, n)
+		for i := range s {
+			s[i] = time.Duration(scale * (1000 + rng.ExpFloat64()*200))
+		}
+		return s
+	}
+	for _, c := range []struct {
+		name          string
+		a, b          samples
+		wantIn, notIn float64
+	}{
+		{"same", draw(500, 1), draw(500, 1), 1, 1.1},
+		{"twice", draw(500, 2), draw(500, 1), 2, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lo, hi := medianRatioCI(c.a, c.b, 1000)
+			if lo > hi || lo > c.wantIn || hi < c.wantIn || (lo <= c.notIn && c.notIn <= hi) {
+				t.Errorf("CI %.3f–%.3f; want it to hold %v and not %v", lo, hi, c.wantIn, c.notIn)
+			}
+		})
+	}
+	if lo, hi := medianRatioCI(nil, draw(3, 1), 10); lo != 0 || hi != 0 {
+		t.Errorf("no samples: CI %v–%v, want 0–0", lo, hi)
+	}
+}
