@@ -65,13 +65,23 @@ func (p *structPlan) decode(s *Store, v reflect.Value, got *driver.Document, mk 
 			return false
 		}
 	}
-	if p.pk < 0 || !p.decodeField(v, p.pk, got.Key.Partition, mk) {
+	if p.pk < 0 || !p.decodeString(v, p.pk, got.Key.Partition) {
 		return false
 	}
-	if s.info.SortKey != "" && (p.sk < 0 || !p.decodeField(v, p.sk, got.Key.Sort, mk)) {
+	if s.info.SortKey != "" && (p.sk < 0 || !p.decodeString(v, p.sk, got.Key.Sort)) {
 		return false
 	}
-	return p.rev < 0 || p.decodeField(v, p.rev, got.Revision, mk)
+	return p.rev < 0 || p.decodeString(v, p.rev, got.Revision)
+}
+
+// decodeString decodes a key or a revision into the field fields[i] of v,
+// which is zero.
+func (p *structPlan) decodeString(v reflect.Value, i int, s string) bool {
+	if f := &p.fields[i]; f.kind == kindString {
+		v.Field(f.index).SetString(s) // without making s an interface value
+		return true
+	}
+	return p.decodeField(v, i, s, nil)
 }
 
 // decodeField decodes x into the field fields[i] of v, which is zero.

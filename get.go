@@ -41,7 +41,10 @@ func (s *Store) Get(ctx context.Context, doc any) error {
 // decodeInto decodes a driver document into the user's document d, on the
 // fast path of its struct plan if it can (see plan.go).
 func (s *Store) decodeInto(d *document, got *driver.Document) error {
-	keyStr := keyString(got.Key)
+	keyStr := d.keyStr
+	if got.Key != d.key {
+		keyStr = keyString(got.Key)
+	}
 	mk := func(ref *attach.Ref, field string) *Blob {
 		return &Blob{ref: ref, store: s, docKey: keyStr, docRev: got.Revision}
 	}
