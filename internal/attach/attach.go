@@ -57,7 +57,8 @@ func (r *Ref) Encode() map[string]any {
 	m[AttrVersion] = Version
 	m[AttrSize] = r.Size
 	m[AttrContentType] = r.ContentType
-	m[AttrSHA256] = hex.EncodeToString(r.SHA256)
+	var sum [64]byte // room for a SHA-256 in hex
+	m[AttrSHA256] = string(hex.AppendEncode(sum[:0], r.SHA256))
 	m[AttrCreated] = r.Created.UTC().Format(time.RFC3339Nano)
 	if r.IsInline {
 		data := r.Inline
