@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"hash/crc32"
 	"io"
@@ -460,6 +461,11 @@ func TestChecksumComputedWhenUnknown(t *testing.T) {
 			if r.header.Get("X-Amz-Checksum-Crc32c") == "" && !strings.Contains(strings.ToLower(r.header.Get("X-Amz-Trailer")), "x-amz-checksum-crc32c") {
 				t.Errorf("%s: a PUT carried no CRC32C checksum", c.name)
 			}
+			// The CRC32C protects the body; the SDK does not hash it a
+			// second time for the signature.
+			if got := r.header.Get("X-Amz-Content-Sha256"); got != unsignedPayload {
+				t.Errorf("%s: payload hash %q, want %s", c.name, got, unsignedPayload)
+			}
 		}
 		if puts == 0 {
 			t.Errorf("%s: no PUT seen", c.name)
@@ -495,6 +501,11 @@ func TestSinglePutWithChecksum(t *testing.T) {
 	}
 	if got := reqs[0].header.Get("X-Amz-Checksum-Sha256"); got != base64.StdEncoding.EncodeToString(sha(data)) {
 		t.Errorf("checksum header %q, want the payload's SHA-256", got)
+	}
+	// The signature covers the payload through the SHA-256 already known,
+	// without the SDK hashing the body again.
+	if got := reqs[0].header.Get("X-Amz-Content-Sha256"); got != hex.EncodeToString(sha(data)) {
+		t.Errorf("payload hash %q, want the payload's SHA-256", got)
 	}
 	if got := readBlob(ctx, t, f.drv, "one", 0, -1); !bytes.Equal(got, data) {
 		t.Fatal("read back differs")

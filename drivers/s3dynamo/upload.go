@@ -57,9 +57,11 @@ const partsPerSize = 900
 // Options.UploadConcurrency parts in flight while the next is read, so an
 // upload holds at most PartSize*(UploadConcurrency+1) bytes of payload.
 // Every request carries a checksum that S3 verifies before storing
-// anything: the SHA-256 when the whole payload's is known, CRC32C
-// otherwise (cheap to compute; the payload's SHA-256 is still recorded in
-// the document and checked on every read).
+// anything: the SHA-256 when the whole payload's is known (and the
+// signature covers the body through it), CRC32C otherwise (cheap to
+// compute; the body is then sent unsigned, as the SDK does over HTTPS:
+// see withPayloadHash). The payload's SHA-256 is recorded in the document
+// and checked on every whole read either way.
 //
 // If r fails, or ctx is done, before EOF, or a request fails, the
 // multipart upload is aborted (with a fresh context bounded by
@@ -107,8 +109,10 @@ func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, 
 		ContentLength: aws.Int64(size),
 		ContentType:   aws.String(obj.contentType),
 	}
+	hash := withPayloadHash(unsignedPayload)
 	if len(sha256) == 32 {
 		in.ChecksumSHA256 = aws.String(base64.StdEncoding.EncodeToString(sha256))
+		hash = sha256PayloadHash(sha256)
 	} else {
 		in.ChecksumAlgorithm = s3types.ChecksumAlgorithmCrc32c
 	}
@@ -116,7 +120,7 @@ func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, 
 		in.ServerSideEncryption = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
 		in.SSEKMSKeyId = optional(d.opts.KMSKeyID)
 	}
-	out, err := d.s3().PutObject(ctx, in)
+	out, err := d.s3().PutObject(ctx, in, hash)
 	if err == nil {
 		return &driver.BlobAttrs{ETag: aws.ToString(out.ETag)}, nil
 	}
@@ -316,7 +320,7 @@ func (u *partUploader) send(num int32, buf *[]byte, n int) {
 			Body:              bytes.NewReader((*buf)[:n]),
 			ContentLength:     aws.Int64(int64(n)),
 			ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32c,
-		})
+		}, withPayloadHash(unsignedPayload))
 		u.mu.Lock()
 		defer u.mu.Unlock()
 		if err != nil {
