@@ -29,8 +29,11 @@
 //	cold      a fresh process opening a store from a URL and doing the first
 //	          Get, vs LoadDefaultConfig + dynamodb.NewFromConfig + GetItem
 //
-// Contenders are interleaved (rounds alternate which one goes first) so
-// that drift of the machine hits both. Both use the same SDK clients:
+// Contenders are interleaved so that drift of the machine hits both:
+// sequential cells alternate them operation by operation, concurrent cells
+// batch by batch, and rounds alternate which one goes first. Next to each
+// ratio of medians is its bootstrap 95% confidence interval, which shows
+// how much of a gap sampling noise alone could explain. Both use the same SDK clients:
 // the baseline borrows docblob's *s3.Client and *dynamodb.Client through
 // Store.As, so HTTP transport, retryer and checksum settings are
 // identical; an http.RoundTripper in that shared client counts the

@@ -16,7 +16,7 @@ var opNames = []string{"put", "get", "open", "delete"}
 // opStats accumulate the measurements of one contender's operation.
 type opStats struct {
 	lat        samples
-	wall       time.Duration // of the phases that ran it
+	wall       time.Duration // of the phases that ran it (of its own operations when interleaved)
 	n          int
 	reqs       tally
 	allocBytes uint64
@@ -128,8 +128,9 @@ func newOpStats() map[string]*opStats {
 }
 
 // runCell runs one cell: a warm-up round, then rounds in which each
-// contender in turn (alternating who goes first) puts, gets, opens and
-// deletes a batch of documents.
+// contender puts, gets, opens and deletes a batch of documents: in turn
+// (alternating who goes first) with concurrent workers, operation by
+// operation when sequential (runInterleaved).
 func (b *bench) runCell(ctx context.Context, cell cellPlan, cs []contender) ([]map[string]*opStats, error) {
 	payload := prngBytes(uint64(cell.size), cell.size)
 	stats := make([]map[string]*opStats, len(cs))
@@ -137,6 +138,20 @@ func (b *bench) runCell(ctx context.Context, cell cellPlan, cs []contender) ([]m
 		stats[i] = newOpStats()
 	}
 	for round := 0; round <= cell.rounds; round++ {
+		if cell.workers == 1 {
+			st, batch := stats, cell.batch
+			if round == 0 { // warm-up: connections, caches; not recorded
+				st = make([]map[string]*opStats, len(cs))
+				for i := range st {
+					st[i] = newOpStats()
+				}
+				batch = min(batch, 2)
+			}
+			if err := runInterleaved(ctx, cs, round*batch, batch, payload, st); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		for _, i := range rotation(len(cs), round) {
 			st := stats[i]
 			batch := cell.batch
@@ -149,6 +164,63 @@ func (b *bench) runCell(ctx context.Context, cell cellPlan, cs []contender) ([]m
 		}
 	}
 	return stats, nil
+}
+
+// runInterleaved is runLifecycle for sequential cells, with all contenders
+// at once: within each phase they take turns operation by operation (the
+// order rotating from one document to the next), so that what separates
+// their samples is the drift of the machine between two operations, not
+// between two batches. The order's starting point, turn, moves on from
+// call to call so that each contender is as often the first to run after
+// a phase change (which runs while the servers still digest the previous
+// phase) as the others.
+func runInterleaved(ctx context.Context, cs []contender, turn, batch int, payload []byte, stats []map[string]*opStats) error {
+	items := make([][]*item, len(cs))
+	for c := range cs {
+		items[c] = make([]*item, batch)
+		for i := range items[c] {
+			items[c][i] = &item{sk: newID()}
+		}
+	}
+	ac := newAllocCounter()
+	for _, op := range opNames {
+		for i := range batch {
+			for _, c := range rotation(len(cs), turn+i) {
+				st := stats[c][op]
+				octx := withTally(ctx, &st.reqs)
+				b0, o0 := ac.read()
+				start := time.Now()
+				err := runOp(octx, cs[c], op, items[c][i], payload)
+				d := time.Since(start)
+				b1, o1 := ac.read()
+				if err != nil {
+					return fmt.Errorf("%s: %s: %w", cs[c].name(), op, err)
+				}
+				st.lat = append(st.lat, d)
+				st.wall += d
+				st.n++
+				st.allocBytes += b1 - b0
+				st.allocObjs += o1 - o0
+			}
+		}
+	}
+	return nil
+}
+
+// runOp runs one operation of a contender on a document.
+func runOp(ctx context.Context, c contender, op string, it *item, payload []byte) error {
+	switch op {
+	case "put":
+		return c.put(ctx, it, payload)
+	case "get":
+		return c.get(ctx, it)
+	case "open":
+		_, err := c.open(ctx, it)
+		return err
+	case "delete":
+		return c.del(ctx, it)
+	}
+	return fmt.Errorf("unknown operation %q", op)
 }
 
 // rotation returns the order of n contenders in a round: each round
@@ -169,20 +241,13 @@ func runLifecycle(ctx context.Context, c contender, workers, batch int, payload 
 	for i := range items {
 		items[i] = &item{sk: newID()}
 	}
-	fns := map[string]func(context.Context, *item) error{
-		"put": func(ctx context.Context, it *item) error { return c.put(ctx, it, payload) },
-		"get": c.get,
-		"open": func(ctx context.Context, it *item) error {
-			_, err := c.open(ctx, it)
-			return err
-		},
-		"delete": c.del,
-	}
 	for _, op := range opNames {
 		var err error
 		labels := pprof.Labels("contender", c.name(), "op", op, "task", c.name()+"/"+op)
 		pprof.Do(ctx, labels, func(ctx context.Context) {
-			err = runPhase(ctx, workers, items, st[op], fns[op])
+			err = runPhase(ctx, workers, items, st[op], func(ctx context.Context, it *item) error {
+				return runOp(ctx, c, op, it, payload)
+			})
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
