@@ -28,11 +28,12 @@ const (
 	// DefaultPartSize is the default size of one part of a multipart upload,
 	// and the size from which streamed uploads are multipart. With
 	// DefaultUploadConcurrency it was chosen from measurements (make bench,
-	// section 3, on a 2-core machine against MinIO): 5 MiB x 2 is the only
-	// setting that keeps a 1 GiB round trip under 64 MiB of RSS (62 MiB)
-	// with today's transfer-manager uploader; 8 MiB parts upload 10-20%
-	// faster but need 68 MiB at concurrency 2 (84 MiB at 4). Concurrency
-	// above 2 bought nothing there; over a real network it may.
+	// section 3 "grid", on a 2-core machine against MinIO): 5 MiB x 2 is the
+	// only setting that keeps a 1 GiB round trip under 64 MiB of RSS (58-63
+	// MiB), and uploads at 1.09-1.16 times the transfer manager's throughput.
+	// 8 MiB x 2 or 5 MiB x 4 upload about 30% faster there but need 68-71
+	// MiB; where memory allows, raise them (an upload holds
+	// PartSize*(UploadConcurrency+1) bytes of parts).
 	DefaultPartSize = 5 << 20
 	// MinPartSize is the smallest part size S3 accepts.
 	MinPartSize = 5 << 20
