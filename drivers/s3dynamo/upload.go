@@ -2,15 +2,12 @@ package s3dynamo
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"slices"
-	"sync"
 	"syscall"
 	"unicode/utf8"
 
@@ -26,26 +23,6 @@ import (
 // request): no part buffer, one request, and S3 verifies the whole
 // payload's SHA-256. Other payloads are read part by part.
 const SinglePutMax = 16 << 20
-
-// maxParts is the most parts S3 accepts in one multipart upload.
-const maxParts = 10000
-
-// maxPartSize is the largest part S3 accepts.
-const maxPartSize = 5 << 30
-
-// partSize returns the size of part num (from 1) of a multipart upload
-// whose first parts have size base.
-func partSize(base int64, num int32) int64 {
-	return min(base<<((num-1)/partsPerSize), maxPartSize)
-}
-
-// partsPerSize is how many parts are uploaded at one part size before it
-// doubles (up to maxPartSize), so that an upload is not refused for
-// having too many parts: 900 parts of 5 MiB, then 900 of 10 MiB and so on
-// cover S3's 5 TiB object limit in 10,000 parts. Only a payload of more
-// than 900 parts uses buffers larger than Options.PartSize, which are not
-// pooled.
-const partsPerSize = 900
 
 // WriteBlob stores the payload r under key.
 //
@@ -194,199 +171,10 @@ func readPart(ctx context.Context, r io.Reader, p []byte) (n int, more bool, err
 	return n, true, nil
 }
 
-// partPool holds part buffers of one size for reuse across uploads, so
-// that streaming a payload allocates no buffer once the pool is warm.
-type partPool struct {
-	size int64
-	pool sync.Pool // of *[]byte with len size
-}
-
-// get returns a buffer of size bytes: pooled if size is the pool's.
-func (p *partPool) get(size int64) *[]byte {
-	if size == p.size {
-		if b, ok := p.pool.Get().(*[]byte); ok {
-			return b
-		}
-	}
-	b := make([]byte, size)
-	return &b
-}
-
-// put returns b to the pool if it has the pool's size.
-func (p *partPool) put(b *[]byte) {
-	if int64(len(*b)) == p.size {
-		p.pool.Put(b)
-	}
-}
-
 // optional returns nil for "" and a pointer to s otherwise.
 func optional(s string) *string {
 	if s == "" {
 		return nil
 	}
 	return &s
-}
-
-// multipart uploads a payload of more than one part. first and second
-// hold its first two parts (n1 and n2 bytes); more says whether r has
-// more after them.
-func (d *Driver) multipart(ctx context.Context, obj object, r io.Reader, first *[]byte, n1 int, second *[]byte, n2 int, more bool) (*driver.BlobAttrs, error) {
-	in := &s3.CreateMultipartUploadInput{
-		Bucket:            aws.String(obj.bucket),
-		Key:               aws.String(obj.key),
-		ContentType:       aws.String(obj.contentType),
-		ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32c,
-	}
-	if d.opts.ServerSideEncryption != "" {
-		in.ServerSideEncryption = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
-		in.SSEKMSKeyId = optional(d.opts.KMSKeyID)
-	}
-	created, err := d.s3().CreateMultipartUpload(ctx, in)
-	if err != nil {
-		d.parts.put(first)
-		d.parts.put(second)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
-	u := newPartUploader(ctx, d, obj, aws.ToString(created.UploadId))
-	u.send(1, first, n1)
-	u.send(2, second, n2)
-	var readErr error
-	for num := int32(3); more && u.failed() == nil; num++ {
-		if num > maxParts {
-			var b [1]byte
-			n, _, err := readPart(ctx, r, b[:])
-			if readErr = err; err == nil && n > 0 {
-				readErr = newCoded(driver.TooLarge, "payload needs more than S3's 10,000 parts", nil)
-			}
-			break
-		}
-		buf := d.parts.get(partSize(d.opts.PartSize, num))
-		var n int
-		n, more, readErr = readPart(ctx, r, *buf)
-		if readErr != nil || n == 0 {
-			d.parts.put(buf)
-			break
-		}
-		u.send(num, buf, n)
-	}
-	return u.finish(readErr)
-}
-
-// partUploader sends the parts of one multipart upload, at most
-// Options.UploadConcurrency at a time, and completes or aborts it.
-type partUploader struct {
-	d        *Driver
-	obj      object
-	uploadID string
-	parent   context.Context // the caller's
-	ctx      context.Context // parent's child, canceled at the first failed part
-	cancel   context.CancelFunc
-	slots    chan struct{}
-	wg       sync.WaitGroup
-
-	mu    sync.Mutex
-	err   error // the first failed part's
-	parts []s3types.CompletedPart
-}
-
-func newPartUploader(ctx context.Context, d *Driver, obj object, uploadID string) *partUploader {
-	pctx, cancel := context.WithCancel(ctx)
-	return &partUploader{
-		d: d, obj: obj, uploadID: uploadID,
-		parent: ctx, ctx: pctx, cancel: cancel,
-		slots: make(chan struct{}, d.opts.UploadConcurrency),
-	}
-}
-
-// send uploads part num (the first n bytes of buf) once a slot is free,
-// and returns buf to the pool when done.
-func (u *partUploader) send(num int32, buf *[]byte, n int) {
-	u.slots <- struct{}{}
-	u.wg.Add(1)
-	go func() {
-		defer func() {
-			u.d.parts.put(buf)
-			<-u.slots
-			u.wg.Done()
-		}()
-		out, err := u.d.s3().UploadPart(u.ctx, &s3.UploadPartInput{
-			Bucket:            aws.String(u.obj.bucket),
-			Key:               aws.String(u.obj.key),
-			UploadId:          aws.String(u.uploadID),
-			PartNumber:        aws.Int32(num),
-			Body:              bytes.NewReader((*buf)[:n]),
-			ContentLength:     aws.Int64(int64(n)),
-			ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32c,
-		}, withPayloadHash(unsignedPayload))
-		u.mu.Lock()
-		defer u.mu.Unlock()
-		if err != nil {
-			if u.err == nil {
-				u.err = err
-				u.cancel()
-			}
-			return
-		}
-		u.parts = append(u.parts, s3types.CompletedPart{
-			PartNumber:     aws.Int32(num),
-			ETag:           out.ETag,
-			ChecksumCRC32C: out.ChecksumCRC32C,
-		})
-	}()
-}
-
-// failed returns the first failed part's error, if any.
-func (u *partUploader) failed() error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.err
-}
-
-// finish waits for the parts in flight, then completes the upload, or
-// aborts it if readErr (the source's or ctx's) is set, a part failed or
-// the completion failed. It returns readErr, else the caller's context's
-// error, else the failed request's.
-func (u *partUploader) finish(readErr error) (*driver.BlobAttrs, error) {
-	u.wg.Wait()
-	defer u.cancel()
-	err := readErr
-	if err == nil {
-		err = u.failed()
-	}
-	if err == nil {
-		slices.SortFunc(u.parts, func(a, b s3types.CompletedPart) int { return cmp.Compare(*a.PartNumber, *b.PartNumber) })
-		out, cerr := u.d.s3().CompleteMultipartUpload(u.parent, &s3.CompleteMultipartUploadInput{
-			Bucket:          aws.String(u.obj.bucket),
-			Key:             aws.String(u.obj.key),
-			UploadId:        aws.String(u.uploadID),
-			MultipartUpload: &s3types.CompletedMultipartUpload{Parts: u.parts},
-		})
-		if cerr == nil {
-			return &driver.BlobAttrs{ETag: aws.ToString(out.ETag)}, nil
-		}
-		// A completion whose response was lost (or that a retry
-		// repeated) may have stored the object.
-		u.d.undoObject(u.parent, u.obj.key, cerr)
-		err = cerr
-	}
-	u.abort()
-	if readErr == nil && u.parent.Err() != nil {
-		return nil, u.parent.Err()
-	}
-	return nil, err
-}
-
-// abort aborts the upload with a fresh context bounded by
-// Options.CleanupTimeout, so that its parts do not linger.
-func (u *partUploader) abort() {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(u.parent), u.d.opts.CleanupTimeout)
-	defer cancel()
-	_, _ = u.d.s3().AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{
-		Bucket:   aws.String(u.obj.bucket),
-		Key:      aws.String(u.obj.key),
-		UploadId: aws.String(u.uploadID),
-	})
 }
