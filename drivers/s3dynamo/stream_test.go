@@ -1,10 +1,12 @@
 package s3dynamo
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/docblob/docblob"
+	"github.com/docblob/docblob/driver"
 )
 
 // heapPeak samples the live heap until stopped and reports its peak above
@@ -128,4 +131,38 @@ func (z *zeroesThenCounter) Read(p []byte) (int, error) {
 		z.n++
 	}
 	return len(p), nil
+}
+
+// A streamed upload takes its part buffers from the driver's pool: once a
+// first upload has warmed it, a second allocates no part buffer (and
+// allocates less than one part in all).
+func TestPartBuffersReused(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops buffers at random, so reuse cannot be asserted")
+	}
+	f := newFixture(t, func(o *Options) { o.PartSize = MinPartSize; o.UploadConcurrency = 2 })
+	ctx := testContext(t)
+	data := payload(4*MinPartSize+100, 9)
+	upload := func(key string) {
+		t.Helper()
+		if _, err := f.drv.WriteBlob(ctx, key, io.MultiReader(bytes.NewReader(data)), &driver.WriteOptions{Size: -1}); err != nil {
+			t.Fatalf("WriteBlob %s: %v", key, err)
+		}
+	}
+	// No garbage collection, which would empty the pool, until the end.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	upload("warm")
+	allocs := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	before := allocs()
+	upload("reused")
+	if got := allocs() - before; got >= MinPartSize {
+		t.Errorf("the second upload allocated %d bytes, at least a part (%d): its buffers were not reused", got, MinPartSize)
+	}
+	if got := readBlob(ctx, t, f.drv, "reused", 0, -1); !bytes.Equal(got, data) {
+		t.Error("read back differs")
+	}
 }
