@@ -1,6 +1,7 @@
 package docblob
 
 import (
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -237,4 +238,39 @@ func TestPlanDecodeMatchesGeneralPath(t *testing.T) {
 	if hits < 10 {
 		t.Errorf("the fast path decoded %d documents", hits)
 	}
+}
+
+// FuzzPlanDecode checks that the fast path decodes any stored field values
+// exactly as the general path does, or gives up: the same document, or an
+// error with the same code.
+func FuzzPlanDecode(f *testing.F) {
+	f.Add("title", int64(5), 2.5, true, "2026-03-01T12:00:00Z", uint8(0))
+	f.Add("", int64(500), -0.0, false, "yesterday", uint8(0xff))
+	f.Add("x", int64(-129), 1e40, true, "", uint8(0x5a))
+	f.Fuzz(func(t *testing.T, str string, n int64, fl float64, b bool, ts string, mix uint8) {
+		if math.IsNaN(fl) {
+			fl = 0 // NaN != NaN would fail the comparison of equal decodings
+		}
+		// mix picks, per field, which of the fuzzed values it holds, so
+		// that values of the wrong type reach every field.
+		values := []any{str, n, fl, b, ts, nil, int64(len(str)), []any{str}}
+		pick := func(shift uint) any { return values[(int(mix)>>shift+int(shift))%len(values)] }
+		fields := map[string]any{"title": pick(0), "n": pick(1), "F": pick(2), "ok": pick(3), "t": pick(4), "any": pick(5)}
+		s := planStore()
+		key := driver.Key{Partition: "p", Sort: "s"}
+		for _, proto := range []any{&planDoc{}, &planDocNoRev{}, &planDocStrRev{}} {
+			typ := reflect.TypeOf(proto).Elem()
+			fastDoc, slowDoc := reflect.New(typ).Interface(), reflect.New(typ).Interface()
+			fast, err := s.newDocument("get", fastDoc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := &driver.Document{Key: key, Revision: "rev", Fields: fields}
+			ferr := s.decodeInto(fast, got)
+			serr := s.decodeInto(general(t, s, slowDoc), got)
+			if (ferr == nil) != (serr == nil) || Code(ferr) != Code(serr) || (ferr == nil && !reflect.DeepEqual(fastDoc, slowDoc)) {
+				t.Fatalf("%T from %v:\n fast %+v, %v\n slow %+v, %v", proto, fields, fastDoc, ferr, slowDoc, serr)
+			}
+		}
+	})
 }
