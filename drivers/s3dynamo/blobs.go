@@ -74,9 +74,14 @@ func (d *Driver) deleteObject(ctx context.Context, key string) error {
 	if !utf8.ValidString(key) {
 		return invalidf("payload key is not valid UTF-8")
 	}
+	return d.deleteEscaped(ctx, escapeKey(key))
+}
+
+// deleteEscaped deletes the object with the S3 key escapedKey.
+func (d *Driver) deleteEscaped(ctx context.Context, escapedKey string) error {
 	_, err := d.s3().DeleteObject(ctx, &s3.DeleteObjectInput{
 		Bucket: aws.String(d.opts.Bucket),
-		Key:    aws.String(escapeKey(key)),
+		Key:    aws.String(escapedKey),
 	})
 	return err
 }

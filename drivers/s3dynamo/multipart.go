@@ -35,7 +35,9 @@ func partSize(base int64, num int32) int64 {
 const partsPerSize = 900
 
 // partPool holds part buffers of one size for reuse across uploads, so
-// that streaming a payload allocates no buffer once the pool is warm.
+// that streaming a payload seldom allocates one once the pool is warm
+// (a sync.Pool, so that an idle driver gives them back at the next
+// garbage collections).
 type partPool struct {
 	size int64
 	pool sync.Pool // of *[]byte with len size
@@ -64,7 +66,7 @@ func (p *partPool) put(b *[]byte) {
 // more after them.
 func (d *Driver) multipart(ctx context.Context, obj object, r io.Reader, first *[]byte, n1 int, second *[]byte, n2 int, more bool) (*driver.BlobAttrs, error) {
 	in := &s3.CreateMultipartUploadInput{
-		Bucket:            aws.String(obj.bucket),
+		Bucket:            aws.String(d.opts.Bucket),
 		Key:               aws.String(obj.key),
 		ContentType:       aws.String(obj.contentType),
 		ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32c,
@@ -145,7 +147,7 @@ func (u *partUploader) send(num int32, buf *[]byte, n int) {
 			u.wg.Done()
 		}()
 		out, err := u.d.s3().UploadPart(u.ctx, &s3.UploadPartInput{
-			Bucket:            aws.String(u.obj.bucket),
+			Bucket:            aws.String(u.d.opts.Bucket),
 			Key:               aws.String(u.obj.key),
 			UploadId:          aws.String(u.uploadID),
 			PartNumber:        aws.Int32(num),
@@ -191,7 +193,7 @@ func (u *partUploader) finish(readErr error) (*driver.BlobAttrs, error) {
 	if err == nil {
 		slices.SortFunc(u.parts, func(a, b s3types.CompletedPart) int { return cmp.Compare(*a.PartNumber, *b.PartNumber) })
 		out, cerr := u.d.s3().CompleteMultipartUpload(u.parent, &s3.CompleteMultipartUploadInput{
-			Bucket:          aws.String(u.obj.bucket),
+			Bucket:          aws.String(u.d.opts.Bucket),
 			Key:             aws.String(u.obj.key),
 			UploadId:        aws.String(u.uploadID),
 			MultipartUpload: &s3types.CompletedMultipartUpload{Parts: u.parts},
@@ -217,7 +219,7 @@ func (u *partUploader) abort() {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(u.parent), u.d.opts.CleanupTimeout)
 	defer cancel()
 	_, _ = u.d.s3().AbortMultipartUpload(cctx, &s3.AbortMultipartUploadInput{
-		Bucket:   aws.String(u.obj.bucket),
+		Bucket:   aws.String(u.d.opts.Bucket),
 		Key:      aws.String(u.obj.key),
 		UploadId: aws.String(u.uploadID),
 	})

@@ -63,16 +63,16 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	if _, _, err := mime.ParseMediaType(contentType); err != nil {
 		return nil, newCoded(driver.InvalidArgument, fmt.Sprintf("content type %q", contentType), err)
 	}
-	obj := object{bucket: d.opts.Bucket, key: escapeKey(key), contentType: contentType}
+	obj := object{key: escapeKey(key), contentType: contentType}
 	if rs, ok := r.(io.ReadSeeker); ok && opts.Size >= 0 && opts.Size <= SinglePutMax && len(opts.SHA256) == 32 {
 		return d.putObject(ctx, obj, rs, opts.Size, opts.SHA256)
 	}
 	return d.uploadParts(ctx, obj, r, opts)
 }
 
-// object names the S3 object being written.
+// object is the S3 object being written, in Options.Bucket.
 type object struct {
-	bucket, key string // key is escaped
+	key         string // escaped
 	contentType string
 }
 
@@ -80,7 +80,7 @@ type object struct {
 // if known (sha256 has 32 bytes), else with a CRC32C the SDK computes.
 func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, size int64, sha256 []byte) (*driver.BlobAttrs, error) {
 	in := &s3.PutObjectInput{
-		Bucket:        aws.String(obj.bucket),
+		Bucket:        aws.String(d.opts.Bucket),
 		Key:           aws.String(obj.key),
 		Body:          body,
 		ContentLength: aws.Int64(size),
@@ -120,7 +120,7 @@ func (d *Driver) undoObject(ctx context.Context, escapedKey string, err error) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CleanupTimeout)
 	defer cancel()
-	_, _ = d.s3().DeleteObject(cctx, &s3.DeleteObjectInput{Bucket: aws.String(d.opts.Bucket), Key: aws.String(escapedKey)})
+	_ = d.deleteEscaped(cctx, escapedKey)
 }
 
 // uploadParts reads r part by part: one PutObject if it fits in one part,
