@@ -37,6 +37,7 @@ type Blob struct {
 	ref    *attach.Ref
 	store  *Store
 	docKey string // "partition/sort" of the document that references it
+	field  string // the attachment field that references it
 	docRev string // revision of that document when the blob was read
 }
 

@@ -32,6 +32,11 @@ const (
 	// writes in progress show as orphans until their document is written;
 	// see Finding.Stored.
 	OrphanPayload
+	// ForeignReference: a document field is marked as an attachment but
+	// records a payload key outside the document's own namespace (written
+	// by another tool or store, or forged). The store keeps it as data and
+	// never reads, signs, copies or deletes that payload.
+	ForeignReference
 )
 
 var findingNames = map[FindingKind]string{
@@ -40,6 +45,7 @@ var findingNames = map[FindingKind]string{
 	ChecksumMismatch:    "checksum mismatch",
 	MalformedAttachment: "malformed attachment",
 	OrphanPayload:       "orphan payload",
+	ForeignReference:    "foreign reference",
 }
 
 // String returns the kind's name, such as "dangling reference".
@@ -96,6 +102,10 @@ func (s *Store) Check(ctx context.Context, opts *CheckOptions) iter.Seq2[Finding
 			yield(Finding{}, err)
 			return
 		}
+		if err := s.claimNamespace(ctx, op); err != nil {
+			yield(Finding{}, err)
+			return
+		}
 		c := &checker{s: s, o: o, yield: yield}
 		if err := c.references(ctx); err != nil {
 			if !c.stopped {
@@ -144,15 +154,19 @@ func (c *checker) references(ctx context.Context) error {
 	}
 	err := c.s.scanDocuments(ctx, func(doc *driver.Document) error {
 		for field, v := range doc.Fields {
-			if !attach.Is(v) {
-				continue
-			}
-			ref, err := attach.Decode(v)
+			ref, err := c.s.honour(doc.Key, field, v)
 			if err != nil {
-				if err := c.emit(Finding{Kind: MalformedAttachment, Partition: doc.Key.Partition, Sort: doc.Key.Sort, Field: field,
+				kind := MalformedAttachment
+				if err == errForeign {
+					kind = ForeignReference
+				}
+				if err := c.emit(Finding{Kind: kind, Partition: doc.Key.Partition, Sort: doc.Key.Sort, Field: field,
 					Detail: fmt.Sprintf("document %q field %q: %v", keyString(doc.Key), field, err)}); err != nil {
 					return err
 				}
+				continue
+			}
+			if ref == nil {
 				continue
 			}
 			batch = append(batch, reference{key: doc.Key, field: field, ref: ref})
@@ -202,7 +216,7 @@ func (c *checker) checkBatch(ctx context.Context, batch []reference) error {
 			}
 		}
 		if f.Kind == 0 && c.o.VerifyChecksums {
-			b := &Blob{ref: r.ref, store: c.s, docKey: keyString(r.key)}
+			b := &Blob{ref: r.ref, store: c.s, docKey: keyString(r.key), field: r.field}
 			_, err := b.CopyTo(ctx, io.Discard)
 			switch {
 			case Code(err) == Corrupt:
@@ -257,11 +271,11 @@ func (c *checker) orphans(ctx context.Context) error {
 	return flush()
 }
 
-// listPayloads calls f with every payload under the store's prefix.
+// listPayloads calls f with every object in the store's namespace.
 func (s *Store) listPayloads(ctx context.Context, f func(driver.BlobInfo) error) error {
 	token := ""
 	for {
-		page, err := s.drv.ListBlobs(ctx, s.opts.BlobPrefix, token)
+		page, err := s.drv.ListBlobs(ctx, s.ns, token)
 		if err != nil {
 			return err
 		}

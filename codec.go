@@ -1,6 +1,7 @@
 package docblob
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -133,11 +134,17 @@ func (m *mapEncoder) MapKey(k string) { m.m[k] = m.val }
 
 // decoder decodes driver field values into Go values. At the top level of
 // a document, attachment maps decode to *Blob.
+// A blobMaker makes the stored *Blob of an attachment value v of a
+// top-level field, or fails with errForeign for an attachment the store
+// does not honour (see Store.honour), or with another error for a
+// malformed one.
+type blobMaker func(v any, field string) (*Blob, error)
+
 type decoder struct {
 	val   any
 	depth int
-	mk    func(ref *attach.Ref, field string) *Blob // makes a stored blob
-	field string                                    // top-level field name
+	mk    blobMaker // makes a stored blob
+	field string    // top-level field name
 }
 
 func (d *decoder) child(v any, field string) *decoder {
@@ -205,7 +212,11 @@ func (d *decoder) DecodeMap(f func(string, gdriver.Decoder, bool) bool) {
 
 func (d *decoder) AsInterface() (any, error) {
 	if d.depth == 1 && attach.Is(d.val) {
-		return d.blob()
+		b, err := d.blob()
+		if errors.Is(err, errForeign) {
+			return d.val, nil // data, not a reference
+		}
+		return b, err
 	}
 	return d.val, nil
 }
@@ -232,9 +243,9 @@ func (d *decoder) blob() (*Blob, error) {
 	if d.depth != 1 {
 		return nil, fmt.Errorf("field %q: attachments are top-level fields only", d.field)
 	}
-	ref, err := attach.Decode(d.val)
+	b, err := d.mk(d.val, d.field)
 	if err != nil {
-		return nil, fmt.Errorf("field %q: %w", d.field, err)
+		return nil, fmt.Errorf("attachment field %q: %w", d.field, err)
 	}
-	return d.mk(ref, d.field), nil
+	return b, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/docblob/docblob/driver"
-	"github.com/docblob/docblob/internal/attach"
 )
 
 // Delete removes the document whose key fields are set in doc, then the
@@ -36,7 +35,7 @@ func (s *Store) Delete(ctx context.Context, doc any) error {
 		return s.wrap(op, d.keyStr, err)
 	}
 	if prev != nil {
-		s.deletePayloads(ctx, op, d.keyStr, attach.Keys(prev.Fields))
+		s.deletePayloads(ctx, op, d.keyStr, s.references(d.key, prev.Fields))
 	}
 	return nil
 }

@@ -74,9 +74,9 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if !ok {
 		return nil, errorf(Unimplemented, op, d.keyStr, "the driver cannot sign URLs")
 	}
-	key, err := s.newBlobKey(d.key, field)
+	key, err := s.freshKey(ctx, op, d, field)
 	if err != nil {
-		return nil, newError(TooLarge, op, d.keyStr, err)
+		return nil, err
 	}
 	created := time.Now()
 	u, err := signer.SignedURL(ctx, key, &driver.SignedURLOptions{Method: http.MethodPut, Expiry: o.Expiry, ContentType: o.ContentType})

@@ -56,7 +56,7 @@ func (p *structPlan) encode(v reflect.Value) (map[string]any, bool) {
 // decode sets the struct v, already zeroed, from the driver document got,
 // as decodeInto would: its fields that v has, its key, and its revision if
 // v has a field for it.
-func (p *structPlan) decode(s *Store, v reflect.Value, got *driver.Document, mk func(*attach.Ref, string) *Blob) bool {
+func (p *structPlan) decode(s *Store, v reflect.Value, got *driver.Document, mk blobMaker) bool {
 	for name, x := range got.Fields {
 		if name == s.info.PartitionKey || name == s.opts.RevisionField || (s.info.SortKey != "" && name == s.info.SortKey) {
 			continue // decodeInto sets these from the key and revision
@@ -85,7 +85,7 @@ func (p *structPlan) decodeString(v reflect.Value, i int, s string) bool {
 }
 
 // decodeField decodes x into the field fields[i] of v, which is zero.
-func (p *structPlan) decodeField(v reflect.Value, i int, x any, mk func(*attach.Ref, string) *Blob) bool {
+func (p *structPlan) decodeField(v reflect.Value, i int, x any, mk blobMaker) bool {
 	f := &p.fields[i]
 	fv := v.Field(f.index)
 	switch f.kind {
@@ -134,11 +134,15 @@ func (p *structPlan) decodeField(v reflect.Value, i int, x any, mk func(*attach.
 		case x == nil:
 			// The field stays nil.
 		case f.kind == kindBlob || attach.Is(x):
-			ref, err := attach.Decode(x)
-			if err != nil {
-				return false
+			b, err := mk(x, f.name)
+			switch {
+			case f.kind == kindAny && err == errForeign:
+				fv.Set(reflect.ValueOf(x)) // data, not a reference
+			case err != nil:
+				return false // the general path reports it
+			default:
+				fv.Set(reflect.ValueOf(b))
 			}
-			fv.Set(reflect.ValueOf(mk(ref, f.name)))
 		default:
 			fv.Set(reflect.ValueOf(x))
 		}

@@ -89,7 +89,10 @@ func FuzzCodec(f *testing.F) {
 		fields["blob"] = ref.Encode()
 		out := &fuzzDoc{}
 		od, _ := (&Store{}).newDocument("get", out)
-		mk := func(r *attach.Ref, _ string) *Blob { return &Blob{ref: r} }
+		mk := func(v any, _ string) (*Blob, error) {
+			r, err := attach.Decode(v)
+			return &Blob{ref: r}, err
+		}
 		if err := od.g.Decode(&decoder{val: fields, mk: mk}); err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"reflect"
 
 	"github.com/docblob/docblob/driver"
-	"github.com/docblob/docblob/internal/attach"
 )
 
 // Get reads the document whose key fields are set in doc (a pointer to a
@@ -45,8 +44,12 @@ func (s *Store) decodeInto(d *document, got *driver.Document) error {
 	if got.Key != d.key {
 		keyStr = keyString(got.Key)
 	}
-	mk := func(ref *attach.Ref, field string) *Blob {
-		return &Blob{ref: ref, store: s, docKey: keyStr, docRev: got.Revision}
+	mk := func(v any, field string) (*Blob, error) {
+		ref, err := s.honour(got.Key, field, v)
+		if err != nil {
+			return nil, err
+		}
+		return &Blob{ref: ref, store: s, docKey: keyStr, field: field, docRev: got.Revision}, nil
 	}
 	if d.plan != nil {
 		d.v.SetZero()

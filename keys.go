@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -62,27 +61,14 @@ func keyString(k driver.Key) string {
 }
 
 // newBlobKey returns a storage key that has never held a payload:
-// prefix/partition/sort/field/id, each part escaped so that keys are plain
+// namespace/partition/sort/field/id, each part escaped so that keys are plain
 // ASCII without path tricks, and long parts replaced by a hash. The id is
 // time-ordered and random.
 func (s *Store) newBlobKey(k driver.Key, field string) (string, error) {
-	partition, sort, f := keySegment(k.Partition), "", keySegment(field)
-	if s.info.SortKey != "" {
-		sort = keySegment(k.Sort)
+	if field == "" {
+		return "", fmt.Errorf("an attachment field has an empty name")
 	}
-	var b strings.Builder
-	b.Grow(len(s.opts.BlobPrefix) + len(partition) + len(sort) + len(f) + idLen + 3)
-	b.WriteString(s.opts.BlobPrefix)
-	b.WriteString(partition)
-	b.WriteByte('/')
-	if s.info.SortKey != "" {
-		b.WriteString(sort)
-		b.WriteByte('/')
-	}
-	b.WriteString(f)
-	b.WriteByte('/')
-	b.WriteString(newID())
-	key := b.String()
+	key := s.docPrefix(k, field) + newID()
 	if max := s.info.MaxBlobKeyBytes; max > 0 && len(key) > max {
 		return "", fmt.Errorf("payload key of %d bytes exceeds the backend's limit of %d (shorten BlobPrefix)", len(key), max)
 	}

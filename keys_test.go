@@ -62,16 +62,19 @@ func TestNewIDUniqueAndOrdered(t *testing.T) {
 }
 
 func TestNewBlobKey(t *testing.T) {
-	s := &Store{info: driver.Info{PartitionKey: "pk", SortKey: "sk", MaxBlobKeyBytes: 1024}, opts: Options{BlobPrefix: "pre/"}}
+	s := &Store{info: driver.Info{PartitionKey: "pk", SortKey: "sk", MaxBlobKeyBytes: 1024, Collection: "c"}, ns: "pre/c.docblob/"}
 	k, err := s.newBlobKey(driver.Key{Partition: "../acme", Sort: "2026/001"}, "pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
 	parts := strings.Split(k, "/")
-	if len(parts) != 5 || parts[0] != "pre" || parts[1] != "%2E%2E%2Facme" || parts[2] != "2026%2F001" || parts[3] != "pdf" {
+	if len(parts) != 6 || parts[0] != "pre" || parts[1] != "c.docblob" || parts[2] != "%2E%2E%2Facme" || parts[3] != "2026%2F001" || parts[4] != "pdf" {
 		t.Errorf("key = %q", k)
 	}
-	s.opts.BlobPrefix = strings.Repeat("p", 1000)
+	if !s.owns(driver.Key{Partition: "../acme", Sort: "2026/001"}, "pdf", k) || s.owns(driver.Key{Partition: "..", Sort: "acme/2026/001"}, "pdf", k) {
+		t.Errorf("ownership of %q misjudged", k)
+	}
+	s.ns = strings.Repeat("p", 1000) + "/c.docblob/"
 	if _, err := s.newBlobKey(driver.Key{Partition: "a", Sort: "b"}, "f"); err == nil {
 		t.Error("a key over the backend's limit was accepted")
 	}

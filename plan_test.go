@@ -223,7 +223,7 @@ func TestPlanDecodeMatchesGeneralPath(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fast.plan != nil && fast.plan.decode(s, reflect.New(typ).Elem(), got, func(*attach.Ref, string) *Blob { return nil }) {
+			if fast.plan != nil && fast.plan.decode(s, reflect.New(typ).Elem(), got, func(any, string) (*Blob, error) { return nil, nil }) {
 				hits++
 			}
 			ferr := s.decodeInto(fast, got)

@@ -35,8 +35,9 @@ func (s *Store) Create(ctx context.Context, doc any) error {
 type attachment struct {
 	field string
 	blob  *Blob
-	ref   *attach.Ref // the stored form, once decided
-	fresh bool        // ref.Key was written by this call
+	ref     *attach.Ref // the stored form, once decided
+	fresh   bool        // ref.Key was written by this call
+	adopted bool        // ref.Key is a direct upload, committed by this call
 }
 
 func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err error) {
@@ -50,7 +51,10 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 	if err != nil {
 		return err
 	}
-	atts := collectAttachments(d.fields)
+	atts, err := s.collectAttachments(op, d)
+	if err != nil {
+		return err
+	}
 	defer func() {
 		if err != nil {
 			for _, a := range atts {
@@ -100,14 +104,15 @@ func (s *Store) storePayloads(ctx context.Context, op string, d *document, atts 
 				started = p.created
 			}
 			a.ref, err = s.adoptUpload(ctx, op, d, a)
+			a.adopted = err == nil
 		} else {
 			a.ref, err = s.writePayload(ctx, op, d, a)
+			a.fresh = err == nil && !a.ref.IsInline
 		}
 		if err != nil {
 			s.deletePayloads(ctx, op, d.keyStr, freshKeys(atts))
 			return started, err
 		}
-		a.fresh = !a.ref.IsInline
 	}
 	for _, a := range atts {
 		d.fields[a.field] = a.ref.Encode()
@@ -121,7 +126,7 @@ func (s *Store) storePayloads(ctx context.Context, op string, d *document, atts 
 // with fresh payloads must land before the commit deadline (see sweep.go
 // for why).
 func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc *driver.Document, cond driver.Condition, atts []*attachment, started time.Time) (*driver.Document, error) {
-	fresh := freshKeys(atts)
+	fresh := freshKeys(atts) // deleted if the write fails definitely
 	if max := s.info.MaxDocumentBytes; max > 0 {
 		if n := driver.DocumentSize(ddoc, s.info); n > max {
 			s.deletePayloads(ctx, op, d.keyStr, fresh)
@@ -129,7 +134,7 @@ func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc 
 		}
 	}
 	wctx := ctx
-	if len(fresh) > 0 {
+	if len(fresh) > 0 || slices.ContainsFunc(atts, func(a *attachment) bool { return a.adopted }) {
 		deadline := started.Add(s.opts.CommitDeadline)
 		if time.Now().After(deadline) {
 			s.deletePayloads(ctx, op, d.keyStr, fresh)
@@ -155,9 +160,9 @@ func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc 
 // revision, stored blobs.
 func (s *Store) afterCommit(ctx context.Context, op string, d *document, ddoc *driver.Document, prev *driver.Document, atts []*attachment) error {
 	if prev != nil {
-		keep := attach.Keys(d.fields)
+		keep := s.references(d.key, d.fields)
 		var stale []string
-		for _, k := range attach.Keys(prev.Fields) {
+		for _, k := range s.references(d.key, prev.Fields) {
 			if !slices.Contains(keep, k) {
 				stale = append(stale, k)
 			}
@@ -169,13 +174,13 @@ func (s *Store) afterCommit(ctx context.Context, op string, d *document, ddoc *d
 			// A copy of another document's blob: leave that blob alone and
 			// give the document a blob of its own.
 			nb := &Blob{}
-			nb.setStored(s, a.ref, d.keyStr, ddoc.Revision)
+			nb.setStored(s, a.ref, d.keyStr, a.field, ddoc.Revision)
 			if err := d.g.SetField(a.field, nb); err != nil {
 				return newError(InvalidArgument, op, d.keyStr, fmt.Errorf("committed, but setting attachment field %q failed: %w", a.field, err))
 			}
 			continue
 		}
-		a.blob.setStored(s, a.ref, d.keyStr, ddoc.Revision)
+		a.blob.setStored(s, a.ref, d.keyStr, a.field, ddoc.Revision)
 	}
 	if err := d.setRevision(s.opts.RevisionField, ddoc.Revision); err != nil {
 		return newError(InvalidArgument, op, d.keyStr, fmt.Errorf("committed, but %w", err))
@@ -214,12 +219,32 @@ func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, re
 	return false, err
 }
 
-func collectAttachments(fields map[string]any) []*attachment {
+// collectAttachments returns the attachments of a document being written,
+// in field order. It refuses an attachment-shaped map that this store
+// would honour as a reference (see Store.honour): a reference enters a
+// document only as a *Blob, through the write protocol. It also refuses a
+// new Blob over a reader given to two fields, since its reader can be read
+// only once.
+func (s *Store) collectAttachments(op string, d *document) ([]*attachment, error) {
 	var atts []*attachment
-	for name, v := range fields {
-		if p, ok := v.(pendingBlob); ok {
-			atts = append(atts, &attachment{field: name, blob: p.b})
+	seen := map[*Blob]string{}
+	for name, v := range d.fields {
+		p, ok := v.(pendingBlob)
+		if !ok {
+			if ref, err := s.honour(d.key, name, v); err == nil && ref != nil {
+				return nil, errorf(InvalidArgument, op, d.keyStr, "field %q is an attachment map; set attachments as *docblob.Blob values (the Blob that Get returned keeps the payload)", name)
+			}
+			continue
 		}
+		if name == "" {
+			return nil, errorf(InvalidArgument, op, d.keyStr, "an attachment field has an empty name")
+		}
+		if other, dup := seen[p.b]; dup && p.b.ref == nil && !p.b.isBytes {
+			a, b := min(name, other), max(name, other)
+			return nil, errorf(InvalidArgument, op, d.keyStr, "fields %q and %q hold the same new *docblob.Blob, whose reader can be read only once: give each field its own Blob", a, b)
+		}
+		seen[p.b] = name
+		atts = append(atts, &attachment{field: name, blob: p.b})
 	}
 	slices.SortFunc(atts, func(a, b *attachment) int {
 		switch {
@@ -230,9 +255,13 @@ func collectAttachments(fields map[string]any) []*attachment {
 		}
 		return 0
 	})
-	return atts
+	return atts, nil
 }
 
+// freshKeys returns the keys of the payloads this call uploaded: the only
+// ones it may delete when it fails. A client's direct upload is not among
+// them, so that a retried commit still finds it (Sweep removes it if it is
+// never committed).
 func freshKeys(atts []*attachment) []string {
 	var keys []string
 	for _, a := range atts {
@@ -245,7 +274,7 @@ func freshKeys(atts []*attachment) []string {
 
 // checkKept decides, for each stored blob in the document, whether the
 // write can keep referencing its payload. A payload is kept only if it
-// belongs to this document in this store and the write is conditioned on
+// belongs to this field of this document in this store and the write is conditioned on
 // the revision it was read at, so that the write fails rather than commit
 // a reference to a payload that a concurrent writer has since deleted.
 // Inline payloads travel in the document and are always kept. Other stored
@@ -260,7 +289,7 @@ func (s *Store) checkKept(op string, d *document, atts []*attachment, cond *driv
 			a.ref = b.ref
 			continue
 		}
-		if b.store != s || b.docKey != d.keyStr || b.docRev == "" || cond.Kind == driver.MustNotExist {
+		if b.store != s || b.docKey != d.keyStr || b.field != a.field || b.docRev == "" || cond.Kind == driver.MustNotExist {
 			continue // copied by writePayload
 		}
 		switch {

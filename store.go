@@ -22,13 +22,18 @@ type Store struct {
 	info   driver.Info
 	opts   Options
 	closed atomic.Bool
-	plans  sync.Map // reflect.Type of a struct to its *structPlan (see plan.go)
+	plans  sync.Map   // reflect.Type of a struct to its *structPlan (see plan.go)
+	ns     string     // the payload namespace (see namespace.go)
+	owner  ownerState // whether the namespace's owner marker was checked
 }
 
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
-	// BlobPrefix is prepended to every payload key, for example
-	// "invoices/" to share a bucket with other data.
+	// BlobPrefix places the store's payload namespace under a prefix of
+	// the blob store, for example "tenants/acme/". It is "" or ends in
+	// "/", and no segment of it may end in ".docblob". The namespace is
+	// BlobPrefix + the driver's collection name + ".docblob/" (see the
+	// package documentation, Ownership).
 	BlobPrefix string
 
 	// InlineThreshold, if positive, keeps payloads of at most this many
@@ -87,6 +92,11 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 	if s.info.PartitionKey == "" {
 		return nil, errorf(InvalidArgument, "open", "", "driver reports no partition key attribute")
 	}
+	ns, err := storeNamespace(s.opts.BlobPrefix, s.info)
+	if err != nil {
+		return nil, newError(InvalidArgument, "open", "", err)
+	}
+	s.ns = ns
 	if s.opts.RevisionField == "" {
 		s.opts.RevisionField = "DocstoreRevision"
 	}

@@ -3,11 +3,9 @@ package docblob
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/docblob/docblob/driver"
-	"github.com/docblob/docblob/internal/attach"
 )
 
 // Sweep and the commit deadline
@@ -55,8 +53,8 @@ type SweepOptions struct {
 
 // SweepResult counts what a sweep saw and did.
 type SweepResult struct {
-	Payloads   int // payloads listed under the store's prefix
-	Foreign    int // objects under the prefix that are not docblob payloads, left alone
+	Payloads   int // objects listed in the store's namespace
+	Foreign    int // objects in the namespace that are not payload keys (its owner marker, say), left alone
 	Young      int // payloads within the grace period, left alone
 	Referenced int // old payloads that a document references
 	Orphans    int // old payloads that no document references
@@ -70,8 +68,10 @@ type SweepResult struct {
 // failed clean-up, and deletes those stored more than the grace period
 // ago. It never deletes a payload that a committed document references,
 // also while other writers run (see the comment in sweep.go for the
-// argument). It is safe to run from several processes at once. Objects
-// under the store's prefix whose keys docblob did not make are left alone.
+// argument). It is safe to run from several processes at once. It looks
+// only inside the store's own namespace (see Store.Namespace), after
+// checking that the namespace is the store's own; objects there whose keys
+// are not payload keys are left alone.
 // opts may be nil.
 func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, error) {
 	const op = "sweep"
@@ -90,6 +90,9 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100_000
+	}
+	if err := s.claimNamespace(ctx, op); err != nil {
+		return nil, err
 	}
 	res := &SweepResult{}
 	cutoff := time.Now().Add(-o.GracePeriod)
@@ -163,7 +166,7 @@ func (s *Store) scanReferences(ctx context.Context, f func(key string)) (int, er
 	n := 0
 	err := s.scanDocuments(ctx, func(doc *driver.Document) error {
 		n++
-		for _, k := range attach.Keys(doc.Fields) {
+		for _, k := range s.references(doc.Key, doc.Fields) {
 			f(k)
 		}
 		return nil
@@ -189,29 +192,6 @@ func (s *Store) scanDocuments(ctx context.Context, f func(*driver.Document) erro
 		}
 		q.PageToken = page.NextPageToken
 	}
-}
-
-// isPayloadKey reports whether key has the shape of the keys newBlobKey
-// makes: the store's prefix, escaped key parts and field, and an id.
-func (s *Store) isPayloadKey(key string) bool {
-	rest, ok := strings.CutPrefix(key, s.opts.BlobPrefix)
-	if !ok {
-		return false
-	}
-	parts := strings.Split(rest, "/")
-	want := 3
-	if s.info.SortKey != "" {
-		want = 4
-	}
-	if len(parts) != want || !isID(parts[len(parts)-1]) {
-		return false
-	}
-	for _, p := range parts[:len(parts)-1] {
-		if p == "" {
-			return false
-		}
-	}
-	return true
 }
 
 // isID reports whether s is an id made by newID.

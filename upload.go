@@ -138,9 +138,9 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 	if s.inline(ref, head, int64(len(head)) == w.size, w.sum) {
 		return ref, nil
 	}
-	key, err := s.newBlobKey(d.key, field)
+	key, err := s.freshKey(ctx, op, d, field)
 	if err != nil {
-		return nil, newError(TooLarge, op, d.keyStr, err)
+		return nil, err
 	}
 	attrs, err := s.drv.WriteBlob(ctx, key, rs, &driver.WriteOptions{ContentType: ref.ContentType, Size: w.size, SHA256: w.sum})
 	if err == nil {
@@ -181,9 +181,9 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 		}
 		return ref, nil
 	}
-	key, err := s.newBlobKey(d.key, field)
+	key, err := s.freshKey(ctx, op, d, field)
 	if err != nil {
-		return nil, newError(TooLarge, op, d.keyStr, err)
+		return nil, err
 	}
 	wopts := &driver.WriteOptions{ContentType: ref.ContentType, Size: -1}
 	if known != nil {
@@ -267,8 +267,8 @@ func (b *Blob) rewind() {
 }
 
 // setStored makes b a stored blob after a successful write.
-func (b *Blob) setStored(s *Store, ref *attach.Ref, docKey, docRev string) {
-	b.ref, b.store, b.docKey, b.docRev = ref, s, docKey, docRev
+func (b *Blob) setStored(s *Store, ref *attach.Ref, docKey, field, docRev string) {
+	b.ref, b.store, b.docKey, b.field, b.docRev = ref, s, docKey, field, docRev
 	b.src, b.data, b.isBytes, b.read, b.pending = nil, nil, false, false, nil
 }
 

@@ -21,7 +21,11 @@ func testRequestCounts(t *testing.T, newHarness HarnessMaker) {
 		}
 		e.spy.Reset()
 	}
+	// Claiming the namespace is once per Store, not per Put.
+	must(t, e.store.ClaimNamespace(e.ctx), "ClaimNamespace")
 	e.spy.Reset()
+	must(t, e.store.ClaimNamespace(e.ctx), "ClaimNamespace again")
+	want("ClaimNamespace after the first", map[spy.Op]int{})
 	doc := &multi{PK: "n", SK: "1", A: docblob.NewBlobBytes([]byte("small"), nil)}
 	must(t, e.store.Put(e.ctx, doc), "Put")
 	want("Put of a new document with one attachment", map[spy.Op]int{spy.WriteBlob: 1, spy.PutDocument: 1})

@@ -89,6 +89,13 @@ func newEnv(t *testing.T, newHarness HarnessMaker, opts *docblob.Options) *env {
 		drv.Close()
 		t.Fatalf("NewStore: %v", err)
 	}
+	// Claim the namespace up front, so that request counts are those of
+	// the operations under test.
+	if err := e.store.ClaimNamespace(ctx); err != nil {
+		e.store.Close()
+		t.Fatalf("ClaimNamespace: %v", err)
+	}
+	e.spy.Reset()
 	t.Cleanup(func() {
 		if !t.Failed() {
 			e.checkStorage()

@@ -168,6 +168,19 @@ type Info struct {
 	// Container names where payloads live beyond their keys (the bucket
 	// for S3), or "" if that is implicit. It is recorded in documents.
 	Container string
+	// Collection names the document collection the driver stores documents
+	// in (the DynamoDB table, for example): letters, digits, '.', '-' and
+	// '_', at most 100 bytes. The portable layer names the store's payload
+	// namespace after it, so that stores over different collections that
+	// share blob storage never share payload keys. "" means "default".
+	Collection string
+	// CollectionID identifies the collection beyond its name (for example
+	// the region, endpoint and table), so that two collections of the same
+	// name that share blob storage are told apart: the portable layer
+	// records it in the namespace's owner marker and refuses to use a
+	// namespace whose marker names another collection. "" means
+	// Collection.
+	CollectionID string
 	// SettledOnReturn reports that a document write or delete that returned
 	// an error will never be applied later (true of in-process and local
 	// backends, false of anything behind a network). It lets the portable
@@ -268,6 +281,19 @@ type SignedURLOptions struct {
 	// ContentDisposition is, for GET, the response's Content-Disposition
 	// override ("" for none).
 	ContentDisposition string
+	// Size is, for PUT, the exact number of bytes the upload must carry,
+	// or -1 if any length is accepted. Drivers enforce it through the
+	// signature where the backend can (a signed Content-Length on S3).
+	Size int64
+	// MaxSize is, for PUT, the largest number of bytes the upload may
+	// carry, or 0 for the backend's own limit. Drivers whose server cannot
+	// enforce a range ignore it; the portable layer checks it again when
+	// the upload is committed.
+	MaxSize int64
+	// CreateOnly is, for PUT, always true from the portable layer: the
+	// URL may only create the payload, never replace one (If-None-Match: *
+	// on S3). A driver that cannot enforce it must refuse to sign PUTs.
+	CreateOnly bool
 }
 
 // Signer is implemented by drivers that can make URLs granting time-limited

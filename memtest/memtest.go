@@ -54,11 +54,18 @@ func NewWithConfig(tb testing.TB, cfg *Config) *docblob.Store {
 	if opts.OnCleanupError == nil {
 		opts.OnCleanupError = func(err error) { tb.Logf("docblob clean-up: %v", err) }
 	}
-	store, err := docblob.NewStore(spy.New(memstore.New(&cfg.Memory)), &opts)
+	sp := spy.New(memstore.New(&cfg.Memory))
+	store, err := docblob.NewStore(sp, &opts)
 	if err != nil {
 		tb.Fatalf("memtest: %v", err)
 	}
 	tb.Cleanup(func() { store.Close() })
+	// Claim the namespace up front, so that Calls counts only what the
+	// test does.
+	if err := store.ClaimNamespace(context.Background()); err != nil {
+		tb.Fatalf("memtest: %v", err)
+	}
+	sp.Reset()
 	return store
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,9 +130,29 @@ func (d *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driv
 }
 
 // SignedURL returns a SigV4 presigned URL. A GET URL may override the
-// response's Content-Type and Content-Disposition; a PUT URL with a
-// ContentType only accepts uploads that send exactly that Content-Type
-// header. Expiry is at most 7 days, SigV4's limit.
+// response's Content-Type and Content-Disposition. Expiry is at most 7
+// days, SigV4's limit.
+//
+// A PUT URL signs the headers the upload must send, so that S3 refuses
+// (403 SignatureDoesNotMatch) a request whose headers differ:
+//
+//   - ContentType: the Content-Type header.
+//   - CreateOnly: the header If-None-Match: *, which makes the PUT
+//     conditional: S3 answers 412 PreconditionFailed, and stores nothing,
+//     if the key already holds an object, so the URL can create the
+//     payload but never replace it.
+//   - Size >= 0: the Content-Length header, so that a body of any other
+//     length is refused. SigV4 only signs a positive Content-Length: a
+//     Size of 0 is not enforced by S3 and is left to the portable layer's
+//     check when the upload is committed.
+//
+// MaxSize is ignored: a presigned PUT cannot bound the length to a range
+// (only a POST policy can), so the portable layer checks MaxSize when the
+// upload is committed; set Size for an exact bound that S3 enforces.
+//
+// SignedURL checks that the presigner really signed these headers, and
+// returns an error wrapping driver.Unimplemented rather than a URL that
+// grants more than asked.
 func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
 	if opts == nil {
 		return "", invalidf("SignedURLOptions are required")
@@ -139,6 +161,7 @@ func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 		return "", invalidf("signed URL expiry must be positive and at most 7 days")
 	}
 	bopts := &blob.SignedURLOptions{Expiry: opts.Expiry}
+	var mustSign []string // headers the URL must sign, lower case
 	switch strings.ToUpper(opts.Method) {
 	case "", http.MethodGet:
 		bopts.Method = http.MethodGet
@@ -156,9 +179,27 @@ func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 			return nil
 		}
 	case http.MethodPut:
+		switch {
+		case opts.Size < -1:
+			return "", invalidf("signed URL size must be -1 (any) or at least 0")
+		case opts.MaxSize < 0:
+			return "", invalidf("signed URL maximum size must be 0 (none) or positive")
+		case opts.MaxSize > 0 && opts.Size > opts.MaxSize:
+			return "", invalidf("signed URL size exceeds its maximum size")
+		}
 		bopts.Method = http.MethodPut
+		if opts.ContentType != "" {
+			mustSign = append(mustSign, "content-type")
+		}
+		if opts.CreateOnly {
+			mustSign = append(mustSign, "if-none-match")
+		}
+		if opts.Size > 0 {
+			mustSign = append(mustSign, "content-length")
+		}
 		// s3blob refuses SignedURLOptions.ContentType for PUT; setting it on
-		// the input makes Content-Type a signed header instead.
+		// the input makes Content-Type a signed header instead, and so do
+		// IfNoneMatch and ContentLength for theirs.
 		bopts.BeforeSign = func(as func(any) bool) error {
 			var in *s3.PutObjectInput
 			if !as(&in) {
@@ -166,6 +207,14 @@ func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 			}
 			if opts.ContentType != "" {
 				in.ContentType = aws.String(opts.ContentType)
+			}
+			if opts.CreateOnly {
+				in.IfNoneMatch = aws.String("*")
+			}
+			// A zero ContentLength is not signed, and would make the SDK
+			// drop the Content-Type from the signed headers too.
+			if opts.Size > 0 {
+				in.ContentLength = aws.Int64(opts.Size)
 			}
 			return nil
 		}
@@ -176,7 +225,34 @@ func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 	if err != nil {
 		return "", err
 	}
-	return b.SignedURL(ctx, key, bopts)
+	u, err := b.SignedURL(ctx, key, bopts)
+	if err != nil {
+		return "", err
+	}
+	if len(mustSign) > 0 {
+		if err := checkSignedHeaders(u, mustSign); err != nil {
+			return "", err
+		}
+	}
+	return u, nil
+}
+
+// checkSignedHeaders makes sure that the presigned URL u signs every
+// header in want (lower case): an SDK that hoisted one into the query or
+// dropped it would grant uploads that the caller meant to refuse.
+func checkSignedHeaders(u string, want []string) error {
+	pu, err := url.Parse(u)
+	if err != nil {
+		// Not wrapped: the error would repeat the URL, signature and all.
+		return errors.New("s3dynamo: the presigned URL does not parse")
+	}
+	signed := strings.Split(pu.Query().Get("X-Amz-SignedHeaders"), ";")
+	for _, h := range want {
+		if !slices.Contains(signed, h) {
+			return newCoded(driver.Unimplemented, "the presigner did not sign the "+h+" header of the PUT URL", nil)
+		}
+	}
+	return nil
 }
 
 // escapeKey turns a payload key into the S3 object key exactly as

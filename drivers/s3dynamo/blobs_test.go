@@ -380,7 +380,7 @@ func TestSignedURL(t *testing.T) {
 		t.Errorf("Content-Disposition %q", cd)
 	}
 
-	u, err = f.drv.SignedURL(ctx, "upload.png", &driver.SignedURLOptions{Method: http.MethodPut, Expiry: 60e9, ContentType: "image/png"})
+	u, err = f.drv.SignedURL(ctx, "upload.png", &driver.SignedURLOptions{Method: http.MethodPut, Expiry: 60e9, ContentType: "image/png", Size: -1})
 	if err != nil {
 		t.Fatalf("SignedURL PUT: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,19 @@ const (
 	AttrMetadata    = "metadata"
 	AttrData        = "data" // inline payloads only
 )
+
+// OwnerMarker is the name, inside a store's payload namespace, of the
+// object that records which document collection owns the namespace. It is
+// never a payload key (payload keys have path segments after the
+// namespace).
+const OwnerMarker = ".docblob-owner"
+
+// IsOwnerMarker reports whether a blob key names a namespace's owner
+// marker.
+func IsOwnerMarker(key string) bool {
+	i := strings.LastIndexByte(key, '/')
+	return key[i+1:] == OwnerMarker
+}
 
 // Version is the current attachment format version.
 const Version int64 = 1

@@ -39,7 +39,9 @@ func Payloads(ctx context.Context, d driver.Driver) (map[string]int64, error) {
 			return nil, fmt.Errorf("listing payloads: %w", err)
 		}
 		for _, b := range page.Blobs {
-			out[b.Key] = b.Size
+			if !attach.IsOwnerMarker(b.Key) {
+				out[b.Key] = b.Size
+			}
 		}
 		if page.NextPageToken == "" {
 			return out, nil
