@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"maps"
+	"mime"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -48,7 +49,10 @@ type BlobOptions struct {
 	// ContentType is the payload's media type. If empty, it is sniffed from
 	// the first 512 bytes with http.DetectContentType; if that finds only
 	// "application/octet-stream" and Name has an extension with a known
-	// type, that type is used.
+	// type, that type is used. A given type that browsers display inline
+	// (an image, PDF, text) gives way to the sniffed one when the bytes
+	// sniff as HTML, XML, SVG or JavaScript, so that such a payload is
+	// downloaded rather than rendered (see Blob.SignedURL).
 	ContentType string
 	// Metadata is user metadata recorded with the payload: small string
 	// pairs, stored in the document.
@@ -258,14 +262,34 @@ type SignedURLOptions struct {
 	// ContentDisposition sets the Content-Disposition of the download
 	// response, for example `attachment; filename="march.pdf"`.
 	ContentDisposition string
+	// AllowActiveContent lets a payload that a browser could run (HTML,
+	// SVG, XML, JavaScript, or any type not known to be displayed only) be
+	// served without "Content-Disposition: attachment". Set it only for
+	// content you trust, served from an origin where its scripts can do no
+	// harm.
+	AllowActiveContent bool
 }
 
 // SignedURL returns a URL from which anyone holding it can download the
 // payload until it expires, without credentials. Drivers that cannot sign
 // URLs, and inline payloads (which are not in the blob store), give an
 // error with code Unimplemented. opts may be nil.
+//
+// Safe serving: the response's Content-Type is the payload's recorded type
+// (or opts.ContentType). Unless both are types a browser only displays
+// (images other than SVG, audio, video, PDF, plain text, CSV, JSON), the
+// response carries "Content-Disposition: attachment" (with the payload's
+// name), so a browser downloads the payload instead of rendering it: an
+// uploaded HTML or SVG file cannot run script from the URL's origin. An
+// explicit ContentDisposition other than attachment for such a payload is
+// refused with code InvalidArgument unless opts.AllowActiveContent is set.
 func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, error) {
 	const op = "signed URL"
+	if b.store != nil {
+		if err := b.store.checkOpen(op); err != nil {
+			return "", err
+		}
+	}
 	if b.ref == nil {
 		return "", errorf(InvalidArgument, op, "", "the blob is not stored yet (Put the document first)")
 	}
@@ -286,6 +310,14 @@ func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, e
 	}
 	if dopts.ContentType == "" {
 		dopts.ContentType = b.ref.ContentType
+	}
+	if !opts.AllowActiveContent && (!inlineSafe(b.ref.ContentType) || !inlineSafe(dopts.ContentType)) {
+		switch disp, _, _ := mime.ParseMediaType(dopts.ContentDisposition); {
+		case dopts.ContentDisposition == "":
+			dopts.ContentDisposition = attachmentDisposition(b.ref.Name)
+		case disp != "attachment":
+			return "", errorf(InvalidArgument, op, b.docKey, "content type %q may be rendered as active content; serving it with Content-Disposition %q needs SignedURLOptions.AllowActiveContent", dopts.ContentType, dopts.ContentDisposition)
+		}
 	}
 	u, err := signer.SignedURL(ctx, b.ref.Key, dopts)
 	if err != nil {

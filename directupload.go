@@ -18,9 +18,19 @@ type UploadOptions struct {
 	// written within the commit deadline of the URL's creation.
 	Expiry time.Duration
 	// ContentType is the Content-Type the client must send, recorded as
-	// the payload's type. If empty, the client may send any, and the type
-	// is sniffed when Put reads the payload.
+	// the payload's type (but see BlobOptions.ContentType for bytes that
+	// sniff as active content). If empty, the client may send any, and the
+	// type is sniffed when Put reads the payload.
 	ContentType string
+	// Size, if positive, is the exact number of bytes the client must
+	// send: the URL accepts no other length (a signed Content-Length on
+	// S3; localsign checks it), and Put checks it again.
+	Size int64
+	// MaxSize, if positive, is the most bytes the upload may hold. Put
+	// refuses a larger upload with code TooLarge. localsign refuses it
+	// while it arrives; S3 cannot bound a presigned PUT except exactly, so
+	// set Size where the client knows it (a browser's File.size).
+	MaxSize int64
 	// Name and Metadata are recorded with the payload, as in BlobOptions.
 	Name     string
 	Metadata map[string]string
@@ -41,10 +51,21 @@ type Upload struct {
 	Blob *Blob
 }
 
+// Direct uploads are create-only: the URL writes its key at most once
+// (the client sends "If-None-Match: *", in Header; S3 refuses a second PUT
+// with 412 Precondition Failed, and so does localsign), so neither a
+// reused URL nor a late retry can replace a payload a document
+// references. A Put that commits an upload and fails keeps the upload, so
+// the commit can be retried; an upload never committed is an orphan that
+// Sweep removes after its grace period, by which time the URL has
+// expired. (A document deleted while its upload URL is still valid leaves
+// the key free: a late PUT then stores an orphan, which Sweep removes.)
+
 // NewUpload prepares a direct upload of the payload of field in doc (whose
 // key fields must be set). After the client has sent the payload to the
-// URL, set the field to Upload.Blob and Put the document; Put fails with
-// code NotFound if nothing was uploaded. An upload never attached to a
+// URL, with Method and Header, set the field to Upload.Blob and Put the
+// document; Put fails with code NotFound if nothing was uploaded, and
+// keeps the upload if it fails for another reason (retry the Put). An upload never attached to a
 // document is an orphan that Sweep removes. Drivers without signed URLs
 // give code Unimplemented (for local backends, see package localsign).
 // opts may be nil.
@@ -70,6 +91,9 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if field == "" {
 		return nil, errorf(InvalidArgument, op, d.keyStr, "empty field name")
 	}
+	if o.Size < 0 || o.MaxSize < 0 || (o.Size > 0 && o.MaxSize > 0 && o.Size > o.MaxSize) {
+		return nil, errorf(InvalidArgument, op, d.keyStr, "upload size %d and maximum size %d must be non-negative, the size at most the maximum", o.Size, o.MaxSize)
+	}
 	signer, ok := s.drv.(driver.Signer)
 	if !ok {
 		return nil, errorf(Unimplemented, op, d.keyStr, "the driver cannot sign URLs")
@@ -79,17 +103,24 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 		return nil, err
 	}
 	created := time.Now()
-	u, err := signer.SignedURL(ctx, key, &driver.SignedURLOptions{Method: http.MethodPut, Expiry: o.Expiry, ContentType: o.ContentType})
+	size := o.Size
+	if size == 0 {
+		size = -1
+	}
+	u, err := signer.SignedURL(ctx, key, &driver.SignedURLOptions{Method: http.MethodPut, Expiry: o.Expiry, ContentType: o.ContentType,
+		Size: size, MaxSize: o.MaxSize, CreateOnly: true})
 	if err != nil {
 		return nil, s.wrap(op, d.keyStr, err)
 	}
 	up := &Upload{URL: u, Method: http.MethodPut, Header: http.Header{}, Expires: created.Add(o.Expiry)}
+	up.Header.Set("If-None-Match", "*")
 	if o.ContentType != "" {
 		up.Header.Set("Content-Type", o.ContentType)
 	}
 	up.Blob = &Blob{
-		opts:    BlobOptions{Name: o.Name, ContentType: o.ContentType, Metadata: maps.Clone(o.Metadata)},
-		pending: &pendingUpload{store: s, key: key, docKey: d.keyStr, field: field, created: created},
+		opts: BlobOptions{Name: o.Name, ContentType: o.ContentType, Metadata: maps.Clone(o.Metadata)},
+		pending: &pendingUpload{store: s, key: key, docKey: d.keyStr, field: field, created: created,
+			size: size, maxSize: o.MaxSize},
 	}
 	return up, nil
 }
@@ -101,6 +132,8 @@ type pendingUpload struct {
 	docKey  string
 	field   string
 	created time.Time
+	size    int64 // exact size, or -1
+	maxSize int64 // 0 for none
 }
 
 // adoptUpload reads a directly uploaded payload once, to record its size,
@@ -121,7 +154,11 @@ func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *atta
 	defer rc.Close()
 	ref := &attach.Ref{Key: p.key, Name: a.blob.opts.Name, ContentType: a.blob.opts.ContentType,
 		Metadata: a.blob.opts.Metadata, Created: p.created.UTC(), Bucket: s.info.Container}
-	hr := newHashingReader(rc)
+	var src io.Reader = rc
+	if p.maxSize > 0 {
+		src = io.LimitReader(rc, p.maxSize+1) // enough to tell it is too large
+	}
+	hr := newHashingReader(src)
 	head := make([]byte, sniffLen)
 	n, err := readUpTo(hr, head)
 	if err == nil && n == len(head) {
@@ -130,9 +167,13 @@ func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *atta
 	if err != nil {
 		return nil, s.wrap(op, d.keyStr, err)
 	}
-	if ref.ContentType == "" {
-		ref.ContentType = sniffContentType(head[:n], ref.Name)
+	switch {
+	case p.maxSize > 0 && hr.n > p.maxSize:
+		return nil, errorf(TooLarge, op, d.keyStr, "the upload of field %q holds more than its maximum size of %d bytes", a.field, p.maxSize)
+	case p.size >= 0 && hr.n != p.size:
+		return nil, errorf(InvalidArgument, op, d.keyStr, "the upload of field %q holds %d bytes, not the %d its URL was signed for", a.field, hr.n, p.size)
 	}
+	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head[:n], ref.Name))
 	ref.Size, ref.SHA256 = hr.n, hr.h.Sum(nil)
 	return ref, nil
 }

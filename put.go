@@ -33,8 +33,8 @@ func (s *Store) Create(ctx context.Context, doc any) error {
 
 // attachment is one *Blob field of a document being written.
 type attachment struct {
-	field string
-	blob  *Blob
+	field   string
+	blob    *Blob
 	ref     *attach.Ref // the stored form, once decided
 	fresh   bool        // ref.Key was written by this call
 	adopted bool        // ref.Key is a direct upload, committed by this call

@@ -132,9 +132,7 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 	if _, err := rs.Seek(w.start, io.SeekStart); err != nil {
 		return nil, s.sourceError(op, d, err)
 	}
-	if ref.ContentType == "" {
-		ref.ContentType = sniffContentType(head, ref.Name)
-	}
+	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head, ref.Name))
 	if s.inline(ref, head, int64(len(head)) == w.size, w.sum) {
 		return ref, nil
 	}
@@ -169,9 +167,7 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 	if perr != nil && perr != io.EOF && perr != bufio.ErrBufferFull {
 		return nil, s.sourceError(op, d, perr)
 	}
-	if ref.ContentType == "" {
-		ref.ContentType = sniffContentType(head, ref.Name)
-	}
+	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head, ref.Name))
 	mismatch := func() error {
 		return errorf(Corrupt, op, d.keyStr, "copied payload does not match its recorded size and SHA-256")
 	}

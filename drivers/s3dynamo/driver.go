@@ -160,9 +160,24 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 		MaxDocumentBytes:     400 * 1024,
 		MaxBlobKeyBytes:      1024,
 		Container:            o.Bucket,
+		Collection:           o.Table,
+		CollectionID:         collectionID(cfg.Region, o.DynamoDBEndpoint, o.Table),
 		SettledOnReturn:      false,
 	}
 	return d, nil
+}
+
+// collectionID identifies the table beyond its name, for the owner marker
+// of the store's payload namespace: a table of the same name in another
+// region, or behind another endpoint, is another collection. (Two AWS
+// accounts with a table of the same name in one region sharing a bucket
+// are not told apart: give their stores different prefixes.)
+func collectionID(region, endpoint, table string) string {
+	id := "dynamodb:" + region + ":" + table
+	if endpoint != "" {
+		id += "@" + endpoint
+	}
+	return id
 }
 
 // withDefaults checks opts and fills in the defaults.
