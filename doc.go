@@ -43,8 +43,8 @@
 // the same:
 //
 //  1. Each new payload is written under a storage key that has never held
-//     anything: prefix/partition/sort/field/id, with the key parts escaped
-//     (and hashed if long) and a time-ordered random id. A committed payload
+//     anything: namespace/partition/sort/field/id (see Ownership), with the
+//     key parts escaped (and hashed if long) and a time-ordered random id. A committed payload
 //     is never overwritten, so a failed or losing write cannot damage data a
 //     document points to.
 //  2. Payloads are written first, streamed, with their SHA-256 and size
@@ -102,6 +102,34 @@
 // A *Blob returned by Get stays readable until a later write replaces or
 // deletes its payload; reading it then fails with code NotFound.
 //
+// # Ownership
+//
+// A store owns one namespace of payload keys, Store.Namespace:
+// Options.BlobPrefix (URL parameter prefix; "" or ending in "/") followed
+// by the driver's collection name (the DynamoDB table, say) and
+// ".docblob/", for example "invoices.docblob/". No segment of BlobPrefix
+// may end in ".docblob", so two namespaces are never nested: stores over
+// different tables, with or without prefixes, can share one bucket, and
+// none ever lists, reports, sweeps or deletes another's payloads. The
+// namespace holds an owner marker (".docblob-owner") naming the
+// collection; a store checks it before its first payload write, upload
+// URL, Sweep or Check (Store.ClaimNamespace does it up front) and refuses,
+// with FailedPrecondition, a namespace that another collection of the same
+// name owns.
+//
+// Inside its namespace, each attachment field of each document has its
+// own key prefix, partition/sort/field/. A stored attachment is honoured
+// (read, signed, kept, copied or deleted as a payload) only if its key
+// lies under the prefix of the very document and field that record it.
+// Anything else shaped like an attachment, such as user-supplied JSON in
+// a map document or an item written by another tool, is data: Get
+// returns it as a plain map (or fails with InvalidArgument when the
+// destination is a *Blob field), Delete and Sweep never delete what it
+// names, and Check reports it as a ForeignReference. Put refuses a plain
+// map that would be honoured: references enter documents only as *Blob
+// values, through the write protocol. A *Blob moved to another document
+// or field is copied, bytes and all.
+//
 // # Signed URLs and direct uploads
 //
 // Blob.SignedURL makes a time-limited download link for a payload;
@@ -110,6 +138,18 @@
 // its size and SHA-256). S3 signs natively; the memory and filesystem
 // drivers sign through package localsign, an http.Handler with HMAC-signed
 // URLs, so local development uses the same flow.
+//
+// Download links are served safely: a payload a browser could run (HTML,
+// SVG, XML, JavaScript, or any type not known to be display-only) is served
+// with "Content-Disposition: attachment" unless
+// SignedURLOptions.AllowActiveContent is set (see Blob.SignedURL).
+//
+// Upload URLs are create-only: each writes its key at most once, so a
+// reused URL can never replace a committed payload. UploadOptions.Size
+// pins the exact size in the signature; UploadOptions.MaxSize bounds it
+// (localsign enforces it as the bytes arrive; every store checks both when
+// Put commits the upload). A Put that commits an upload and fails keeps
+// the upload for a retry; an upload never committed is removed by Sweep.
 //
 // # Sweep and Check
 //

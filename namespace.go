@@ -137,7 +137,7 @@ func (s *Store) honour(k driver.Key, field string, v any) (*attach.Ref, error) {
 
 // errForeign marks an attachment-shaped value that this store does not
 // honour.
-var errForeign = fmt.Errorf("it records a payload outside the document's own namespace, so it is kept as data and never read, signed, copied or deleted as a payload")
+var errForeign = fmt.Errorf("it records a payload outside the document's own namespace (written by another tool or store, forged, or written before payload namespaces; see Ownership in the package documentation), so it is kept as data and never read, signed, copied or deleted as a payload")
 
 // references returns the keys of the payloads that the fields of document
 // k reference and this store honours.

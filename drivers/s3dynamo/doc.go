@@ -109,7 +109,7 @@
 //	    "pdf": {"M": {
 //	      "docblob": {"N": "1"},
 //	      "bucket": {"S": "my-bucket"},
-//	      "key": {"S": "acme/2026-001/pdf/01JQ3V9D8Y2N6P4R8T0V2X4Z6A"},
+//	      "key": {"S": "invoices.docblob/acme/2026-001/pdf/06h2j16bq7f4pvfrlfltihan7c"},
 //	      "size": {"N": "48213"},
 //	      "content_type": {"S": "application/pdf"},
 //	      "sha256": {"S": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
@@ -127,6 +127,42 @@
 // optional), name (S, the original file name; optional), created (S, RFC
 // 3339 in UTC), metadata (M of S; optional) and data (B, inline payloads
 // only). The driver reports the bucket name as Info.Container.
+//
+// # Object layout and ownership
+//
+// Every payload of a store over table TABLE is an S3 object under the
+// store's namespace, [prefix]TABLE.docblob/, where prefix is the optional
+// docblob prefix ("" or ending in "/"):
+//
+//	[prefix]TABLE.docblob/.docblob-owner                 the owner marker
+//	[prefix]TABLE.docblob/PARTITION/SORT/FIELD/ID        a payload
+//	[prefix]TABLE.docblob/PARTITION/FIELD/ID             (partition-only tables)
+//
+// Key parts are escaped (letters, digits, '-' and '_' kept, other bytes as
+// %XX, long parts hashed) and ID is time-ordered and random. Several
+// stores can share a bucket, each table in its own namespace: a store
+// lists, sweeps and deletes only inside its own, and honours an
+// attachment only if its key lies under its own document's
+// PARTITION/SORT/FIELD/. The owner marker records
+// "dynamodb:REGION:TABLE" (and the endpoint, if set); a store over a table
+// of the same name in another region (or behind another endpoint) that
+// shares the bucket and prefix refuses the namespace with code
+// FailedPrecondition and asks for its own prefix. Give the stores of two
+// AWS accounts sharing a bucket different prefixes: the marker cannot tell
+// their tables apart.
+//
+// Payloads written before namespaces existed (keys without the
+// TABLE.docblob/ segment) are not honoured: Get into a *docblob.Blob field
+// fails with code InvalidArgument naming the field, and Sweep and Check
+// never touch them. Copy such payloads into new attachments (read them
+// with the S3 client from Store.As, Put them with docblob.NewBlob) to
+// bring them under the store.
+//
+// Direct-upload URLs (docblob.Store.NewUpload) are presigned PutObject
+// requests that sign If-None-Match: * (S3 answers a second PUT to the key
+// with 412 Precondition Failed) and, when UploadOptions.Size is set,
+// Content-Length. S3 cannot bound a presigned PUT's size to a range, so
+// UploadOptions.MaxSize is checked when the upload is committed.
 //
 // Payload keys that contain control characters, "../" or text that reads
 // as "__0x<hex>__" are stored under gocloud.dev's escaped form of the key
