@@ -200,7 +200,7 @@ func (b *Blob) NewRangeReader(ctx context.Context, offset, length int64) (io.Rea
 	if offset < 0 || offset > size {
 		return nil, errorf(InvalidArgument, op, b.docKey, "offset %d outside payload of %d bytes", offset, size)
 	}
-	if length < 0 || offset+length > size {
+	if length < 0 || length > size-offset {
 		length = size - offset
 	}
 	whole := offset == 0 && length == size
@@ -224,6 +224,9 @@ func (b *Blob) NewRangeReader(ctx context.Context, offset, length int64) (io.Rea
 	return b.verifier(rc, length, whole), nil
 }
 
+// readAllPrealloc bounds what ReadAll allocates up front.
+const readAllPrealloc = 16 << 20
+
 // ReadAll reads and verifies the whole payload into memory.
 func (b *Blob) ReadAll(ctx context.Context) ([]byte, error) {
 	r, err := b.Open(ctx)
@@ -231,7 +234,10 @@ func (b *Blob) ReadAll(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, b.ref.Size+1))
+	// The recorded size may be a lie (an item written by another tool):
+	// allocate for it only up to a bound, and let the buffer grow with
+	// what is actually read, which the verifier stops past the size.
+	buf := bytes.NewBuffer(make([]byte, 0, min(b.ref.Size, readAllPrealloc)+1))
 	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, err
 	}

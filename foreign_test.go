@@ -1,0 +1,73 @@
+package docblob_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"testing"
+
+	"github.com/docblob/docblob"
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/drivers/memstore"
+)
+
+type foreignRecord struct {
+	PK   string        `docstore:"pk"`
+	SK   string        `docstore:"sk"`
+	File *docblob.Blob `docstore:"file"`
+}
+
+// TestLyingSize reads attachments whose recorded size, written by another
+// tool, is far from the payload's: reads fail with Corrupt, never panic or
+// allocate what the item claims.
+func TestLyingSize(t *testing.T) {
+	ctx := context.Background()
+	payload := []byte("hello")
+	sum := sha256.Sum256(payload)
+	for _, tc := range []struct {
+		name string
+		size int64
+	}{
+		{"Huge", 1 << 62},
+		{"TiB", 1 << 40},
+		{"MaxInt64", 1<<63 - 1},
+		{"Short", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			drv := memstore.New(nil)
+			s, err := docblob.NewStore(drv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			key := s.Namespace() + "p/s/file/06h2j16bq7f4pvfrlfltihan7c"
+			if _, err := drv.WriteBlob(ctx, key, bytes.NewReader(payload), &driver.WriteOptions{Size: -1}); err != nil {
+				t.Fatal(err)
+			}
+			att := map[string]any{"docblob": int64(1), "key": key, "size": tc.size, "sha256": hex.EncodeToString(sum[:]), "content_type": "text/plain"}
+			if _, err := drv.PutDocument(ctx, &driver.Document{Key: driver.Key{Partition: "p", Sort: "s"}, Revision: "r", Fields: map[string]any{"file": att}}, driver.Condition{}); err != nil {
+				t.Fatal(err)
+			}
+			got := &foreignRecord{PK: "p", SK: "s"}
+			if err := s.Get(ctx, got); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := got.File.ReadAll(ctx); docblob.Code(err) != docblob.Corrupt {
+				t.Errorf("ReadAll: %v, want code Corrupt", err)
+			}
+			if _, err := got.File.CopyTo(ctx, io.Discard); docblob.Code(err) != docblob.Corrupt {
+				t.Errorf("CopyTo: %v, want code Corrupt", err)
+			}
+			r, err := got.File.NewRangeReader(ctx, 1, 1<<62)
+			if err != nil {
+				t.Fatalf("NewRangeReader: %v", err)
+			}
+			defer r.Close()
+			if _, err := io.ReadAll(r); err == nil && tc.size > int64(len(payload)) {
+				t.Error("a range past the payload's real end read without error")
+			}
+		})
+	}
+}
