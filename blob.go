@@ -217,6 +217,11 @@ func (b *Blob) NewRangeReader(ctx context.Context, offset, length int64) (io.Rea
 	if whole {
 		driverLen = -1 // read to the end, so that a longer payload is caught
 	}
+	exit, err := b.store.enter(op)
+	if err != nil {
+		return nil, err
+	}
+	defer exit()
 	rc, err := b.store.drv.OpenBlob(ctx, b.ref.Key, offset, driverLen)
 	if err != nil {
 		return nil, b.store.wrap(op, b.docKey, err)
@@ -291,17 +296,17 @@ type SignedURLOptions struct {
 // refused with code InvalidArgument unless opts.AllowActiveContent is set.
 func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, error) {
 	const op = "signed URL"
-	if b.store != nil {
-		if err := b.store.checkOpen(op); err != nil {
-			return "", err
-		}
-	}
 	if b.ref == nil {
 		return "", errorf(InvalidArgument, op, "", "the blob is not stored yet (Put the document first)")
 	}
 	if b.ref.IsInline {
 		return "", errorf(Unimplemented, op, b.docKey, "the payload is inline, kept inside the document")
 	}
+	exit, err := b.store.enter(op)
+	if err != nil {
+		return "", err
+	}
+	defer exit()
 	signer, ok := b.store.drv.(driver.Signer)
 	if !ok {
 		return "", errorf(Unimplemented, op, b.docKey, "the driver cannot sign URLs")

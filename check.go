@@ -98,10 +98,12 @@ func (s *Store) Check(ctx context.Context, opts *CheckOptions) iter.Seq2[Finding
 	}
 	return func(yield func(Finding, error) bool) {
 		const op = "check"
-		if err := s.checkOpen(op); err != nil {
+		ctx, exit, err := s.enterLong(ctx, op)
+		if err != nil {
 			yield(Finding{}, err)
 			return
 		}
+		defer exit()
 		if err := s.claimNamespace(ctx, op); err != nil {
 			yield(Finding{}, err)
 			return

@@ -16,9 +16,11 @@ import (
 // Sweep.
 func (s *Store) Delete(ctx context.Context, doc any) error {
 	const op = "delete"
-	if err := s.checkOpen(op); err != nil {
+	exit, err := s.enter(op)
+	if err != nil {
 		return err
 	}
+	defer exit()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

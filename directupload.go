@@ -71,9 +71,11 @@ type Upload struct {
 // opts may be nil.
 func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *UploadOptions) (*Upload, error) {
 	const op = "new upload"
-	if err := s.checkOpen(op); err != nil {
+	exit, err := s.enter(op)
+	if err != nil {
 		return nil, err
 	}
+	defer exit()
 	d, err := s.locate(op, doc)
 	if err != nil {
 		return nil, err

@@ -17,9 +17,11 @@ import (
 // code NotFound.
 func (s *Store) Get(ctx context.Context, doc any) error {
 	const op = "get"
-	if err := s.checkOpen(op); err != nil {
+	exit, err := s.enter(op)
+	if err != nil {
 		return err
 	}
+	defer exit()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

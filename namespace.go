@@ -213,9 +213,11 @@ const maxOwnerRecord = 4096
 // call it at start-up to find a misconfigured store before serving
 // requests.
 func (s *Store) ClaimNamespace(ctx context.Context) error {
-	if err := s.checkOpen("claim namespace"); err != nil {
+	exit, err := s.enter("claim namespace")
+	if err != nil {
 		return err
 	}
+	defer exit()
 	return s.claimNamespace(ctx, "claim namespace")
 }
 

@@ -41,9 +41,11 @@ type attachment struct {
 }
 
 func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err error) {
-	if err := s.checkOpen(op); err != nil {
+	exit, err := s.enter(op)
+	if err != nil {
 		return err
 	}
+	defer exit()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

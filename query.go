@@ -171,6 +171,11 @@ func (it *Iterator) fetch() error {
 	if err := it.ctx.Err(); err != nil {
 		return err
 	}
+	exit, err := it.s.enter("query")
+	if err != nil {
+		return err
+	}
+	defer exit()
 	q := it.q
 	q.PageToken = it.next
 	if it.limit > 0 {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -21,7 +20,7 @@ type Store struct {
 	drv    driver.Driver
 	info   driver.Info
 	opts   Options
-	closed atomic.Bool
+	life   lifecycle
 	plans  sync.Map   // reflect.Type of a struct to its *structPlan (see plan.go)
 	ns     string     // the payload namespace (see namespace.go)
 	owner  ownerState // whether the namespace's owner marker was checked
@@ -80,6 +79,7 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 		return nil, errorf(InvalidArgument, "open", "", "nil driver")
 	}
 	s := &Store{drv: drv, info: drv.Info()}
+	s.life.init()
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -115,15 +115,6 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 		}
 	}
 	return s, nil
-}
-
-// Close releases the store's resources. Operations after Close fail with
-// code FailedPrecondition.
-func (s *Store) Close() error {
-	if s.closed.Swap(true) {
-		return errorf(FailedPrecondition, "close", "", "store already closed")
-	}
-	return s.wrap("close", "", s.drv.Close())
 }
 
 // As exposes the driver's underlying clients; see the driver's
@@ -166,13 +157,6 @@ func (s *Store) wrap(op, key string, err error) error {
 		return c
 	}
 	return newError(code, op, key, err)
-}
-
-func (s *Store) checkOpen(op string) error {
-	if s.closed.Load() {
-		return errorf(FailedPrecondition, op, "", "store is closed")
-	}
-	return nil
 }
 
 // cleanupContext returns a context for clean-up work, which must run to

@@ -53,7 +53,7 @@ func TestOpenAppliesParameters(t *testing.T) {
 	if err := s.Put(ctx, doc); err != nil {
 		t.Fatal(err)
 	}
-	if k := doc["file"].(*docblob.Blob).Key(); !strings.HasPrefix(k, "tenant/default.docblob/x/file/") {
+	if k := doc["file"].(*docblob.Blob).Key(); !strings.HasPrefix(k, "tenant/mem.docblob/x/file/") {
 		t.Errorf("payload key %q ignores the prefix or the key layout", k)
 	}
 }

@@ -75,9 +75,11 @@ type SweepResult struct {
 // opts may be nil.
 func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, error) {
 	const op = "sweep"
-	if err := s.checkOpen(op); err != nil {
+	ctx, exit, err := s.enterLong(ctx, op)
+	if err != nil {
 		return nil, err
 	}
+	defer exit()
 	var o SweepOptions
 	if opts != nil {
 		o = *opts
@@ -129,7 +131,7 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 		clear(batch)
 		return nil
 	}
-	err := s.listPayloads(ctx, func(b driver.BlobInfo) error {
+	err = s.listPayloads(ctx, func(b driver.BlobInfo) error {
 		res.Payloads++
 		switch {
 		case !s.isPayloadKey(b.Key):

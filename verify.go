@@ -32,7 +32,19 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	if v.err != nil {
 		return 0, v.err
 	}
-	n, err := v.rc.Read(p)
+	var n int
+	var err error
+	if v.b.store == nil {
+		n, err = v.rc.Read(p) // an inline payload
+	} else {
+		exit, cerr := v.b.store.enter("read")
+		if cerr != nil {
+			v.err = cerr
+			return 0, cerr
+		}
+		n, err = v.rc.Read(p)
+		exit()
+	}
 	v.n += int64(n)
 	if v.h != nil {
 		v.h.Write(p[:n])
