@@ -17,13 +17,13 @@ import (
 // driver. It owns the write protocol (see the package documentation), so
 // every driver behaves the same. A Store is safe for concurrent use.
 type Store struct {
-	drv    driver.Driver
-	info   driver.Info
-	opts   Options
-	life   lifecycle
-	plans  sync.Map   // reflect.Type of a struct to its *structPlan (see plan.go)
-	ns     string     // the payload namespace (see namespace.go)
-	owner  ownerState // whether the namespace's owner marker was checked
+	drv   driver.Driver
+	info  driver.Info
+	opts  Options
+	life  lifecycle
+	plans sync.Map   // reflect.Type of a struct to its *structPlan (see plan.go)
+	ns    string     // the payload namespace (see namespace.go)
+	owner ownerState // whether the namespace's owner marker was checked
 }
 
 // Options configure a Store. The zero value is ready to use.
