@@ -37,7 +37,7 @@ type Blob struct {
 	// Stored blobs.
 	ref    *attach.Ref
 	store  *Store
-	docKey string // "partition/sort" of the document that references it
+	docKey Key    // the document that references it
 	field  string // the attachment field that references it
 	docRev string // revision of that document when the blob was read
 }
@@ -194,7 +194,7 @@ func (b *Blob) Open(ctx context.Context) (io.ReadCloser, error) {
 func (b *Blob) NewRangeReader(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
 	const op = "read"
 	if b.ref == nil {
-		return nil, errorf(InvalidArgument, op, "", "the blob is not stored yet (Put the document first)")
+		return nil, errorf(InvalidArgument, op, noKey, "the blob is not stored yet (Put the document first)")
 	}
 	size := b.ref.Size
 	if offset < 0 || offset > size {
@@ -297,7 +297,7 @@ type SignedURLOptions struct {
 func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, error) {
 	const op = "signed URL"
 	if b.ref == nil {
-		return "", errorf(InvalidArgument, op, "", "the blob is not stored yet (Put the document first)")
+		return "", errorf(InvalidArgument, op, noKey, "the blob is not stored yet (Put the document first)")
 	}
 	if b.ref.IsInline {
 		return "", errorf(Unimplemented, op, b.docKey, "the payload is inline, kept inside the document")

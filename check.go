@@ -111,12 +111,12 @@ func (s *Store) Check(ctx context.Context, opts *CheckOptions) iter.Seq2[Finding
 		c := &checker{s: s, o: o, yield: yield}
 		if err := c.references(ctx); err != nil {
 			if !c.stopped {
-				yield(Finding{}, s.wrap(op, "", err))
+				yield(Finding{}, s.wrap(op, noKey, err))
 			}
 			return
 		}
 		if err := c.orphans(ctx); err != nil && !c.stopped {
-			yield(Finding{}, s.wrap(op, "", err))
+			yield(Finding{}, s.wrap(op, noKey, err))
 		}
 	}
 }
@@ -163,7 +163,7 @@ func (c *checker) references(ctx context.Context) error {
 					kind = ForeignReference
 				}
 				if err := c.emit(Finding{Kind: kind, Partition: doc.Key.Partition, Sort: doc.Key.Sort, Field: field,
-					Detail: fmt.Sprintf("document %q field %q: %v", keyString(doc.Key), field, err)}); err != nil {
+					Detail: fmt.Sprintf("document %v field %q: %v", doc.Key, field, err)}); err != nil {
 					return err
 				}
 				continue
@@ -208,7 +208,7 @@ func (c *checker) checkBatch(ctx context.Context, batch []reference) error {
 	}
 	for _, r := range batch {
 		f := Finding{Partition: r.key.Partition, Sort: r.key.Sort, Field: r.field, PayloadKey: r.ref.Key}
-		where := fmt.Sprintf("document %q field %q", keyString(r.key), r.field)
+		where := fmt.Sprintf("document %v field %q", r.key, r.field)
 		if !r.ref.IsInline {
 			switch size := want[r.ref.Key]; {
 			case size < 0:
@@ -218,7 +218,7 @@ func (c *checker) checkBatch(ctx context.Context, batch []reference) error {
 			}
 		}
 		if f.Kind == 0 && c.o.VerifyChecksums {
-			b := &Blob{ref: r.ref, store: c.s, docKey: keyString(r.key), field: r.field}
+			b := &Blob{ref: r.ref, store: c.s, docKey: r.key, field: r.field}
 			_, err := b.CopyTo(ctx, io.Discard)
 			switch {
 			case Code(err) == Corrupt:

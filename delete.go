@@ -34,10 +34,10 @@ func (s *Store) Delete(ctx context.Context, doc any) error {
 	}
 	prev, err := s.drv.DeleteDocument(ctx, d.key, cond)
 	if err != nil {
-		return s.wrap(op, d.keyStr, err)
+		return s.wrap(op, d.key, err)
 	}
 	if prev != nil {
-		s.deletePayloads(ctx, op, d.keyStr, s.references(d.key, prev.Fields))
+		s.deletePayloads(ctx, op, d.key, s.references(d.key, prev.Fields))
 	}
 	return nil
 }

@@ -88,17 +88,17 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 		o.Expiry = 15 * time.Minute
 	}
 	if o.Expiry < 0 || o.Expiry > s.opts.CommitDeadline/2 {
-		return nil, errorf(InvalidArgument, op, d.keyStr, "expiry %v must be positive and at most half the commit deadline (%v)", o.Expiry, s.opts.CommitDeadline)
+		return nil, errorf(InvalidArgument, op, d.key, "expiry %v must be positive and at most half the commit deadline (%v)", o.Expiry, s.opts.CommitDeadline)
 	}
 	if field == "" {
-		return nil, errorf(InvalidArgument, op, d.keyStr, "empty field name")
+		return nil, errorf(InvalidArgument, op, d.key, "empty field name")
 	}
 	if o.Size < 0 || o.MaxSize < 0 || (o.Size > 0 && o.MaxSize > 0 && o.Size > o.MaxSize) {
-		return nil, errorf(InvalidArgument, op, d.keyStr, "upload size %d and maximum size %d must be non-negative, the size at most the maximum", o.Size, o.MaxSize)
+		return nil, errorf(InvalidArgument, op, d.key, "upload size %d and maximum size %d must be non-negative, the size at most the maximum", o.Size, o.MaxSize)
 	}
 	signer, ok := s.drv.(driver.Signer)
 	if !ok {
-		return nil, errorf(Unimplemented, op, d.keyStr, "the driver cannot sign URLs")
+		return nil, errorf(Unimplemented, op, d.key, "the driver cannot sign URLs")
 	}
 	key, err := s.freshKey(ctx, op, d, field)
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	u, err := signer.SignedURL(ctx, key, &driver.SignedURLOptions{Method: http.MethodPut, Expiry: o.Expiry, ContentType: o.ContentType,
 		Size: size, MaxSize: o.MaxSize, CreateOnly: true})
 	if err != nil {
-		return nil, s.wrap(op, d.keyStr, err)
+		return nil, s.wrap(op, d.key, err)
 	}
 	up := &Upload{URL: u, Method: http.MethodPut, Header: http.Header{}, Expires: created.Add(o.Expiry)}
 	up.Header.Set("If-None-Match", "*")
@@ -121,7 +121,7 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	}
 	up.Blob = &Blob{
 		opts: BlobOptions{Name: o.Name, ContentType: o.ContentType, Metadata: maps.Clone(o.Metadata)},
-		pending: &pendingUpload{store: s, key: key, docKey: d.keyStr, field: field, created: created,
+		pending: &pendingUpload{store: s, key: key, docKey: d.key, field: field, created: created,
 			size: size, maxSize: o.MaxSize},
 	}
 	return up, nil
@@ -131,7 +131,7 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 type pendingUpload struct {
 	store   *Store
 	key     string
-	docKey  string
+	docKey  Key
 	field   string
 	created time.Time
 	size    int64 // exact size, or -1
@@ -142,14 +142,14 @@ type pendingUpload struct {
 // SHA-256 and (if not given) content type.
 func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *attachment) (*attach.Ref, error) {
 	p := a.blob.pending
-	if p.store != s || p.docKey != d.keyStr || p.field != a.field {
-		return nil, errorf(InvalidArgument, op, d.keyStr, "the upload was made for field %q of document %q; it can only be attached there", p.field, p.docKey)
+	if p.store != s || p.docKey != d.key || p.field != a.field {
+		return nil, errorf(InvalidArgument, op, d.key, "the upload was made for field %q of document %q; it can only be attached there", p.field, p.docKey)
 	}
 	rc, err := s.drv.OpenBlob(ctx, p.key, 0, -1)
 	if err != nil {
-		err = s.wrap(op, d.keyStr, err)
+		err = s.wrap(op, d.key, err)
 		if Code(err) == NotFound {
-			return nil, errorf(NotFound, op, d.keyStr, "nothing was uploaded to the upload URL of field %q", a.field)
+			return nil, errorf(NotFound, op, d.key, "nothing was uploaded to the upload URL of field %q", a.field)
 		}
 		return nil, err
 	}
@@ -167,13 +167,13 @@ func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *atta
 		_, err = io.Copy(io.Discard, hr)
 	}
 	if err != nil {
-		return nil, s.wrap(op, d.keyStr, err)
+		return nil, s.wrap(op, d.key, err)
 	}
 	switch {
 	case p.maxSize > 0 && hr.n > p.maxSize:
-		return nil, errorf(TooLarge, op, d.keyStr, "the upload of field %q holds more than its maximum size of %d bytes", a.field, p.maxSize)
+		return nil, errorf(TooLarge, op, d.key, "the upload of field %q holds more than its maximum size of %d bytes", a.field, p.maxSize)
 	case p.size >= 0 && hr.n != p.size:
-		return nil, errorf(InvalidArgument, op, d.keyStr, "the upload of field %q holds %d bytes, not the %d its URL was signed for", a.field, hr.n, p.size)
+		return nil, errorf(InvalidArgument, op, d.key, "the upload of field %q holds %d bytes, not the %d its URL was signed for", a.field, hr.n, p.size)
 	}
 	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head[:n], ref.Name))
 	ref.Size, ref.SHA256 = hr.n, hr.h.Sum(nil)

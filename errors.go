@@ -13,6 +13,11 @@ import (
 // code.
 type ErrorCode = driver.ErrorCode
 
+// Key identifies a document: its partition key and, on stores with sort
+// keys, its sort key. Its String method quotes both parts, so that no two
+// keys print alike.
+type Key = driver.Key
+
 // The portable error codes. See package driver for what each means.
 const (
 	Unknown            = driver.Unknown
@@ -36,16 +41,16 @@ const (
 type Error struct {
 	Code ErrorCode
 	Op   string // "put", "get", "delete", "query", "open", "read", ...
-	Key  string // the document key ("partition" or "partition/sort"), if any
+	Key  Key    // the document's key, if the error concerns one
 	Err  error  // the underlying error, possibly nil
 }
 
 // Error returns a message such as
-// `docblob: put "acme/2026-001": already exists: <cause>`.
+// `docblob: put ("acme", "2026-001"): already exists: <cause>`.
 func (e *Error) Error() string {
 	msg := "docblob: " + e.Op
-	if e.Key != "" {
-		msg += fmt.Sprintf(" %q", e.Key)
+	if e.Key != noKey {
+		msg += " " + e.Key.String()
 	}
 	msg += ": " + e.Code.String()
 	if e.Err != nil && e.Err.Error() != e.Code.String() {
@@ -82,11 +87,14 @@ func Code(err error) ErrorCode {
 	return Unknown
 }
 
-func newError(code ErrorCode, op, key string, err error) error {
+// noKey is the key of errors that concern no document.
+var noKey Key
+
+func newError(code ErrorCode, op string, key Key, err error) error {
 	return &Error{Code: code, Op: op, Key: key, Err: err}
 }
 
-func errorf(code ErrorCode, op, key, format string, args ...any) error {
+func errorf(code ErrorCode, op string, key Key, format string, args ...any) error {
 	return &Error{Code: code, Op: op, Key: key, Err: fmt.Errorf(format, args...)}
 }
 

@@ -10,7 +10,7 @@ import (
 
 func TestErrorMessageAndCode(t *testing.T) {
 	cause := errors.New("ConditionalCheckFailedException")
-	err := newError(AlreadyExists, "create", "acme/2026-001", cause)
+	err := newError(AlreadyExists, "create", Key{Partition: "acme/2026", Sort: "001"}, cause)
 	for _, tc := range []struct {
 		name string
 		got  bool
@@ -23,8 +23,10 @@ func TestErrorMessageAndCode(t *testing.T) {
 		{"CodeNil", Code(nil) == OK},
 		{"CodeForeign", Code(errors.New("x")) == Unknown},
 		{"CodeContext", Code(context.Canceled) == Unknown},
-		{"Message", err.Error() == `docblob: create "acme/2026-001": already exists: ConditionalCheckFailedException`},
-		{"MessageNoKey", !strings.Contains(newError(NotFound, "open", "", nil).Error(), `""`)},
+		{"Message", err.Error() == `docblob: create ("acme/2026", "001"): already exists: ConditionalCheckFailedException`},
+		{"MessageUnambiguous", newError(NotFound, "get", Key{Partition: "a/b", Sort: "c"}, nil).Error() != newError(NotFound, "get", Key{Partition: "a", Sort: "b/c"}, nil).Error()},
+		{"MessagePartitionOnly", strings.Contains(newError(NotFound, "get", Key{Partition: "acme"}, nil).Error(), `get ("acme"): not found`)},
+		{"MessageNoKey", !strings.Contains(newError(NotFound, "open", noKey, nil).Error(), `""`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !tc.got {

@@ -180,7 +180,7 @@ func (p *structPlan) locate(s *Store, v reflect.Value, d *document) bool {
 		}
 		d.hasRev = true
 	}
-	d.key, d.keyStr = k, keyString(k)
+	d.key = k
 	return true
 }
 

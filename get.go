@@ -31,10 +31,10 @@ func (s *Store) Get(ctx context.Context, doc any) error {
 	}
 	got, err := s.drv.GetDocument(ctx, d.key)
 	if err != nil {
-		return s.wrap(op, d.keyStr, err)
+		return s.wrap(op, d.key, err)
 	}
 	if err := s.decodeInto(d, got); err != nil {
-		return newError(InvalidArgument, op, d.keyStr, err)
+		return newError(InvalidArgument, op, d.key, err)
 	}
 	return nil
 }
@@ -42,9 +42,9 @@ func (s *Store) Get(ctx context.Context, doc any) error {
 // decodeInto decodes a driver document into the user's document d, on the
 // fast path of its struct plan if it can (see plan.go).
 func (s *Store) decodeInto(d *document, got *driver.Document) error {
-	keyStr := d.keyStr
+	keyStr := d.key
 	if got.Key != d.key {
-		keyStr = keyString(got.Key)
+		keyStr = got.Key
 	}
 	mk := func(v any, field string) (*Blob, error) {
 		ref, err := s.honour(got.Key, field, v)

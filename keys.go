@@ -52,14 +52,6 @@ func validateKeyPart(name, v string, max int) error {
 	return nil
 }
 
-// keyString formats a document key for messages.
-func keyString(k driver.Key) string {
-	if k.Sort == "" {
-		return k.Partition
-	}
-	return k.Partition + "/" + k.Sort
-}
-
 // newBlobKey returns a storage key that has never held a payload:
 // namespace/partition/sort/field/id, each part escaped so that keys are plain
 // ASCII without path tricks, and long parts replaced by a hash. The id is

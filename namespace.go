@@ -182,7 +182,7 @@ func (s *Store) freshKey(ctx context.Context, op string, d *document, field stri
 	}
 	key, err := s.newBlobKey(d.key, field)
 	if err != nil {
-		return "", newError(TooLarge, op, d.keyStr, err)
+		return "", newError(TooLarge, op, d.key, err)
 	}
 	return key, nil
 }
@@ -234,17 +234,17 @@ func (s *Store) claimNamespace(ctx context.Context, op string) error {
 		sum := sha256.Sum256(want)
 		_, werr := s.drv.WriteBlob(ctx, key, bytes.NewReader(want), &driver.WriteOptions{ContentType: "text/plain; charset=utf-8", Size: int64(len(want)), SHA256: sum[:]})
 		if werr != nil && s.drv.ErrorCode(werr) != AlreadyExists {
-			return s.wrap(op, "", fmt.Errorf("creating the owner marker %q of namespace %q: %w", key, s.ns, werr))
+			return s.wrap(op, noKey, fmt.Errorf("creating the owner marker %q of namespace %q: %w", key, s.ns, werr))
 		}
 		// Read it back: of two stores creating it at once, the last
 		// writer wins on some backends.
 		got, err = s.readMarker(ctx, key)
 	}
 	if err != nil {
-		return s.wrap(op, "", fmt.Errorf("reading the owner marker %q of namespace %q: %w", key, s.ns, err))
+		return s.wrap(op, noKey, fmt.Errorf("reading the owner marker %q of namespace %q: %w", key, s.ns, err))
 	}
 	if !bytes.Equal(got, want) {
-		return errorf(FailedPrecondition, op, "",
+		return errorf(FailedPrecondition, op, noKey,
 			"payload namespace %q belongs to another collection (its marker %q records %q, this store is %q): give this store its own Options.BlobPrefix (URL parameter prefix)",
 			s.ns, key, strings.TrimSpace(string(got)), strings.TrimSpace(string(want)))
 	}

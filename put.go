@@ -112,7 +112,7 @@ func (s *Store) storePayloads(ctx context.Context, op string, d *document, atts 
 			a.fresh = err == nil && !a.ref.IsInline
 		}
 		if err != nil {
-			s.deletePayloads(ctx, op, d.keyStr, freshKeys(atts))
+			s.deletePayloads(ctx, op, d.key, freshKeys(atts))
 			return started, err
 		}
 	}
@@ -131,16 +131,16 @@ func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc 
 	fresh := freshKeys(atts) // deleted if the write fails definitely
 	if max := s.info.MaxDocumentBytes; max > 0 {
 		if n := driver.DocumentSize(ddoc, s.info); n > max {
-			s.deletePayloads(ctx, op, d.keyStr, fresh)
-			return nil, errorf(TooLarge, op, d.keyStr, "document is %d bytes with its attachments, over the backend's limit of %d", n, max)
+			s.deletePayloads(ctx, op, d.key, fresh)
+			return nil, errorf(TooLarge, op, d.key, "document is %d bytes with its attachments, over the backend's limit of %d", n, max)
 		}
 	}
 	wctx := ctx
 	if len(fresh) > 0 || slices.ContainsFunc(atts, func(a *attachment) bool { return a.adopted }) {
 		deadline := started.Add(s.opts.CommitDeadline)
 		if time.Now().After(deadline) {
-			s.deletePayloads(ctx, op, d.keyStr, fresh)
-			return nil, errorf(Unavailable, op, d.keyStr, "uploading the payloads took longer than the commit deadline (%v); nothing was written", s.opts.CommitDeadline)
+			s.deletePayloads(ctx, op, d.key, fresh)
+			return nil, errorf(Unavailable, op, d.key, "uploading the payloads took longer than the commit deadline (%v); nothing was written", s.opts.CommitDeadline)
 		}
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithDeadline(ctx, deadline.Add(s.opts.WriteTimeout))
@@ -169,23 +169,23 @@ func (s *Store) afterCommit(ctx context.Context, op string, d *document, ddoc *d
 				stale = append(stale, k)
 			}
 		}
-		s.deletePayloads(ctx, op, d.keyStr, stale)
+		s.deletePayloads(ctx, op, d.key, stale)
 	}
 	for _, a := range atts {
 		if a.blob.ref != nil && a.blob.ref != a.ref {
 			// A copy of another document's blob: leave that blob alone and
 			// give the document a blob of its own.
 			nb := &Blob{}
-			nb.setStored(s, a.ref, d.keyStr, a.field, ddoc.Revision)
+			nb.setStored(s, a.ref, d.key, a.field, ddoc.Revision)
 			if err := d.g.SetField(a.field, nb); err != nil {
-				return newError(InvalidArgument, op, d.keyStr, fmt.Errorf("committed, but setting attachment field %q failed: %w", a.field, err))
+				return newError(InvalidArgument, op, d.key, fmt.Errorf("committed, but setting attachment field %q failed: %w", a.field, err))
 			}
 			continue
 		}
-		a.blob.setStored(s, a.ref, d.keyStr, a.field, ddoc.Revision)
+		a.blob.setStored(s, a.ref, d.key, a.field, ddoc.Revision)
 	}
 	if err := d.setRevision(s.opts.RevisionField, ddoc.Revision); err != nil {
-		return newError(InvalidArgument, op, d.keyStr, fmt.Errorf("committed, but %w", err))
+		return newError(InvalidArgument, op, d.key, fmt.Errorf("committed, but %w", err))
 	}
 	return nil
 }
@@ -196,10 +196,10 @@ func (s *Store) afterCommit(ctx context.Context, op string, d *document, ddoc *d
 // write was applied it reports committed; if not, and the backend may still
 // apply it later, it leaves the payloads to Sweep, which checks references.
 func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, rev string, fresh []string, werr error) (committed bool, err error) {
-	err = s.wrap(op, d.keyStr, werr)
+	err = s.wrap(op, d.key, werr)
 	code := s.drv.ErrorCode(werr)
 	if code.Definite() {
-		s.deletePayloads(ctx, op, d.keyStr, fresh)
+		s.deletePayloads(ctx, op, d.key, fresh)
 		return false, err
 	}
 	cctx, cancel := s.cleanupContext(ctx)
@@ -211,12 +211,12 @@ func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, re
 	case gerr == nil || s.drv.ErrorCode(gerr) == NotFound:
 		// Not applied, so far.
 		if s.info.SettledOnReturn {
-			s.deletePayloads(ctx, op, d.keyStr, fresh)
+			s.deletePayloads(ctx, op, d.key, fresh)
 		} else if len(fresh) > 0 {
 			s.opts.OnCleanupError(fmt.Errorf("%w; the write may still be applied, so its payloads %q are left to Sweep", err, fresh))
 		}
 	default:
-		s.opts.OnCleanupError(fmt.Errorf("%w; reading the document back failed too (%v), so its payloads %q are left to Sweep", err, s.wrap(op, d.keyStr, gerr), fresh))
+		s.opts.OnCleanupError(fmt.Errorf("%w; reading the document back failed too (%v), so its payloads %q are left to Sweep", err, s.wrap(op, d.key, gerr), fresh))
 	}
 	return false, err
 }
@@ -234,16 +234,16 @@ func (s *Store) collectAttachments(op string, d *document) ([]*attachment, error
 		p, ok := v.(pendingBlob)
 		if !ok {
 			if ref, err := s.honour(d.key, name, v); err == nil && ref != nil {
-				return nil, errorf(InvalidArgument, op, d.keyStr, "field %q is an attachment map; set attachments as *docblob.Blob values (the Blob that Get returned keeps the payload)", name)
+				return nil, errorf(InvalidArgument, op, d.key, "field %q is an attachment map; set attachments as *docblob.Blob values (the Blob that Get returned keeps the payload)", name)
 			}
 			continue
 		}
 		if name == "" {
-			return nil, errorf(InvalidArgument, op, d.keyStr, "an attachment field has an empty name")
+			return nil, errorf(InvalidArgument, op, d.key, "an attachment field has an empty name")
 		}
 		if other, dup := seen[p.b]; dup && p.b.ref == nil && !p.b.isBytes {
 			a, b := min(name, other), max(name, other)
-			return nil, errorf(InvalidArgument, op, d.keyStr, "fields %q and %q hold the same new *docblob.Blob, whose reader can be read only once: give each field its own Blob", a, b)
+			return nil, errorf(InvalidArgument, op, d.key, "fields %q and %q hold the same new *docblob.Blob, whose reader can be read only once: give each field its own Blob", a, b)
 		}
 		seen[p.b] = name
 		atts = append(atts, &attachment{field: name, blob: p.b})
@@ -291,14 +291,14 @@ func (s *Store) checkKept(op string, d *document, atts []*attachment, cond *driv
 			a.ref = b.ref
 			continue
 		}
-		if b.store != s || b.docKey != d.keyStr || b.field != a.field || b.docRev == "" || cond.Kind == driver.MustNotExist {
+		if b.store != s || b.docKey != d.key || b.field != a.field || b.docRev == "" || cond.Kind == driver.MustNotExist {
 			continue // copied by writePayload
 		}
 		switch {
 		case cond.Kind == driver.Always:
 			*cond = driver.Condition{Kind: driver.MustMatchRevision, Revision: b.docRev}
 		case cond.Revision != b.docRev:
-			return errorf(FailedPrecondition, op, d.keyStr,
+			return errorf(FailedPrecondition, op, d.key,
 				"attachment %q was read at another revision of the document than the one being replaced; Get the document again", a.field)
 		}
 		a.ref = b.ref
@@ -328,7 +328,7 @@ func (s *Store) checkSize(op string, d *document, atts []*attachment) error {
 		}
 	}
 	if n > max {
-		return errorf(TooLarge, op, d.keyStr, "document is at least %d bytes, over the backend's limit of %d", n, max)
+		return errorf(TooLarge, op, d.key, "document is at least %d bytes, over the backend's limit of %d", n, max)
 	}
 	return nil
 }

@@ -72,7 +72,7 @@ type Iterator struct {
 	s      *Store
 	ctx    context.Context
 	q      driver.Query
-	keyStr string
+	key    Key // the partition, for errors
 	limit  int // documents still to return; -1 for no limit
 	buf    []*driver.Document
 	cur    string // driver token of the page in buf
@@ -105,20 +105,20 @@ func (it *Iterator) init(q *Query) error {
 		return err
 	}
 	if q == nil {
-		return errorf(InvalidArgument, op, "", "nil query")
+		return errorf(InvalidArgument, op, noKey, "nil query")
 	}
-	it.keyStr = q.Partition
+	it.key = Key{Partition: q.Partition}
 	if err := validateKeyPart(s.info.PartitionKey, q.Partition, s.info.MaxPartitionKeyBytes); err != nil {
-		return newError(InvalidArgument, op, q.Partition, err)
+		return newError(InvalidArgument, op, Key{Partition: q.Partition}, err)
 	}
 	if q.Limit < 0 {
-		return errorf(InvalidArgument, op, q.Partition, "negative Limit")
+		return errorf(InvalidArgument, op, Key{Partition: q.Partition}, "negative Limit")
 	}
 	if q.Limit > 0 {
 		it.limit = q.Limit
 	}
 	if q.Sort.op != driver.SortAny && s.info.SortKey == "" {
-		return errorf(InvalidArgument, op, q.Partition, "sort-key condition on a store without sort keys")
+		return errorf(InvalidArgument, op, Key{Partition: q.Partition}, "sort-key condition on a store without sort keys")
 	}
 	if q.PageToken != "" {
 		var t pageToken
@@ -127,7 +127,7 @@ func (it *Iterator) init(q *Query) error {
 			err = json.Unmarshal(raw, &t)
 		}
 		if err != nil || t.S < 0 {
-			return errorf(InvalidArgument, op, q.Partition, "malformed page token")
+			return errorf(InvalidArgument, op, Key{Partition: q.Partition}, "malformed page token")
 		}
 		it.next, it.drop = t.T, t.S
 	}
@@ -162,7 +162,7 @@ func (it *Iterator) Next(doc any) error {
 		it.limit--
 	}
 	if err := it.s.decodeInto(d, got); err != nil {
-		return newError(InvalidArgument, "query", keyString(got.Key), err)
+		return newError(InvalidArgument, "query", got.Key, err)
 	}
 	return nil
 }
@@ -183,7 +183,7 @@ func (it *Iterator) fetch() error {
 	}
 	page, err := it.s.drv.QueryDocuments(it.ctx, &q)
 	if err != nil {
-		return it.s.wrap("query", it.keyStr, err)
+		return it.s.wrap("query", it.key, err)
 	}
 	it.cur, it.next = it.next, page.NextPageToken
 	it.more = page.NextPageToken != ""

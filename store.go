@@ -76,7 +76,7 @@ type Options struct {
 // The Store closes the driver when it is closed.
 func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 	if drv == nil {
-		return nil, errorf(InvalidArgument, "open", "", "nil driver")
+		return nil, errorf(InvalidArgument, "open", noKey, "nil driver")
 	}
 	s := &Store{drv: drv, info: drv.Info()}
 	s.life.init()
@@ -84,17 +84,17 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 		s.opts = *opts
 	}
 	if s.opts.InlineThreshold < 0 {
-		return nil, errorf(InvalidArgument, "open", "", "negative InlineThreshold")
+		return nil, errorf(InvalidArgument, "open", noKey, "negative InlineThreshold")
 	}
 	if max := s.info.MaxDocumentBytes; max > 0 && s.opts.InlineThreshold > int64(max) {
-		return nil, errorf(InvalidArgument, "open", "", "InlineThreshold %d exceeds the backend's document limit of %d bytes", s.opts.InlineThreshold, max)
+		return nil, errorf(InvalidArgument, "open", noKey, "InlineThreshold %d exceeds the backend's document limit of %d bytes", s.opts.InlineThreshold, max)
 	}
 	if s.info.PartitionKey == "" {
-		return nil, errorf(InvalidArgument, "open", "", "driver reports no partition key attribute")
+		return nil, errorf(InvalidArgument, "open", noKey, "driver reports no partition key attribute")
 	}
 	ns, err := storeNamespace(s.opts.BlobPrefix, s.info)
 	if err != nil {
-		return nil, newError(InvalidArgument, "open", "", err)
+		return nil, newError(InvalidArgument, "open", noKey, err)
 	}
 	s.ns = ns
 	if s.opts.RevisionField == "" {
@@ -144,7 +144,7 @@ func (s *Store) ErrorAs(err error, i any) bool {
 
 // wrap wraps a driver error once, with the operation and document key.
 // Context errors pass through unwrapped.
-func (s *Store) wrap(op, key string, err error) error {
+func (s *Store) wrap(op string, key Key, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -166,7 +166,7 @@ func (s *Store) cleanupContext(ctx context.Context) (context.Context, context.Ca
 }
 
 // deletePayloads deletes payloads after a write, reporting failures.
-func (s *Store) deletePayloads(ctx context.Context, op, docKey string, keys []string) {
+func (s *Store) deletePayloads(ctx context.Context, op string, docKey Key, keys []string) {
 	if len(keys) == 0 {
 		return
 	}
@@ -183,7 +183,6 @@ func (s *Store) deletePayloads(ctx context.Context, op, docKey string, keys []st
 type document struct {
 	g      gdriver.Document
 	key    driver.Key
-	keyStr string
 	fields map[string]any // encoded, without key and revision fields
 	rev    string         // the document's revision field, "" if absent or nil
 	hasRev bool           // the document type has a revision field
@@ -196,21 +195,21 @@ func (s *Store) newDocument(op string, doc any) (*document, error) {
 	t := reflect.TypeOf(doc)
 	switch {
 	case doc == nil:
-		return nil, errorf(InvalidArgument, op, "", "nil document")
+		return nil, errorf(InvalidArgument, op, noKey, "nil document")
 	case t == reflect.TypeFor[map[string]any]():
 		if reflect.ValueOf(doc).IsNil() {
-			return nil, errorf(InvalidArgument, op, "", "nil document map")
+			return nil, errorf(InvalidArgument, op, noKey, "nil document map")
 		}
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
 		if reflect.ValueOf(doc).IsNil() {
-			return nil, errorf(InvalidArgument, op, "", "nil document pointer")
+			return nil, errorf(InvalidArgument, op, noKey, "nil document pointer")
 		}
 	default:
-		return nil, errorf(InvalidArgument, op, "", "a document must be a pointer to a struct or a map[string]any, not %s", t)
+		return nil, errorf(InvalidArgument, op, noKey, "a document must be a pointer to a struct or a map[string]any, not %s", t)
 	}
 	g, err := gdriver.NewDocument(doc)
 	if err != nil {
-		return nil, newError(InvalidArgument, op, "", err)
+		return nil, newError(InvalidArgument, op, noKey, err)
 	}
 	d := &document{g: g}
 	if t.Kind() == reflect.Pointer {
@@ -228,7 +227,7 @@ func (s *Store) prepare(op string, doc any) (*document, error) {
 	}
 	fields, err := s.encode(d)
 	if err != nil {
-		return nil, newError(InvalidArgument, op, "", fmt.Errorf("encode document: %w", err))
+		return nil, newError(InvalidArgument, op, noKey, fmt.Errorf("encode document: %w", err))
 	}
 	d.fields = fields
 	if err := s.readKey(op, d, fields); err != nil {
@@ -267,7 +266,7 @@ func (s *Store) readKeyFields(op string, d *document) error {
 		}
 		v, err := d.g.GetField(name)
 		if err != nil {
-			return newError(InvalidArgument, op, "", err)
+			return newError(InvalidArgument, op, noKey, err)
 		}
 		fields[name] = plainValue(v)
 	}
@@ -297,9 +296,8 @@ func plainValue(v any) any {
 func (s *Store) readKey(op string, d *document, fields map[string]any) error {
 	var err error
 	if d.key, err = s.documentKey(fields); err != nil {
-		return newError(InvalidArgument, op, keyString(d.key), err)
+		return newError(InvalidArgument, op, d.key, err)
 	}
-	d.keyStr = keyString(d.key)
 	v, ok := fields[s.opts.RevisionField]
 	if !ok {
 		return nil
@@ -310,10 +308,10 @@ func (s *Store) readKey(op string, d *document, fields map[string]any) error {
 	case string:
 		d.rev = r
 	default:
-		return errorf(InvalidArgument, op, d.keyStr, "revision field %q holds %T; it must be a string or nil (use type any or string)", s.opts.RevisionField, v)
+		return errorf(InvalidArgument, op, d.key, "revision field %q holds %T; it must be a string or nil (use type any or string)", s.opts.RevisionField, v)
 	}
 	if !d.revisionSettable(s.opts.RevisionField) {
-		return errorf(InvalidArgument, op, d.keyStr, "revision field %q must be of type string or any", s.opts.RevisionField)
+		return errorf(InvalidArgument, op, d.key, "revision field %q must be of type string or any", s.opts.RevisionField)
 	}
 	return nil
 }

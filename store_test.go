@@ -123,7 +123,7 @@ func TestErrorAs(t *testing.T) {
 	defer s.Close()
 	err := s.Get(ctx, &Invoice{Customer: "a", ID: "missing"})
 	var e *docblob.Error
-	if !errors.As(err, &e) || e.Op != "get" || e.Key != "a/missing" || e.Code != docblob.NotFound {
+	if !errors.As(err, &e) || e.Op != "get" || e.Key != (docblob.Key{Partition: "a", Sort: "missing"}) || e.Code != docblob.NotFound {
 		t.Fatalf("error %#v", err)
 	}
 	var target error

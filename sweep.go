@@ -88,7 +88,7 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 		o.GracePeriod = 24 * time.Hour
 	}
 	if min := s.opts.CommitDeadline + s.opts.WriteTimeout + 10*time.Minute; o.GracePeriod < min {
-		return nil, errorf(InvalidArgument, op, "", "grace period %v is shorter than CommitDeadline + WriteTimeout + 10m = %v, so it could delete the payload of a write still in progress", o.GracePeriod, min)
+		return nil, errorf(InvalidArgument, op, noKey, "grace period %v is shorter than CommitDeadline + WriteTimeout + 10m = %v, so it could delete the payload of a write still in progress", o.GracePeriod, min)
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100_000
@@ -123,7 +123,7 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 					return c
 				}
 				res.Failed++
-				s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, "", err), key))
+				s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, noKey, err), key))
 				continue
 			}
 			res.Deleted++
@@ -150,13 +150,13 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 		err = flush()
 	}
 	if err != nil {
-		return res, s.wrap(op, "", err)
+		return res, s.wrap(op, noKey, err)
 	}
 	if tr, ok := s.drv.(driver.TempRemover); ok && !o.DryRun {
 		n, err := tr.RemoveStaleTemp(ctx, o.GracePeriod)
 		res.TempFiles = n
 		if err != nil {
-			return res, s.wrap(op, "", err)
+			return res, s.wrap(op, noKey, err)
 		}
 	}
 	return res, nil

@@ -145,12 +145,12 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 		// A driver that returns before the end would store a truncated
 		// payload.
 		if pos, serr := rs.Seek(0, io.SeekCurrent); serr != nil || pos != w.start+w.size {
-			s.deletePayloads(ctx, op, d.keyStr, []string{key})
+			s.deletePayloads(ctx, op, d.key, []string{key})
 			err = fmt.Errorf("driver returned from WriteBlob before reading the payload to its end")
 		}
 	}
 	if err != nil {
-		return nil, s.wrap(op, d.keyStr, err)
+		return nil, s.wrap(op, d.key, err)
 	}
 	ref.Key, ref.Size, ref.SHA256 = key, w.size, w.sum
 	ref.ETag, ref.Bucket = attrs.ETag, s.info.Container
@@ -169,7 +169,7 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 	}
 	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head, ref.Name))
 	mismatch := func() error {
-		return errorf(Corrupt, op, d.keyStr, "copied payload does not match its recorded size and SHA-256")
+		return errorf(Corrupt, op, d.key, "copied payload does not match its recorded size and SHA-256")
 	}
 	if s.inline(ref, head, perr == io.EOF, nil) {
 		if known != nil && (known.size != ref.Size || !bytes.Equal(known.sum, ref.SHA256)) {
@@ -189,19 +189,19 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 	attrs, err := s.drv.WriteBlob(ctx, key, hr, wopts)
 	if err == nil && !hr.eof {
 		// A driver that returns before EOF would store a truncated payload.
-		s.deletePayloads(ctx, op, d.keyStr, []string{key})
+		s.deletePayloads(ctx, op, d.key, []string{key})
 		err = fmt.Errorf("driver returned from WriteBlob before reading the payload to its end")
 	}
 	if err != nil {
 		if hr.err != nil {
 			return nil, s.sourceError(op, d, hr.err)
 		}
-		return nil, s.wrap(op, d.keyStr, err)
+		return nil, s.wrap(op, d.key, err)
 	}
 	ref.Key, ref.Size, ref.SHA256 = key, hr.n, hr.h.Sum(nil)
 	ref.ETag, ref.Bucket = attrs.ETag, s.info.Container
 	if known != nil && (known.size != ref.Size || !bytes.Equal(known.sum, ref.SHA256)) {
-		s.deletePayloads(ctx, op, d.keyStr, []string{key})
+		s.deletePayloads(ctx, op, d.key, []string{key})
 		return nil, mismatch()
 	}
 	return ref, nil
@@ -229,7 +229,7 @@ func (s *Store) payloadSource(ctx context.Context, op string, d *document, b *Bl
 		sum := sha256.Sum256(b.data)
 		return bytes.NewReader(b.data), b.opts, &knownPayload{size: int64(len(b.data)), sum: sum[:]}, nil
 	case b.src == nil:
-		return nil, BlobOptions{}, nil, newError(InvalidArgument, op, d.keyStr, errStale)
+		return nil, BlobOptions{}, nil, newError(InvalidArgument, op, d.key, errStale)
 	}
 	b.read = true
 	return b.src, b.opts, nil, nil
@@ -244,7 +244,7 @@ func (s *Store) sourceError(op string, d *document, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return newError(Unknown, op, d.keyStr, fmt.Errorf("reading the payload: %w", err))
+	return newError(Unknown, op, d.key, fmt.Errorf("reading the payload: %w", err))
 }
 
 // rewind prepares a new blob for a retry after a failed Put, if its reader
@@ -263,7 +263,7 @@ func (b *Blob) rewind() {
 }
 
 // setStored makes b a stored blob after a successful write.
-func (b *Blob) setStored(s *Store, ref *attach.Ref, docKey, field, docRev string) {
+func (b *Blob) setStored(s *Store, ref *attach.Ref, docKey Key, field, docRev string) {
 	b.ref, b.store, b.docKey, b.field, b.docRev = ref, s, docKey, field, docRev
 	b.src, b.data, b.isBytes, b.read, b.pending = nil, nil, false, false, nil
 }

@@ -19,6 +19,7 @@ package driver
 import (
 	"context"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -28,6 +29,15 @@ import (
 type Key struct {
 	Partition string
 	Sort      string
+}
+
+// String returns the key with its parts quoted, ("acme", "2026-001"), or
+// ("acme") without a sort key, so that no two keys print alike.
+func (k Key) String() string {
+	if k.Sort == "" {
+		return "(" + strconv.Quote(k.Partition) + ")"
+	}
+	return "(" + strconv.Quote(k.Partition) + ", " + strconv.Quote(k.Sort) + ")"
 }
 
 // Document is a document as drivers see it: its key, its revision and its
