@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/docblob/docblob"
@@ -67,6 +68,61 @@ func TestLyingSize(t *testing.T) {
 			defer r.Close()
 			if _, err := io.ReadAll(r); err == nil && tc.size > int64(len(payload)) {
 				t.Error("a range past the payload's real end read without error")
+			}
+		})
+	}
+}
+
+// badReader breaks the io.Reader contract after a few good reads.
+type badReader struct {
+	n     int // the count its bad Read returns, relative to len(p) if rel
+	rel   bool
+	reads int
+}
+
+func (b *badReader) Read(p []byte) (int, error) {
+	b.reads++
+	if b.reads < 3 {
+		clear(p)
+		return len(p), nil
+	}
+	if b.rel {
+		return len(p) + b.n, nil
+	}
+	return b.n, nil
+}
+
+// TestBrokenReader: a payload reader that returns a count outside
+// [0, len(p)] fails the Put with InvalidArgument naming the contract,
+// and nothing is stored.
+func TestBrokenReader(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		r    *badReader
+	}{
+		{"TooMany", &badReader{n: 1, rel: true}},
+		{"Negative", &badReader{n: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			drv := memstore.New(nil)
+			s, err := docblob.NewStore(drv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			err = s.Put(ctx, &foreignRecord{PK: "p", SK: "s", File: docblob.NewBlob(tc.r, nil)})
+			if docblob.Code(err) != docblob.InvalidArgument || !strings.Contains(err.Error(), "io.Reader contract") {
+				t.Fatalf("Put: %v, want InvalidArgument naming the io.Reader contract", err)
+			}
+			page, err := drv.ListBlobs(ctx, s.Namespace(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range page.Blobs {
+				if !strings.HasSuffix(b.Key, ".docblob-owner") {
+					t.Errorf("payload %q left behind", b.Key)
+				}
 			}
 		})
 	}

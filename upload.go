@@ -232,7 +232,42 @@ func (s *Store) payloadSource(ctx context.Context, op string, d *document, b *Bl
 		return nil, BlobOptions{}, nil, newError(InvalidArgument, op, d.key, errStale)
 	}
 	b.read = true
-	return b.src, b.opts, nil, nil
+	return checkedReader(b.src), b.opts, nil, nil
+}
+
+// errReaderContract is the error of a caller's reader that broke the
+// io.Reader contract.
+var errReaderContract = errors.New("the payload's reader broke the io.Reader contract")
+
+// contractReader guards the caller's payload reader: a Read that returns
+// a count outside [0, len(p)] becomes an error naming the broken contract,
+// instead of a panic in whatever slices the buffer with it.
+type contractReader struct{ r io.Reader }
+
+func (c *contractReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n < 0 || n > len(p) {
+		return 0, fmt.Errorf("%w: Read returned %d for a buffer of %d bytes", errReaderContract, n, len(p))
+	}
+	return n, err
+}
+
+// contractReadSeeker is a contractReader over an io.ReadSeeker.
+type contractReadSeeker struct {
+	contractReader
+	s io.Seeker
+}
+
+func (c *contractReadSeeker) Seek(offset int64, whence int) (int64, error) {
+	return c.s.Seek(offset, whence)
+}
+
+// checkedReader wraps r in a contractReader, keeping it seekable if it is.
+func checkedReader(r io.Reader) io.Reader {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		return &contractReadSeeker{contractReader{rs}, rs}
+	}
+	return &contractReader{r}
 }
 
 // sourceError wraps an error from the caller's payload reader.
@@ -244,7 +279,11 @@ func (s *Store) sourceError(op string, d *document, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return newError(Unknown, op, d.key, fmt.Errorf("reading the payload: %w", err))
+	code := Unknown
+	if errors.Is(err, errReaderContract) {
+		code = InvalidArgument
+	}
+	return newError(code, op, d.key, fmt.Errorf("reading the payload: %w", err))
 }
 
 // rewind prepares a new blob for a retry after a failed Put, if its reader
