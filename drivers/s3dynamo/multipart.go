@@ -29,24 +29,44 @@ func partSize(base int64, num int32) int64 {
 // partsPerSize is how many parts are uploaded at one part size before it
 // doubles (up to maxPartSize), so that an upload is not refused for
 // having too many parts: 900 parts of 5 MiB, then 900 of 10 MiB and so on
-// cover S3's 5 TiB object limit in 10,000 parts. Only a payload of more
-// than 900 parts uses buffers larger than Options.PartSize, which are not
-// pooled.
+// cover S3's 5 TiB object limit in 10,000 parts. A payload of more than
+// 900 parts therefore uses larger buffers for its later parts; those are
+// pooled too, by size class, so that an upload's memory stays within
+// (UploadConcurrency+1) parts of its current size, plus the pooled
+// buffers of the previous size until the garbage collector reclaims them.
 const partsPerSize = 900
 
-// partPool holds part buffers of one size for reuse across uploads, so
-// that streaming a payload seldom allocates one once the pool is warm
-// (a sync.Pool, so that an idle driver gives them back at the next
+// partClasses is the number of part sizes an upload can use: the base size
+// doubled up to 11 times (10,000 parts / 900 per size).
+const partClasses = maxParts/partsPerSize + 1
+
+// partPool holds part buffers for reuse across uploads, one sync.Pool per
+// part size class, so that streaming a payload seldom allocates once the
+// pool is warm (and an idle driver gives the buffers back at the next
 // garbage collections).
 type partPool struct {
-	size int64
-	pool sync.Pool // of *[]byte with len size
+	size  int64                  // the base part size, Options.PartSize
+	pools [partClasses]sync.Pool // pools[k] holds *[]byte of len classSize(k)
 }
 
-// get returns a buffer of size bytes: pooled if size is the pool's.
+// classSize is the size of the buffers of class k.
+func (p *partPool) classSize(k int) int64 { return min(p.size<<k, maxPartSize) }
+
+// class returns the class of buffers of size bytes, or -1 if none.
+func (p *partPool) class(size int64) int {
+	for k := range partClasses {
+		if p.classSize(k) == size {
+			return k
+		}
+	}
+	return -1
+}
+
+// get returns a buffer of size bytes, pooled if size is one of the part
+// sizes.
 func (p *partPool) get(size int64) *[]byte {
-	if size == p.size {
-		if b, ok := p.pool.Get().(*[]byte); ok {
+	if k := p.class(size); k >= 0 {
+		if b, ok := p.pools[k].Get().(*[]byte); ok {
 			return b
 		}
 	}
@@ -54,10 +74,10 @@ func (p *partPool) get(size int64) *[]byte {
 	return &b
 }
 
-// put returns b to the pool if it has the pool's size.
+// put returns b to the pool of its size class, if it has one.
 func (p *partPool) put(b *[]byte) {
-	if int64(len(*b)) == p.size {
-		p.pool.Put(b)
+	if k := p.class(int64(len(*b))); k >= 0 {
+		p.pools[k].Put(b)
 	}
 }
 

@@ -71,13 +71,21 @@ func TestPartPool(t *testing.T) {
 		t.Fatalf("got %d bytes, want 8", len(*b))
 	}
 	p.put(b)
-	if big := p.get(16); len(*big) != 16 {
+	big := p.get(16) // the second size class, after 900 parts
+	if len(*big) != 16 {
 		t.Fatalf("got %d bytes, want 16", len(*big))
+	}
+	p.put(big)
+	if odd := p.get(12); len(*odd) != 12 {
+		t.Fatalf("got %d bytes, want 12", len(*odd))
 	}
 	if raceEnabled {
 		return // the race detector's sync.Pool drops what is put at random
 	}
 	if again := p.get(8); again != b {
 		t.Error("a returned buffer was not reused")
+	}
+	if again := p.get(16); again != big {
+		t.Error("a returned buffer of the second size class was not reused")
 	}
 }
