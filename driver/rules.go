@@ -1,0 +1,87 @@
+package driver
+
+import (
+	"fmt"
+	"math"
+	"unicode/utf8"
+)
+
+// CheckDynamoDBValues checks document fields against DynamoDB's rules for
+// attribute names and values, so that a driver that is not DynamoDB (an
+// in-memory or file-backed test double) refuses what production would:
+//
+//   - attribute names, at every depth, are non-empty valid UTF-8;
+//   - strings are valid UTF-8;
+//   - numbers are finite, and zero or of magnitude between 1e-130 and
+//     9.9999999999999999999999999999999999999e125 (float64 values outside
+//     that range, NaN and ±Inf are refused);
+//   - documents nest at most 32 levels deep.
+//
+// The error wraps InvalidArgument and names the offending attribute.
+func CheckDynamoDBValues(fields map[string]any) error {
+	return checkMap(fields, "", 1)
+}
+
+// maxDynamoDBDepth is how deep DynamoDB lets maps and lists nest.
+const maxDynamoDBDepth = 32
+
+func checkMap(m map[string]any, path string, depth int) error {
+	if depth > maxDynamoDBDepth {
+		return fmt.Errorf("%w: attribute %s nests deeper than DynamoDB's %d levels", InvalidArgument, path, maxDynamoDBDepth)
+	}
+	for k, v := range m {
+		p := path + "." + k
+		if path == "" {
+			p = k
+		}
+		switch {
+		case k == "":
+			return fmt.Errorf("%w: an attribute name in %q is empty, which DynamoDB refuses", InvalidArgument, "."+path)
+		case !utf8.ValidString(k):
+			return fmt.Errorf("%w: attribute name %q is not valid UTF-8", InvalidArgument, k)
+		}
+		if err := checkValue(v, p, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkValue(v any, path string, depth int) error {
+	switch x := v.(type) {
+	case string:
+		if !utf8.ValidString(x) {
+			return fmt.Errorf("%w: attribute %q holds a string that is not valid UTF-8", InvalidArgument, path)
+		}
+	case float64:
+		if err := checkNumber(x); err != nil {
+			return fmt.Errorf("%w: attribute %q: %v", InvalidArgument, path, err)
+		}
+	case []any:
+		if depth+1 > maxDynamoDBDepth {
+			return fmt.Errorf("%w: attribute %s nests deeper than DynamoDB's %d levels", InvalidArgument, path, maxDynamoDBDepth)
+		}
+		for i, e := range x {
+			if err := checkValue(e, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		return checkMap(x, path, depth+1)
+	}
+	return nil
+}
+
+// checkNumber checks a float64 against DynamoDB's number range.
+func checkNumber(f float64) error {
+	a := math.Abs(f)
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return fmt.Errorf("%v is not a number DynamoDB can store", f)
+	case a != 0 && a < 1e-130:
+		return fmt.Errorf("%v is smaller in magnitude than DynamoDB's 1e-130", f)
+	case a >= 1e126:
+		return fmt.Errorf("%v is larger in magnitude than DynamoDB's 9.99…e125", f)
+	}
+	return nil
+}
