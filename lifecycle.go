@@ -51,7 +51,7 @@ func (s *Store) enterLong(ctx context.Context, op string) (context.Context, func
 	return ctx, func() { stop(); cancel(); exit() }, nil
 }
 
-func errClosed(op string) error { return errorf(FailedPrecondition, op, "", "store is closed") }
+func errClosed(op string) error { return errorf(FailedPrecondition, op, noKey, "store is closed") }
 
 // checkOpen reports whether the store is open, for operations that make no
 // driver call.
@@ -72,11 +72,11 @@ func (s *Store) Close() error {
 	s.life.mu.Lock()
 	if s.life.closed {
 		s.life.mu.Unlock()
-		return errorf(FailedPrecondition, "close", "", "store already closed")
+		return errorf(FailedPrecondition, "close", noKey, "store already closed")
 	}
 	s.life.closed = true
 	s.life.cancel()
 	s.life.mu.Unlock()
 	s.life.inflight.Wait()
-	return s.wrap("close", "", s.drv.Close())
+	return s.wrap("close", noKey, s.drv.Close())
 }
