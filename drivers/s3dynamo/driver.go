@@ -90,8 +90,9 @@ type Options struct {
 	PartSize int64
 	// UploadConcurrency is how many parts of one payload are uploaded at
 	// the same time. An upload holds at most about
-	// PartSize*(UploadConcurrency+1) bytes of payload in memory. Default
-	// DefaultUploadConcurrency.
+	// PartSize*(UploadConcurrency+1) bytes of payload in memory, for
+	// payloads of up to 8,000 parts (see the package documentation for
+	// larger ones). Default DefaultUploadConcurrency.
 	UploadConcurrency int
 	// ServerSideEncryption is "" (the bucket's default), SSES3 or SSEKMS.
 	ServerSideEncryption string

@@ -21,24 +21,30 @@ const maxParts = 10000
 const maxPartSize = 5 << 30
 
 // partSize returns the size of part num (from 1) of a multipart upload
-// whose first parts have size base.
+// whose first parts have size base: base for the first basePartCount
+// parts, then doubling every partsPerSize parts up to maxPartSize.
 func partSize(base int64, num int32) int64 {
-	return min(base<<((num-1)/partsPerSize), maxPartSize)
+	if num <= basePartCount {
+		return base
+	}
+	return min(base<<((num-basePartCount-1)/partsPerSize+1), maxPartSize)
 }
 
-// partsPerSize is how many parts are uploaded at one part size before it
-// doubles (up to maxPartSize), so that an upload is not refused for
-// having too many parts: 900 parts of 5 MiB, then 900 of 10 MiB and so on
-// cover S3's 5 TiB object limit in 10,000 parts. A payload of more than
-// 900 parts therefore uses larger buffers for its later parts; those are
-// pooled too, by size class, so that an upload's memory stays within
-// (UploadConcurrency+1) parts of its current size, plus the pooled
-// buffers of the previous size until the garbage collector reclaims them.
-const partsPerSize = 900
+// The part size schedule. Payloads of up to basePartCount parts (39 GiB at
+// the default 5 MiB) use Options.PartSize throughout, so their memory is
+// bounded by PartSize*(UploadConcurrency+1). Larger ones grow their parts,
+// doubling every partsPerSize parts, so that S3's 5 TiB object limit fits
+// in its 10,000 parts: their bound is (UploadConcurrency+1) parts of the
+// current size, plus the pooled buffers of the previous size until the
+// garbage collector reclaims them.
+const (
+	basePartCount = 8000
+	partsPerSize  = 100
+)
 
 // partClasses is the number of part sizes an upload can use: the base size
-// doubled up to 11 times (10,000 parts / 900 per size).
-const partClasses = maxParts/partsPerSize + 1
+// and up to 20 doublings (5 MiB doubles to the 5 GiB maximum in 10).
+const partClasses = 21
 
 // partPool holds part buffers for reuse across uploads, one sync.Pool per
 // part size class, so that streaming a payload seldom allocates once the

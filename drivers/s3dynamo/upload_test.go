@@ -25,8 +25,14 @@ func TestPartSizeSchedule(t *testing.T) {
 		if total < maxObject {
 			t.Errorf("base %d: 10,000 parts hold %d bytes, less than S3's %d", base, total, int64(maxObject))
 		}
-		if got := partSize(base, partsPerSize); got != base {
-			t.Errorf("base %d: part %d has %d bytes, want the base", base, partsPerSize, got)
+		if got := partSize(base, basePartCount); got != base {
+			t.Errorf("base %d: part %d has %d bytes, want the base", base, basePartCount, got)
+		}
+		pool := partPool{size: base}
+		for num := int32(1); num <= maxParts; num++ {
+			if pool.class(partSize(base, num)) < 0 {
+				t.Fatalf("base %d: part %d of %d bytes has no pool", base, num, partSize(base, num))
+			}
 		}
 	}
 }
