@@ -57,10 +57,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNames -fuzztime $(FUZZTIME) ./drivers/filestore
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./localsign
 
-## test-full: the long run: 1,000 faulted runs per driver, 100 crash kills, then the fuzzers
+## test-full: the long run: 1,000 faulted runs per driver, 100 crash kills,
+## 1,000 documents per store in the shared-bucket ownership test, the
+## fuzzers, then a 5 GiB streamed round trip through s3dynamo (peak RSS printed)
 test-full: lint
-	DOCBLOB_FAULT_RUNS=1000 DOCBLOB_CRASH_KILLS=100 scripts/servers.sh run -- $(GO) test $(TEST_FLAGS) ./...
+	DOCBLOB_FAULT_RUNS=1000 DOCBLOB_CRASH_KILLS=100 DOCBLOB_OWNERSHIP_DOCS=1000 scripts/servers.sh run -- $(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) fuzz
+	scripts/servers.sh run -- $(GO) run ./cmd/docblob-bench -only large -large 5120 -quick -out bench/large-5gib.md
+	grep -E '^\| (§|---|3 large)' bench/large-5gib.md
 
 ## bench: the side-by-side benchmarks against hand-written aws-sdk-go-v2 code
 ## (starts MinIO and DynamoDB Local; writes bench/results.md). BENCHFLAGS=-quick for a short run.

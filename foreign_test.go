@@ -127,3 +127,25 @@ func TestBrokenReader(t *testing.T) {
 		})
 	}
 }
+
+// TestNotAnAttachment: a *Blob field whose stored value is not an
+// attachment (another tool wrote a string there) fails Get with
+// InvalidArgument instead of yielding an empty Blob.
+func TestNotAnAttachment(t *testing.T) {
+	ctx := context.Background()
+	for _, v := range []any{"a string", int64(3), map[string]any{"plain": "map"}, []any{"list"}} {
+		drv := memstore.New(nil)
+		s, err := docblob.NewStore(drv, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := drv.PutDocument(ctx, &driver.Document{Key: driver.Key{Partition: "p", Sort: "s"}, Revision: "r", Fields: map[string]any{"file": v}}, driver.Condition{}); err != nil {
+			t.Fatal(err)
+		}
+		got := &foreignRecord{PK: "p", SK: "s"}
+		if err := s.Get(ctx, got); docblob.Code(err) != docblob.InvalidArgument {
+			t.Errorf("Get of a *Blob field holding %T: %v (field %+v), want InvalidArgument", v, err, got.File)
+		}
+		s.Close()
+	}
+}

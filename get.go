@@ -51,6 +51,9 @@ func (s *Store) decodeInto(d *document, got *driver.Document) error {
 		if err != nil {
 			return nil, err
 		}
+		if ref == nil {
+			return nil, fmt.Errorf("it holds a %T, not an attachment", v)
+		}
 		return &Blob{ref: ref, store: s, docKey: keyStr, field: field, docRev: got.Revision}, nil
 	}
 	if d.plan != nil {
