@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,11 +16,14 @@ import (
 // fuzzGrants are the only grants the fuzz seeds were signed for. The
 // fuzzer cannot compute a MAC, so verify must never accept any other.
 var fuzzGrants = []grant{
-	{key: "a/b", method: "GET", expiry: 2000000000},
-	{key: "a/b", method: "PUT", expiry: 2000000000, contentType: "image/png"},
+	{key: "a/b", method: "GET", expiry: 2000000000, size: -1},
+	{key: "a/b", method: "PUT", expiry: 2000000000, contentType: "image/png", size: -1},
 	{key: "prefix/Acme%20Corp/x/pdf/01abc", method: "GET", expiry: 2000000000,
-		contentType: "application/pdf", contentDisposition: `attachment; filename="march.pdf"`},
-	{key: "é/\x00/../k", method: "GET", expiry: 1500000000},
+		contentType: "application/pdf", contentDisposition: `attachment; filename="march.pdf"`, size: -1},
+	{key: "é/\x00/../k", method: "GET", expiry: 1500000000, size: -1},
+	{key: "up/1", method: "PUT", expiry: 2000000000, size: 1234, createOnly: true},
+	{key: "up/2", method: "PUT", expiry: 2000000000, contentType: "text/plain", size: -1, maxSize: 1 << 20, createOnly: true},
+	{key: "up/3", method: "PUT", expiry: 2000000000, size: 0, maxSize: 10, createOnly: true},
 }
 
 func fuzzSigner() *Signer {
@@ -70,6 +74,17 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	}
 	s := fuzzSigner()
 	dir := filepath.Join("testdata", "fuzz", "FuzzVerify")
+	// The generated seeds are replaced; others (regress-*, found by the
+	// fuzzer) stay.
+	old, err := filepath.Glob(filepath.Join(dir, "seed*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +104,21 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		write(g.method, q+"&x=1", 0)     // extra parameter
 		write(g.method, q+"&k=other", 0) // duplicated key
 		write(g.method, "k=z&"+q[2:], 0) // tampered
+		for _, p := range []string{"sz=", "mx="} {
+			if strings.Contains(q, p) {
+				write(g.method, strings.Replace(q, p, p+"1", 1), 0) // tampered size
+				write(g.method, strings.Replace(q, p, p+"0", 1), 0) // leading zero
+			}
+		}
+		if !strings.Contains(q, "co=") {
+			write(g.method, q+"&co=1", 0) // added create only
+		}
 	}
 	write("GET", "", 0)
 	write("GET", "%zz", 0)
 	write("PUT", "k=a&m=PUT&e=-1&s=AAAA", -5)
+	write("PUT", "k=a&m=PUT&e=1&sz=-1&mx=0&co=2&s=AAAA", 0)
+	write("PUT", "k=a&m=PUT&e=1&sz=%2B5&mx=-0&s=AAAA", 0)
 }
 
 // TestFuzzGrants checks that the seeds' valid URLs do verify, so that the

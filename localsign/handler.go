@@ -17,6 +17,8 @@ func (s *Signer) Handler() http.Handler {
 }
 
 func (s *Signer) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	// No response, payload or error, is ever sniffed into active content.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	g, err := s.verify(r.Method, r.URL.RawQuery, s.now())
 	if err != nil {
 		http.Error(w, "403 forbidden: "+err.Error(), http.StatusForbidden)
@@ -39,7 +41,6 @@ func (s *Signer) serveGet(w http.ResponseWriter, r *http.Request, g *grant) {
 		return
 	}
 	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
 	if g.contentType != "" {
 		h.Set("Content-Type", g.contentType)
 	} else {
@@ -142,8 +143,18 @@ func (b *lazyBlob) Close() error {
 // servePut streams the request body into a new payload.
 func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 	ct := r.Header.Get("Content-Type")
-	if g.contentType != "" && ct != g.contentType {
+	switch {
+	case g.contentType != "" && ct != g.contentType:
 		http.Error(w, fmt.Sprintf("403 forbidden: the signed URL requires Content-Type %q", g.contentType), http.StatusForbidden)
+		return
+	case g.createOnly && r.Header.Get("If-None-Match") != "*":
+		http.Error(w, "403 forbidden: the signed URL requires If-None-Match: *", http.StatusForbidden)
+		return
+	case g.size >= 0 && r.ContentLength >= 0 && r.ContentLength != g.size:
+		http.Error(w, fmt.Sprintf("403 forbidden: the signed URL requires Content-Length %d", g.size), http.StatusForbidden)
+		return
+	case g.maxSize > 0 && r.ContentLength > g.maxSize:
+		http.Error(w, fmt.Sprintf("413 request entity too large: the signed URL allows at most %d bytes", g.maxSize), http.StatusRequestEntityTooLarge)
 		return
 	}
 	if !s.claim(g.key) {
@@ -154,13 +165,13 @@ func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 	ctx := r.Context()
 	switch _, err := s.stat(ctx, g.key); {
 	case err == nil:
-		http.Error(w, "409 conflict: a payload exists under this key; payloads are never replaced", http.StatusConflict)
+		http.Error(w, "412 precondition failed: a payload exists under this key; payloads are never replaced", http.StatusPreconditionFailed)
 		return
 	case !errors.Is(err, errNotFound):
 		s.driverError(w, err)
 		return
 	}
-	body := &bodyReader{r: r.Body}
+	body := &bodyReader{r: r.Body, size: g.size, maxSize: g.maxSize}
 	_, err := s.drv.WriteBlob(ctx, g.key, body, &driver.WriteOptions{ContentType: ct, Size: r.ContentLength})
 	if err == nil && body.err != nil {
 		// The driver took a failed read for the end of the payload: take
@@ -172,9 +183,11 @@ func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 	}
 	switch {
 	case err == nil:
-		w.WriteHeader(http.StatusCreated)
+		w.WriteHeader(http.StatusOK)
+	case errors.Is(body.err, errTooLarge):
+		http.Error(w, "413 request entity too large: "+body.err.Error(), http.StatusRequestEntityTooLarge)
 	case body.err != nil:
-		http.Error(w, "400 bad request: reading the body: "+body.err.Error(), http.StatusBadRequest)
+		http.Error(w, "400 bad request: "+body.err.Error(), http.StatusBadRequest)
 	default:
 		s.driverError(w, err)
 	}
@@ -197,18 +210,54 @@ func (s *Signer) release(key string) {
 	s.mu.Unlock()
 }
 
-// bodyReader records the error of the request body, to tell the client's
-// failures from the driver's. It wraps them, so that a body cut short
-// (io.ErrUnexpectedEOF from the chunked reader) cannot be mistaken for
-// the short last read that io.ReadFull reports with the same value.
+// The body of a PUT does not fit the signed sizes.
+var (
+	errTooLarge  = errors.New("localsign: the body exceeds the signed maximum size")
+	errWrongSize = errors.New("localsign: the body's length differs from the signed size")
+)
+
+// bodyReader enforces the signed sizes on the request body as it streams,
+// and records the body's error, to tell the client's failures from the
+// driver's. No byte past the limit reaches the driver: it reads at most one
+// byte more than allowed, and hands over only what was allowed. It wraps
+// the body's own errors, so that a body cut short (io.ErrUnexpectedEOF
+// from the chunked reader) cannot be mistaken for the short last read
+// that io.ReadFull reports with the same value.
 type bodyReader struct {
-	r   io.Reader
-	err error
+	r       io.Reader
+	size    int64 // the exact length required, or -1
+	maxSize int64 // the largest length allowed, or 0
+	n       int64 // bytes handed over
+	err     error
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	limit, over := int64(-1), errTooLarge
+	switch {
+	case b.size >= 0:
+		limit, over = b.size, errWrongSize
+	case b.maxSize > 0:
+		limit = b.maxSize
+	}
+	if limit >= 0 && int64(len(p)) > limit-b.n+1 {
+		p = p[:limit-b.n+1]
+	}
 	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
+	if limit >= 0 && b.n+int64(n) > limit {
+		n = int(limit - b.n)
+		b.n = limit
+		b.err = over
+		return n, b.err
+	}
+	b.n += int64(n)
+	switch {
+	case err == io.EOF && b.size >= 0 && b.n != b.size:
+		b.err = errWrongSize
+		return n, b.err
+	case err != nil && err != io.EOF:
 		b.err = fmt.Errorf("localsign: reading the request body: %w", err)
 		return n, b.err
 	}
@@ -228,7 +277,9 @@ func (s *Signer) driverError(w http.ResponseWriter, err error) {
 	case code == driver.NotFound:
 		status = http.StatusNotFound
 	case code == driver.AlreadyExists:
-		status = http.StatusConflict
+		// Another process stored the payload first: the precondition
+		// that the key is free failed.
+		status = http.StatusPreconditionFailed
 	case code == driver.InvalidArgument:
 		status = http.StatusBadRequest
 	case code == driver.TooLarge:

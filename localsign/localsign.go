@@ -24,15 +24,19 @@
 //	ct  GET: the Content-Type of the response; PUT: the Content-Type the
 //	    upload must carry (absent if none)
 //	cd  GET: the Content-Disposition of the response (absent if none)
+//	sz  PUT: the exact length of the upload in bytes (absent: any)
+//	mx  PUT: the largest upload allowed in bytes (absent: no limit)
+//	co  PUT: 1 if the upload must carry If-None-Match: * (absent if not)
 //	s   the signature: HMAC-SHA256 with the secret over all of the above,
 //	    base64url-encoded
 //
-// The signature covers every parameter (a URL whose key, method, expiry or
-// response headers were changed fails), is compared in constant time, and
+// The signature covers every parameter (a URL whose key, method, expiry,
+// sizes or headers were changed fails), is compared in constant time, and
 // is checked before anything else happens: a tampered, expired or
 // wrong-method request gets 403 Forbidden without the driver being called.
-// Duplicated or unknown parameters are refused too, so that no two
-// readings of one URL can disagree. The request's path is not checked: the
+// Duplicated or unknown parameters, numbers in any but their shortest
+// decimal form, and signatures in any but their canonical base64url form
+// are refused too, so that no two readings of one URL can disagree. The request's path is not checked: the
 // handler may be mounted anywhere.
 //
 // # Downloads
@@ -53,13 +57,27 @@
 // whatever the size, and the payload appears only once complete (an upload
 // cut short stores nothing). If the URL binds a content type, the request
 // must carry exactly that Content-Type (403 otherwise); if not, the
-// request's Content-Type is passed on. Payloads are immutable in docblob,
-// so a PUT never replaces one: if the key holds a payload, the answer is
-// 409 Conflict. The handler checks that the key is free before writing,
-// and refuses a second concurrent upload to the same key in the same
-// process; whether two processes racing for one key are kept apart
-// depends on the driver's WriteBlob (filestore and memstore refuse to
-// overwrite). A successful upload answers 201 Created. The expiry is
+// request's Content-Type is passed on. A URL signed with CreateOnly
+// requires the header If-None-Match: * (403 otherwise), as S3 does, so
+// that a client written against localsign works against S3 too.
+//
+// Payloads are immutable in docblob, so a PUT never replaces one, with or
+// without CreateOnly: if the key holds a payload, the answer is 412
+// Precondition Failed, as S3 answers a conditional PUT. The handler checks
+// that the key is free before writing, and refuses a second concurrent
+// upload to the same key in the same process with 409 Conflict; whether
+// two processes racing for one key are kept apart depends on the driver's
+// WriteBlob (filestore and memstore refuse to overwrite; the loser also
+// gets 412).
+//
+// A URL signed with a Size accepts a body of exactly that many bytes: a
+// request whose Content-Length differs is refused with 403 before the
+// driver is called, and a chunked body (which has no Content-Length) that
+// turns out longer or shorter with 400 Bad Request, nothing stored. A URL
+// signed with a MaxSize refuses a larger body with 413 Request Entity Too
+// Large: at once if the Content-Length says so, and otherwise while
+// streaming, before more than MaxSize bytes reach the driver; nothing is
+// stored. A successful upload answers 200 OK, like S3. The expiry is
 // checked when the request arrives; an upload that started in time may
 // finish after it, as with S3.
 package localsign
@@ -123,12 +141,17 @@ type grant struct {
 	expiry             int64 // Unix seconds
 	contentType        string
 	contentDisposition string
+	size               int64 // PUT: the exact length, or -1 for any
+	maxSize            int64 // PUT: the largest length, or 0 for no limit
+	createOnly         bool  // PUT: the request must carry If-None-Match: *
 }
 
 // SignedURL returns a URL granting opts.Method on the payload under key
 // until opts.Expiry from now. Method is "GET" or "PUT"; ContentDisposition
-// is for GET only. nil opts mean a GET valid for an hour. Errors wrap
-// driver.InvalidArgument.
+// is for GET only; Size, MaxSize and CreateOnly are for PUT only (and
+// ignored for GET). Size is -1 for any length; a MaxSize of 0 means no
+// limit, and a MaxSize below Size is refused. nil opts mean a GET valid
+// for an hour. Errors wrap driver.InvalidArgument.
 func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -146,6 +169,12 @@ func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 		return "", invalidf("expiry %v is not positive", o.Expiry)
 	case o.Method == "PUT" && o.ContentDisposition != "":
 		return "", invalidf("a content disposition applies to GET only")
+	case o.Method == "PUT" && o.Size < -1:
+		return "", invalidf("size %d: must be -1 (any) or at least 0", o.Size)
+	case o.Method == "PUT" && o.MaxSize < 0:
+		return "", invalidf("maximum size %d: must be 0 (no limit) or positive", o.MaxSize)
+	case o.Method == "PUT" && o.MaxSize > 0 && o.Size > o.MaxSize:
+		return "", invalidf("size %d exceeds the maximum size %d", o.Size, o.MaxSize)
 	}
 	if o.ContentType != "" {
 		if _, _, err := mime.ParseMediaType(o.ContentType); err != nil || !headerSafe(o.ContentType) {
@@ -164,7 +193,10 @@ func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 	if exp.Nanosecond() != 0 {
 		sec++
 	}
-	g := grant{key: key, method: o.Method, expiry: sec, contentType: o.ContentType, contentDisposition: o.ContentDisposition}
+	g := grant{key: key, method: o.Method, expiry: sec, contentType: o.ContentType, contentDisposition: o.ContentDisposition, size: -1}
+	if o.Method == "PUT" {
+		g.size, g.maxSize, g.createOnly = o.Size, o.MaxSize, o.CreateOnly
+	}
 	u := *s.base
 	u.RawQuery = s.query(&g).Encode()
 	return u.String(), nil
@@ -199,16 +231,48 @@ func (s *Signer) query(g *grant) url.Values {
 	if g.contentDisposition != "" {
 		q.Set("cd", g.contentDisposition)
 	}
+	if v := sizeParam(g.size); v != "" {
+		q.Set("sz", v)
+	}
+	if v := maxSizeParam(g.maxSize); v != "" {
+		q.Set("mx", v)
+	}
+	if g.createOnly {
+		q.Set("co", "1")
+	}
 	return q
+}
+
+// sizeParam is the sz parameter for a grant's size: "" for any.
+func sizeParam(n int64) string {
+	if n < 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// maxSizeParam is the mx parameter for a grant's maximum size: "" for no
+// limit.
+func maxSizeParam(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // sign returns the MAC of a grant. The message is a version tag and each
 // field prefixed with its length, so that no two grants share a message.
+// Each field is the query parameter's value, "" when it is absent.
 func (s *Signer) sign(g *grant) []byte {
 	m := hmac.New(sha256.New, s.secret)
+	co := ""
+	if g.createOnly {
+		co = "1"
+	}
 	var b []byte
-	b = append(b, "docblob-localsign-v1"...)
-	for _, f := range []string{g.method, g.key, strconv.FormatInt(g.expiry, 10), g.contentType, g.contentDisposition} {
+	b = append(b, "docblob-localsign-v2"...)
+	for _, f := range []string{g.method, g.key, strconv.FormatInt(g.expiry, 10), g.contentType, g.contentDisposition,
+		sizeParam(g.size), maxSizeParam(g.maxSize), co} {
 		b = strconv.AppendInt(b, int64(len(f)), 10)
 		b = append(b, ':')
 		b = append(b, f...)
@@ -254,14 +318,38 @@ func (s *Signer) verify(method, rawQuery string, now time.Time) (*grant, error) 
 	sig := take("s", true)
 	g.contentType = take("ct", false)
 	g.contentDisposition = take("cd", false)
+	sz := take("sz", false)
+	mx := take("mx", false)
+	co := take("co", false)
 	if !valid || len(q) != 0 {
 		return nil, errMalformed
 	}
-	if g.expiry, err = strconv.ParseInt(exp, 10, 64); err != nil || strconv.FormatInt(g.expiry, 10) != exp {
+	var ok bool
+	if g.expiry, ok = parseInt(exp); !ok {
 		return nil, errMalformed
 	}
+	g.size = -1
+	if sz != "" {
+		if g.size, ok = parseInt(sz); !ok || g.size < 0 {
+			return nil, errMalformed
+		}
+	}
+	if mx != "" {
+		if g.maxSize, ok = parseInt(mx); !ok || g.maxSize <= 0 {
+			return nil, errMalformed
+		}
+	}
+	switch co {
+	case "":
+	case "1":
+		g.createOnly = true
+	default:
+		return nil, errMalformed
+	}
+	// The signature must be spelled as it is encoded: the decoder skips
+	// newlines and ignores the last character's unused bits.
 	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || len(mac) != sha256.Size {
+	if err != nil || len(mac) != sha256.Size || base64.RawURLEncoding.EncodeToString(mac) != sig {
 		return nil, errMalformed
 	}
 	if !hmac.Equal(mac, s.sign(&g)) {
@@ -274,4 +362,11 @@ func (s *Signer) verify(method, rawQuery string, now time.Time) (*grant, error) 
 		return nil, errMethod
 	}
 	return &g, nil
+}
+
+// parseInt parses a decimal integer written in its shortest form (no sign
+// but a minus, no leading zeros), so that one number has one spelling.
+func parseInt(v string) (int64, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && strconv.FormatInt(n, 10) == v
 }
