@@ -76,13 +76,13 @@ func Schemes() []string {
 func Open(ctx context.Context, urlstr string) (*Store, error) {
 	u, err := url.Parse(urlstr)
 	if err != nil {
-		return nil, newError(InvalidArgument, "open", "", fmt.Errorf("parse URL: %w", err))
+		return nil, newError(InvalidArgument, "open", noKey, fmt.Errorf("parse URL: %w", err))
 	}
 	openersMu.RLock()
 	opener := openers[u.Scheme]
 	openersMu.RUnlock()
 	if opener == nil {
-		return nil, newError(InvalidArgument, "open", "",
+		return nil, newError(InvalidArgument, "open", noKey,
 			fmt.Errorf("no driver registered for scheme %q (registered: %v); import the driver's package", u.Scheme, Schemes()))
 	}
 	q := u.Query()
@@ -93,7 +93,7 @@ func Open(ctx context.Context, urlstr string) (*Store, error) {
 	if v := q.Get("inline_threshold"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return nil, newError(InvalidArgument, "open", "", fmt.Errorf("inline_threshold %q is not a non-negative integer", v))
+			return nil, newError(InvalidArgument, "open", noKey, fmt.Errorf("inline_threshold %q is not a non-negative integer", v))
 		}
 		opts.InlineThreshold = n
 	}
@@ -105,7 +105,7 @@ func Open(ctx context.Context, urlstr string) (*Store, error) {
 		if isContextErr(err) {
 			return nil, err
 		}
-		return nil, newError(InvalidArgument, "open", "", err)
+		return nil, newError(InvalidArgument, "open", noKey, err)
 	}
 	return NewStore(drv, opts)
 }
