@@ -2,10 +2,13 @@ package docblob
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"iter"
+	"strconv"
 
 	"github.com/docblob/docblob/driver"
 )
@@ -75,19 +78,28 @@ type Iterator struct {
 	key    Key // the partition, for errors
 	limit  int // documents still to return; -1 for no limit
 	buf    []*driver.Document
-	cur    string // driver token of the page in buf
-	pos    int    // documents of that page already returned
-	drop   int    // documents to drop from the next page (when resuming)
+	after  string // sort key of the last document returned, or of the token resumed
 	next   string // driver token of the following page
 	more   bool   // a following page may exist
 	err    error
 }
 
-// pageToken is the portable page token: a driver page token and how many
-// documents of that page were already returned.
+// pageToken is the portable page token: the sort key of the last document
+// returned, and a fingerprint of the query, so that a token is never used
+// with another query. It names a position by key, so resuming is exact
+// under concurrent inserts and deletes.
 type pageToken struct {
-	T string `json:"t,omitempty"`
-	S int    `json:"s,omitempty"`
+	After string `json:"a"`
+	Query string `json:"q"`
+}
+
+// queryFingerprint identifies a query for its page tokens.
+func queryFingerprint(q *driver.Query) string {
+	h := sha256.New()
+	for _, part := range []string{q.Partition, strconv.Itoa(int(q.Sort)), q.Value, q.Value2, strconv.FormatBool(q.Descending)} {
+		fmt.Fprintf(h, "%d:%s", len(part), part)
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
 }
 
 // Query returns an iterator over the documents that q selects. It reads
@@ -120,19 +132,22 @@ func (it *Iterator) init(q *Query) error {
 	if q.Sort.op != driver.SortAny && s.info.SortKey == "" {
 		return errorf(InvalidArgument, op, Key{Partition: q.Partition}, "sort-key condition on a store without sort keys")
 	}
+	it.q = driver.Query{Partition: q.Partition, Sort: q.Sort.op, Value: q.Sort.a, Value2: q.Sort.b,
+		Descending: q.Descending}
 	if q.PageToken != "" {
 		var t pageToken
 		raw, err := base64.RawURLEncoding.DecodeString(q.PageToken)
 		if err == nil {
 			err = json.Unmarshal(raw, &t)
 		}
-		if err != nil || t.S < 0 {
+		switch {
+		case err != nil || t.After == "":
 			return errorf(InvalidArgument, op, Key{Partition: q.Partition}, "malformed page token")
+		case t.Query != queryFingerprint(&it.q):
+			return errorf(InvalidArgument, op, Key{Partition: q.Partition}, "the page token belongs to another query")
 		}
-		it.next, it.drop = t.T, t.S
+		it.after = t.After
 	}
-	it.q = driver.Query{Partition: q.Partition, Sort: q.Sort.op, Value: q.Sort.a, Value2: q.Sort.b,
-		Descending: q.Descending}
 	return nil
 }
 
@@ -157,7 +172,7 @@ func (it *Iterator) Next(doc any) error {
 	}
 	got := it.buf[0]
 	it.buf = it.buf[1:]
-	it.pos++
+	it.after = got.Key.Sort
 	if it.limit > 0 {
 		it.limit--
 	}
@@ -178,33 +193,32 @@ func (it *Iterator) fetch() error {
 	defer exit()
 	q := it.q
 	q.PageToken = it.next
+	if q.PageToken == "" {
+		q.StartAfter = it.after // resuming from a page token
+	}
 	if it.limit > 0 {
-		q.Limit = it.limit + it.drop
+		q.Limit = it.limit
 	}
 	page, err := it.s.drv.QueryDocuments(it.ctx, &q)
 	if err != nil {
 		return it.s.wrap("query", it.key, err)
 	}
-	it.cur, it.next = it.next, page.NextPageToken
+	it.next, it.buf = page.NextPageToken, page.Documents
 	it.more = page.NextPageToken != ""
-	drop := min(it.drop, len(page.Documents))
-	it.buf, it.pos, it.drop = page.Documents[drop:], drop, 0
 	return nil
 }
 
 // PageToken returns a token that resumes the query after the last document
-// Next returned, or "" if no documents follow it.
+// Next returned (or where the query it resumed began), or "" if no
+// documents follow it. The token names that document's key, not an offset,
+// so resuming is exact even if documents were inserted or deleted in
+// between; it is valid only for the same query (Partition, Sort and
+// Descending), and refused with code InvalidArgument for another.
 func (it *Iterator) PageToken() string {
-	var t pageToken
-	switch {
-	case len(it.buf) > 0:
-		t = pageToken{T: it.cur, S: it.pos}
-	case it.more && it.err == nil:
-		t = pageToken{T: it.next, S: it.drop}
-	default:
+	if it.after == "" || (len(it.buf) == 0 && (!it.more || it.err != nil)) {
 		return ""
 	}
-	raw, _ := json.Marshal(t)
+	raw, _ := json.Marshal(pageToken{After: it.after, Query: queryFingerprint(&it.q)})
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -49,7 +50,9 @@ func testWrites(t *testing.T, newHarness HarnessMaker) {
 		must(t, e.store.Create(e.ctx, &record{PK: "p", SK: "c", Title: "first", File: docblob.NewBlobBytes([]byte("one"), nil)}), "Create")
 		err := e.store.Create(e.ctx, &record{PK: "p", SK: "c", Title: "second", File: docblob.NewBlobBytes([]byte("two"), nil)})
 		wantCode(t, err, docblob.AlreadyExists, "second Create")
-		if !strings.Contains(err.Error(), "p/c") || !strings.Contains(err.Error(), "create") {
+		var de *docblob.Error
+		if !errors.As(err, &de) || de.Op != "create" || de.Key != (docblob.Key{Partition: "p", Sort: "c"}) ||
+			!strings.Contains(err.Error(), `("p", "c")`) || !strings.Contains(err.Error(), "create") {
 			t.Errorf("error %q does not name the operation and key", err)
 		}
 		e.wantPayloads(1)

@@ -116,6 +116,14 @@ type Query struct {
 	// PageToken resumes a query after the page that returned it; "" starts
 	// at the beginning. Tokens are opaque to callers.
 	PageToken string
+	// StartAfter, if not empty (and PageToken is empty), starts a
+	// partition query strictly after this sort key in the query's order:
+	// the first document returned is the first one that the query selects
+	// and that sorts after StartAfter (before it, when Descending). It
+	// names a position by key, so resuming is exact whatever documents
+	// were inserted or deleted since. The document with that sort key need
+	// not exist.
+	StartAfter string
 }
 
 // QueryPage is one page of query results.

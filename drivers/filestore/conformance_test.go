@@ -29,6 +29,18 @@ func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
 	return sd, nil
 }
 
+// MakeCollectionDriver returns a driver over the harness's directory and
+// collection c.Name, with signed URLs.
+func (h *harness) MakeCollectionDriver(_ context.Context, c conformance.Collection) (driver.Driver, error) {
+	d, err := New(h.dir, &Options{Collection: c.Name, NoSortKey: c.NoSortKey})
+	if err != nil {
+		return nil, err
+	}
+	sd, stop := signtest.Wrap(d)
+	h.stops = append(h.stops, stop)
+	return sd, nil
+}
+
 // CorruptBlob flips the bits of the payload file's first byte in place,
 // keeping its length.
 func (h *harness) CorruptBlob(_ context.Context, key string) error {

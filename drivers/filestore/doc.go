@@ -32,14 +32,33 @@
 //	                         partition key only
 //	max_document_bytes=N     the document size limit (default 409600, as
 //	                         DynamoDB); 0 means no limit
+//	collection=NAME          the document collection (default "files";
+//	                         see Collections)
 //	nosync=true              skip fsync (see Options.NoSync)
 //
 // Unknown parameters are an error. docblob.Open's own parameters (prefix,
 // inline_threshold) work as on every scheme.
 //
+// # Collections
+//
+// A directory holds one set of payloads and any number of document
+// collections, as an S3 bucket may be shared by several DynamoDB tables.
+// A driver uses one collection, Options.Collection (URL parameter
+// collection), default "files", and reports it as Info.Collection; the
+// portable layer names the store's payload namespace after it, so stores
+// over different collections of one directory never share payloads.
+// Info.CollectionID is "file:" + the name: payloads are shared only
+// within one directory, where the name alone tells collections apart, so
+// a directory can be moved or restored elsewhere and keep its payloads. The default collection's documents are in DIR/docs (where they
+// have always been); another collection's are in a directory of their own
+// beside it, DIR/docs.<encoded name> (see below). Drivers of the same
+// directory and collection name see the same documents.
+//
 // # Layout on disk
 //
-//	DIR/docs/<partition>/<sort>.json   one document per file
+//	DIR/docs/<partition>/<sort>.json   one document per file (the
+//	                                   default collection)
+//	DIR/docs.<name>/...                the documents of collection <name>
 //	DIR/blobs/<seg>/<seg>/.../<last>.blob
 //	                                   one payload per file, its raw bytes
 //	DIR/locks/00.lock ... ff.lock      lock files (empty)
@@ -60,6 +79,12 @@
 // names and decode them. Names that do not decode (temporary files, planted
 // files, other spellings) are ignored.
 //
+// Documents are held to DynamoDB's rules for attribute names and values
+// (driver.CheckDynamoDBValues: no empty names, no NaN, ±Inf or numbers
+// outside DynamoDB's range), and payloads announced with a SHA-256 must
+// match it (code Corrupt), so code tested here fails where production
+// would.
+//
 // A document file is JSON in which every value carries its type, so that
 // every driver.Document value comes back exactly as stored: int64 and
 // float64 stay distinct, []byte and nil slices survive, strings that are not
@@ -76,7 +101,8 @@
 // walks the tree in key order, best first, reading only the directories
 // that can hold the page's keys; a page holds up to 1000 payloads. Page
 // tokens hold the last key returned, encoded; they are only ever compared
-// with keys, so a forged token can at worst skip results.
+// with keys, so a forged token can at worst skip results. Query.StartAfter
+// positions a partition query the same way, by a sort key.
 //
 // # Durability
 //

@@ -10,8 +10,8 @@ import (
 )
 
 // docPath returns the directory and path of a document's file.
-func docPath(k driver.Key) (dir, path string) {
-	path = joinPath(docComponents(k.Partition, k.Sort))
+func (d *Driver) docPath(k driver.Key) (dir, path string) {
+	path = joinPath(docComponents(d.docs, k.Partition, k.Sort))
 	dir, _ = splitDir(path)
 	return dir, path
 }
@@ -43,7 +43,7 @@ func (d *Driver) GetDocument(ctx context.Context, key driver.Key) (*driver.Docum
 	if err := d.checkKey(key); err != nil {
 		return nil, err
 	}
-	_, path := docPath(key)
+	_, path := d.docPath(key)
 	return d.readDoc(path, key)
 }
 
@@ -62,6 +62,9 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 	if err := checkCondition(cond); err != nil {
 		return nil, err
 	}
+	if err := driver.CheckDynamoDBValues(doc.Fields); err != nil {
+		return nil, err
+	}
 	data, err := encodeDocument(doc, d.info.SortKey != "")
 	if err != nil {
 		return nil, err
@@ -72,7 +75,7 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 			return nil, fmt.Errorf("%w: document of %d bytes exceeds the limit of %d", errTooLarge, n, max)
 		}
 	}
-	dir, path := docPath(doc.Key)
+	dir, path := d.docPath(doc.Key)
 	tmp, err := d.writeTemp(dir, data)
 	if err != nil {
 		return nil, err
@@ -120,7 +123,7 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 	if err := checkCondition(cond); err != nil {
 		return nil, err
 	}
-	dir, path := docPath(key)
+	dir, path := d.docPath(key)
 	unlock, err := d.locks.lock(ctx, stripeOf(key.Partition, key.Sort))
 	if err != nil {
 		return nil, err
@@ -137,7 +140,7 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 		return nil, err
 	}
 	_ = d.syncDir(dir) // applied: must not fail now (see PutDocument)
-	d.removeEmptyDirs(dir, docsDir)
+	d.removeEmptyDirs(dir, d.docs)
 	return prev, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/docblob/docblob/driver"
@@ -32,6 +33,10 @@ const (
 
 	// MaxBlobKeyBytes bounds payload keys, as S3 does.
 	MaxBlobKeyBytes = 1024
+
+	// DefaultCollection is the document collection a driver uses when
+	// Options.Collection is empty: the documents under DIR/docs.
+	DefaultCollection = "files"
 )
 
 // Options configure a Driver. The zero value is ready to use.
@@ -49,6 +54,15 @@ type Options struct {
 	// no limit.
 	MaxDocumentBytes int
 
+	// Collection names the document collection: 1 to 100 letters,
+	// digits, '.', '-' or '_' (not "." or ".."), whose encoding (see the
+	// package documentation, Layout on disk) is at most 128 bytes, which
+	// every name of up to 42 bytes meets. Default DefaultCollection, whose
+	// documents are in DIR/docs; another collection's are in
+	// DIR/docs.<encoded name>. Every collection of a directory shares its
+	// payloads (DIR/blobs), as DynamoDB tables may share an S3 bucket.
+	Collection string
+
 	// NoSync skips every fsync. Writes stay atomic (a crash of the process
 	// never leaves a partial document or payload visible) but are no longer
 	// durable across a crash of the machine. It makes unit tests faster on
@@ -63,6 +77,7 @@ type Options struct {
 type Driver struct {
 	root   *os.Root
 	dir    string
+	docs   string // the collection's document directory, relative to root
 	info   driver.Info
 	noSync bool
 	locks  *locker
@@ -102,6 +117,12 @@ func New(dir string, opts *Options) (*Driver, error) {
 	case o.MaxDocumentBytes < 0:
 		o.MaxDocumentBytes = 0
 	}
+	if o.Collection == "" {
+		o.Collection = DefaultCollection
+	}
+	if err := checkCollection(o.Collection); err != nil {
+		return nil, err
+	}
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty directory name", errInvalid)
 	}
@@ -117,7 +138,8 @@ func New(dir string, opts *Options) (*Driver, error) {
 		return nil, err
 	}
 	capturePathEscapes(root)
-	for _, sub := range []string{docsDir, blobsDir, locksDir} {
+	docs := collectionDir(o.Collection)
+	for _, sub := range []string{docsDir, docs, blobsDir, locksDir} {
 		if err := root.Mkdir(sub, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			root.Close()
 			return nil, err
@@ -126,6 +148,7 @@ func New(dir string, opts *Options) (*Driver, error) {
 	d := &Driver{
 		root:   root,
 		dir:    abs,
+		docs:   docs,
 		noSync: o.NoSync,
 		locks:  newLocker(root),
 		info: driver.Info{
@@ -135,6 +158,8 @@ func New(dir string, opts *Options) (*Driver, error) {
 			MaxSortKeyBytes:      MaxSortKeyBytes,
 			MaxDocumentBytes:     o.MaxDocumentBytes,
 			MaxBlobKeyBytes:      MaxBlobKeyBytes,
+			Collection:           o.Collection,
+			CollectionID:         "file:" + o.Collection,
 			SettledOnReturn:      true,
 		},
 	}
@@ -173,6 +198,18 @@ func (d *Driver) As(i any) bool {
 		return false
 	}
 	return true
+}
+
+// checkCollection validates a collection name.
+func checkCollection(name string) error {
+	switch {
+	case len(name) > 100 || name == "." || name == ".." ||
+		strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != "":
+		return fmt.Errorf("%w: collection %q: want 1 to 100 letters, digits, '.', '-' or '_'", errInvalid, name)
+	case encodedLen(name) > chunkBytes:
+		return fmt.Errorf("%w: collection %q is %d bytes once encoded, more than %d", errInvalid, name, encodedLen(name), chunkBytes)
+	}
+	return nil
 }
 
 // checkKey validates a document key.

@@ -81,6 +81,10 @@ func errorCode(err error) driver.ErrorCode {
 	case errors.Is(err, fs.ErrPermission):
 		return driver.PermissionDenied
 	}
+	var c driver.ErrorCode
+	if errors.As(err, &c) {
+		return c // driver.CheckDynamoDBValues, for one
+	}
 	return driver.Unknown
 }
 

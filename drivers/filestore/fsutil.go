@@ -279,7 +279,7 @@ func (d *Driver) RemoveStaleTemp(ctx context.Context, olderThan time.Duration) (
 		}
 		return nil
 	}
-	for _, top := range []string{docsDir, blobsDir} {
+	for _, top := range []string{d.docs, blobsDir} {
 		if err := walk(top, top); err != nil {
 			return removed, err
 		}

@@ -183,18 +183,30 @@ func appendComponents(dst []string, s, suffix string) []string {
 	return append(dst, b.String())
 }
 
+// collectionDir returns the directory, relative to the root, that holds
+// the documents of the named collection: docsDir for the default
+// collection, docsDir + "." + the encoded name for another. Encoded names
+// hold no '.', so these never collide with each other or with the root's
+// other entries.
+func collectionDir(name string) string {
+	if name == DefaultCollection {
+		return docsDir
+	}
+	return docsDir + "." + encodeName(name)
+}
+
 // docComponents returns the path of a document's file, relative to the
-// root, as components.
-func docComponents(partition, sort string) []string {
+// root, as components; top is the collection's directory.
+func docComponents(top, partition, sort string) []string {
 	parts := make([]string, 0, 4)
-	parts = append(parts, docsDir)
+	parts = append(parts, top)
 	parts = appendComponents(parts, partition, "")
 	return appendComponents(parts, sort, docSuffix)
 }
 
 // partitionComponents returns the path of a partition's directory.
-func partitionComponents(partition string) []string {
-	return appendComponents([]string{docsDir}, partition, "")
+func partitionComponents(top, partition string) []string {
+	return appendComponents([]string{top}, partition, "")
 }
 
 // maxDirSegments bounds how many '/'-separated segments of a payload key

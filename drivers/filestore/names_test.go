@@ -58,7 +58,7 @@ func TestComponentsBounded(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 2000; i++ {
 		s := randomKey(r, r.IntN(3000))
-		for _, comps := range [][]string{docComponents(s, s), blobComponents(s), partitionComponents(s)} {
+		for _, comps := range [][]string{docComponents(docsDir, s, s), blobComponents(s), partitionComponents(docsDir, s)} {
 			for _, c := range comps {
 				if len(c) > 143 || c == "" || c == "." || c == ".." || c[0] == '.' || strings.ContainsAny(c, "/\\\x00") {
 					t.Fatalf("key %q: bad component %q", s, c)

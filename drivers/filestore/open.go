@@ -65,6 +65,11 @@ func openURL(ctx context.Context, u *url.URL) (driver.Driver, error) {
 				n = -1 // no limit
 			}
 			o.MaxDocumentBytes = n
+		case "collection":
+			if v == "" {
+				return nil, fmt.Errorf("filestore: empty collection")
+			}
+			o.Collection = v
 		case "nosync":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -72,7 +77,7 @@ func openURL(ctx context.Context, u *url.URL) (driver.Driver, error) {
 			}
 			o.NoSync = b
 		default:
-			known := []string{"max_document_bytes", "nosync", "partition_key", "sort_key"}
+			known := []string{"collection", "max_document_bytes", "nosync", "partition_key", "sort_key"}
 			return nil, fmt.Errorf("filestore: unknown URL parameter %q (known: %v)", name, known)
 		}
 	}

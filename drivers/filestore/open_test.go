@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/docblob/docblob"
@@ -26,6 +27,11 @@ func TestOpenURL(t *testing.T) {
 		{"file://" + dir + "/d?max_document_bytes=0", driver.Info{PartitionKey: "pk", SortKey: "sk"}, true},
 		{"file://" + dir + "/e%20f", driver.Info{PartitionKey: "pk", SortKey: "sk", MaxDocumentBytes: DefaultMaxDocumentBytes}, true},
 		{"file:" + dir + "/rel", driver.Info{PartitionKey: "pk", SortKey: "sk", MaxDocumentBytes: DefaultMaxDocumentBytes}, true},
+		{"file://" + dir + "/h?collection=Other.v2", driver.Info{PartitionKey: "pk", SortKey: "sk", MaxDocumentBytes: DefaultMaxDocumentBytes, Collection: "Other.v2"}, true},
+		{"file://" + dir + "/g?collection=", driver.Info{}, false},
+		{"file://" + dir + "/g?collection=a/b", driver.Info{}, false},
+		{"file://" + dir + "/g?collection=..", driver.Info{}, false},
+		{"file://" + dir + "/g?collection=" + strings.Repeat(".", 43), driver.Info{}, false},
 		{"file://otherhost/x", driver.Info{}, false},
 		{"file://", driver.Info{}, false},
 		{"file://" + dir + "/g?bogus=1", driver.Info{}, false},
@@ -54,6 +60,10 @@ func TestOpenURL(t *testing.T) {
 		}
 		info := drv.Info()
 		c.info.MaxPartitionKeyBytes, c.info.MaxSortKeyBytes, c.info.MaxBlobKeyBytes, c.info.SettledOnReturn = MaxPartitionKeyBytes, MaxSortKeyBytes, MaxBlobKeyBytes, true
+		if c.info.Collection == "" {
+			c.info.Collection = DefaultCollection
+		}
+		c.info.CollectionID = "file:" + c.info.Collection
 		if info != c.info {
 			t.Errorf("%s: info %+v, want %+v", c.url, info, c.info)
 		}
@@ -111,5 +121,88 @@ func TestOpenThroughDocblob(t *testing.T) {
 	}
 	if _, err := docblob.Open(ctx, "file://"+dir+"?unknown=1"); docblob.Code(err) != docblob.InvalidArgument {
 		t.Errorf("unknown parameter: %v", err)
+	}
+}
+
+// TestCollections checks that collections of one directory share payloads
+// and keep their documents apart, the default one where documents always
+// were.
+func TestCollections(t *testing.T) {
+	ctx := context.Background()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(o *Options) *Driver {
+		t.Helper()
+		d, err := New(dir, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	}
+	def := open(nil)
+	other := open(&Options{Collection: "other", NoSortKey: true})
+	other2 := open(&Options{Collection: "other", NoSortKey: true})
+	if i := other.Info(); i.Collection != "other" || i.CollectionID != "file:other" || def.Info().CollectionID == i.CollectionID {
+		t.Errorf("info %+v", i)
+	}
+	if _, err := def.PutDocument(ctx, &driver.Document{Key: driver.Key{Partition: "p", Sort: "s"}, Fields: map[string]any{"a": "def"}}, driver.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.PutDocument(ctx, &driver.Document{Key: driver.Key{Partition: "p"}, Fields: map[string]any{"a": "other"}}, driver.Condition{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docs", "p", "s.json")); err != nil {
+		t.Errorf("the default collection's document is not where it always was: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docs.other", "p", "_.json")); err != nil {
+		t.Errorf("the other collection's document: %v", err)
+	}
+	if doc, err := other2.GetDocument(ctx, driver.Key{Partition: "p"}); err != nil || doc.Fields["a"] != "other" {
+		t.Errorf("a second driver of the collection reads %v, %v", doc, err)
+	}
+	for _, c := range []struct {
+		d    *Driver
+		want string
+	}{{def, "def"}, {other, "other"}} {
+		page, err := c.d.QueryDocuments(ctx, &driver.Query{})
+		if err != nil || len(page.Documents) != 1 || page.Documents[0].Fields["a"] != c.want {
+			t.Errorf("%s scans %v, %v", c.d.Info().Collection, page, err)
+		}
+	}
+	if _, err := def.WriteBlob(ctx, "x/y", strings.NewReader("shared"), &driver.WriteOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := other.ListBlobs(ctx, "", ""); err != nil || len(page.Blobs) != 1 || page.Blobs[0].Key != "x/y" {
+		t.Errorf("the other collection lists %v, %v", page, err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	viaLink, err := New(link, &Options{Collection: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viaLink.Close()
+	if viaLink.Info().CollectionID != other.Info().CollectionID {
+		t.Errorf("collection id %q through a symbolic link, %q directly", viaLink.Info().CollectionID, other.Info().CollectionID)
+	}
+	moved := filepath.Join(t.TempDir(), "moved")
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	afterMove, err := New(moved, &Options{Collection: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer afterMove.Close()
+	if afterMove.Info().CollectionID != other.Info().CollectionID {
+		t.Errorf("collection id %q after moving the directory, %q before", afterMove.Info().CollectionID, other.Info().CollectionID)
+	}
+	if _, err := New(dir, &Options{Collection: "a b"}); err == nil {
+		t.Error("a collection name with a space was accepted")
 	}
 }

@@ -49,12 +49,16 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 	}
 	var after string
 	hasAfter := false
-	if q.PageToken != "" {
+	switch {
+	case q.PageToken != "":
 		t, err := decodeToken(q.PageToken, 'q')
 		if err != nil {
 			return nil, err
 		}
 		after, hasAfter = string(t), true
+	case q.StartAfter != "" && d.info.SortKey != "":
+		// A position by key is what a page token is.
+		after, hasAfter = q.StartAfter, true
 	}
 	sks, err := d.sortKeys(ctx, q.Partition)
 	if err != nil {
@@ -104,7 +108,7 @@ func lastSort(page *driver.QueryPage, after string) string {
 // skipped (nil, nil).
 func (d *Driver) readListed(pk, sk string) (*driver.Document, int, error) {
 	k := driver.Key{Partition: pk, Sort: sk}
-	_, path := docPath(k)
+	_, path := d.docPath(k)
 	data, err := d.readRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil
@@ -238,14 +242,14 @@ func (d *Driver) sortKeys(ctx context.Context, pk string) ([]string, error) {
 				}
 			case kind == kindDoc && e.Type().IsRegular():
 				sk, ok := decodeName(enc+chunk, true)
-				if ok && d.validSort(sk) && joinPath(docComponents(pk, sk)) == p {
+				if ok && d.validSort(sk) && joinPath(docComponents(d.docs, pk, sk)) == p {
 					out = append(out, sk)
 				}
 			}
 		}
 		return nil
 	}
-	dir := joinPath(partitionComponents(pk))
+	dir := joinPath(partitionComponents(d.docs, pk))
 	if ok, err := d.isRealDir(dir); err != nil || !ok {
 		return nil, err
 	}
@@ -289,14 +293,14 @@ func (d *Driver) partitions(ctx context.Context) ([]string, error) {
 			case kindDir:
 				pk, ok := decodeName(enc+chunk, true)
 				if ok && checkKeyPart("partition", pk, MaxPartitionKeyBytes) == nil &&
-					joinPath(partitionComponents(pk)) == p {
+					joinPath(partitionComponents(d.docs, pk)) == p {
 					out = append(out, pk)
 				}
 			}
 		}
 		return nil
 	}
-	if err := walk(docsDir, ""); err != nil {
+	if err := walk(d.docs, ""); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, cmp.Compare)

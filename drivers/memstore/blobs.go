@@ -3,6 +3,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"slices"
@@ -120,6 +121,17 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	chunks, n, err := readChunks(&ctxReader{ctx: ctx, r: r}, size)
 	if err != nil {
 		return nil, err
+	}
+	if opts != nil && opts.SHA256 != nil {
+		// As S3 does with a checksum it is given: a source whose bytes
+		// changed since they were hashed is refused, and nothing stored.
+		h := sha256.New()
+		for _, c := range chunks {
+			h.Write(c)
+		}
+		if !bytes.Equal(h.Sum(nil), opts.SHA256) {
+			return nil, errCorrupt
+		}
 	}
 	b := &blob{chunks: chunks, size: n, modTime: time.Now()}
 	if opts != nil {

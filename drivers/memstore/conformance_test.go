@@ -23,6 +23,14 @@ func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
 	return d, nil
 }
 
+// MakeCollectionDriver returns a driver over the harness's storage and
+// collection c.Name, with signed URLs.
+func (h *harness) MakeCollectionDriver(_ context.Context, c conformance.Collection) (driver.Driver, error) {
+	d, stop := signtest.Wrap(h.d.ShareBlobs(&memstore.Options{Collection: c.Name, NoSortKey: c.NoSortKey}))
+	h.stops = append(h.stops, stop)
+	return d, nil
+}
+
 func (h *harness) CorruptBlob(_ context.Context, key string) error {
 	data, err := h.d.BlobData(key)
 	if err != nil {

@@ -24,7 +24,7 @@ func (d *Driver) GetDocument(ctx context.Context, key driver.Key) (*driver.Docum
 	}
 	d.st.mu.RLock()
 	defer d.st.mu.RUnlock()
-	if p := d.st.parts[key.Partition]; p != nil {
+	if p := d.coll.parts[key.Partition]; p != nil {
 		if doc := p.docs[key.Sort]; doc != nil {
 			return doc.Clone(), nil
 		}
@@ -37,13 +37,16 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
+	if err := driver.CheckDynamoDBValues(doc.Fields); err != nil {
+		return nil, err
+	}
 	if max := d.info.MaxDocumentBytes; max > 0 && driver.DocumentSize(doc, d.info) > max {
 		return nil, errTooLarge
 	}
 	stored := doc.Clone()
 	d.st.mu.Lock()
 	defer d.st.mu.Unlock()
-	p := d.st.parts[doc.Key.Partition]
+	p := d.coll.parts[doc.Key.Partition]
 	var prev *driver.Document
 	if p != nil {
 		prev = p.docs[doc.Key.Sort]
@@ -53,7 +56,7 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 	}
 	if p == nil {
 		p = &partition{docs: map[string]*driver.Document{}}
-		d.st.parts[doc.Key.Partition] = p
+		d.coll.parts[doc.Key.Partition] = p
 	}
 	if prev == nil {
 		i, _ := slices.BinarySearch(p.sorted, doc.Key.Sort)
@@ -71,7 +74,7 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 	}
 	d.st.mu.Lock()
 	defer d.st.mu.Unlock()
-	p := d.st.parts[key.Partition]
+	p := d.coll.parts[key.Partition]
 	var prev *driver.Document
 	if p != nil {
 		prev = p.docs[key.Sort]
@@ -86,7 +89,7 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 	i, _ := slices.BinarySearch(p.sorted, key.Sort)
 	p.sorted = slices.Delete(p.sorted, i, i+1)
 	if len(p.docs) == 0 {
-		delete(d.st.parts, key.Partition)
+		delete(d.coll.parts, key.Partition)
 	}
 	return prev, nil
 }
@@ -121,12 +124,16 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 		return nil, err
 	}
 	var after *cursor
-	if q.PageToken != "" {
+	switch {
+	case q.PageToken != "":
 		after = &cursor{}
 		raw, err := base64.RawURLEncoding.DecodeString(q.PageToken)
 		if err != nil || json.Unmarshal(raw, after) != nil {
 			return nil, errInvalidCursor
 		}
+	case q.StartAfter != "" && q.Partition != "" && d.info.SortKey != "":
+		// A position by key is what a cursor is.
+		after = &cursor{S: q.StartAfter}
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -138,7 +145,7 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 		return d.scan(after, limit), nil
 	}
 	page := &driver.QueryPage{}
-	p := d.st.parts[q.Partition]
+	p := d.coll.parts[q.Partition]
 	if p == nil {
 		return page, nil
 	}
@@ -207,8 +214,8 @@ func sortRange(sorted []string, q *driver.Query) (lo, hi int) {
 
 // scan returns a page of every document, by partition then sort key.
 func (d *Driver) scan(after *cursor, limit int) *driver.QueryPage {
-	names := make([]string, 0, len(d.st.parts))
-	for name := range d.st.parts {
+	names := make([]string, 0, len(d.coll.parts))
+	for name := range d.coll.parts {
 		if after == nil || name >= after.P {
 			names = append(names, name)
 		}
@@ -216,7 +223,7 @@ func (d *Driver) scan(after *cursor, limit int) *driver.QueryPage {
 	slices.Sort(names)
 	page := &driver.QueryPage{}
 	for _, name := range names {
-		p := d.st.parts[name]
+		p := d.coll.parts[name]
 		i := 0
 		if after != nil && name == after.P {
 			var found bool

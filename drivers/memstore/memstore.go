@@ -4,26 +4,48 @@
 //
 // It keeps the same limits as the S3 + DynamoDB driver by default (400 KiB
 // documents, 2048-byte partition keys, 1024-byte sort keys), so code tested
-// on it does not fail in production on a limit it never met. It is safe for
+// on it does not fail in production on a limit it never met. It enforces
+// DynamoDB's rules for attribute names and values too
+// (driver.CheckDynamoDBValues: no empty names, no NaN, ±Inf or numbers
+// outside DynamoDB's range), and, as S3 does, refuses a payload whose
+// bytes do not match the SHA-256 it was announced with (code Corrupt). It is safe for
 // concurrent use, and deep-copies what it stores and returns: a caller that
 // modifies a document or a byte slice after a call never changes stored
 // state. Stored payloads are immutable; reads return them without copying.
 //
+// # Collections
+//
+// A storage holds one set of payloads (the blob store) and any number of
+// document collections, by name (the tables), as an S3 bucket shared by
+// several DynamoDB tables would. A driver uses one collection,
+// Options.Collection (default "mem"), which it reports as Info.Collection;
+// the portable layer names the store's payload namespace after it, so
+// stores over different collections of one storage never share payloads.
+// Info.CollectionID is "mem:" + a random id of the storage + ":" + the
+// name, unique per storage and collection. New makes a new storage; Share
+// returns another driver over the same storage and collection, and
+// ShareBlobs one over the same storage and another collection (two drivers
+// with the same collection name over one storage see the same documents).
+//
 // # URL
 //
-//	mem://?partition_key=pk&sort_key=sk&max_document_bytes=409600
+//	mem://?partition_key=pk&sort_key=sk&max_document_bytes=409600&collection=mem
 //
 // Every Open of a mem:// URL makes a new, empty store. sort_key= (empty)
 // makes a store whose documents have a partition key only;
-// max_document_bytes=0 removes the document size limit.
+// max_document_bytes=0 removes the document size limit; collection names
+// the document collection.
 package memstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -48,18 +70,42 @@ type Options struct {
 	// MaxDocumentBytes bounds a document's size as DynamoDB counts it.
 	// Default 400 KiB, DynamoDB's item limit; negative means no limit.
 	MaxDocumentBytes int
+	// Collection names the document collection within the storage;
+	// default DefaultCollection. It is 1 to 100 letters, digits, '.', '-'
+	// or '_' (not "." or ".."): docblob.NewStore refuses a driver with
+	// another name.
+	Collection string
 }
 
+// DefaultCollection is the collection a driver uses when Options.Collection
+// is empty.
+const DefaultCollection = "mem"
+
 // Driver is the in-memory driver. Several Drivers may share one storage
-// (see Share).
+// (see Share and ShareBlobs).
 type Driver struct {
 	st     *storage
+	coll   *collection // the documents, guarded by st.mu
 	info   driver.Info
 	closed atomic.Bool
 }
 
 // New returns a driver over new, empty storage. opts may be nil.
 func New(opts *Options) *Driver {
+	return newDriver(newStorage(), opts)
+}
+
+// ShareBlobs returns a driver over the same storage as d (it sees the same
+// payloads) that uses the documents of collection opts.Collection, with
+// opts' key attributes and document limit. Two drivers with the same
+// collection name over one storage see the same documents. opts may be
+// nil, for the default collection with default options. Closing one driver
+// does not close the other.
+func (d *Driver) ShareBlobs(opts *Options) *Driver {
+	return newDriver(d.st, opts)
+}
+
+func newDriver(st *storage, opts *Options) *Driver {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -88,13 +134,25 @@ func New(opts *Options) *Driver {
 	case o.MaxDocumentBytes < 0:
 		info.MaxDocumentBytes = 0
 	}
-	return &Driver{st: newStorage(), info: info}
+	name := o.Collection
+	if name == "" {
+		name = DefaultCollection
+	}
+	info.Collection = name
+	info.CollectionID = "mem:" + st.id + ":" + name
+	return &Driver{st: st, coll: st.collection(name), info: info}
 }
 
-// Share returns another driver over the same storage, with the same
-// options. Closing one does not close the other.
+// Share returns another driver over the same storage and collection, with
+// the same options. Closing one does not close the other.
 func (d *Driver) Share() *Driver {
-	return &Driver{st: d.st, info: d.info}
+	return &Driver{st: d.st, coll: d.coll, info: d.info}
+}
+
+// validCollection reports whether name is a valid collection name.
+func validCollection(name string) bool {
+	return name != "" && len(name) <= 100 && name != "." && name != ".." &&
+		strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == ""
 }
 
 func openURL(_ context.Context, u *url.URL) (driver.Driver, error) {
@@ -122,6 +180,11 @@ func openURL(_ context.Context, u *url.URL) (driver.Driver, error) {
 			if n == 0 {
 				o.MaxDocumentBytes = -1
 			}
+		case "collection":
+			if !validCollection(v) {
+				return nil, fmt.Errorf("memstore: collection %q: want 1 to 100 letters, digits, '.', '-' or '_'", v)
+			}
+			o.Collection = v
 		default:
 			return nil, fmt.Errorf("memstore: unknown URL parameter %q", name)
 		}
@@ -148,6 +211,7 @@ var (
 	errClosed        = errors.New("memstore: driver closed")
 	errBlobExists    = errors.New("memstore: payload key already used")
 	errInvalidCursor = errors.New("memstore: malformed page token")
+	errCorrupt       = errors.New("memstore: payload does not match its announced SHA-256")
 )
 
 // ErrorCode implements driver.Driver.
@@ -165,6 +229,8 @@ func (d *Driver) ErrorCode(err error) driver.ErrorCode {
 		return driver.FailedPrecondition
 	case errors.Is(err, errInvalidCursor):
 		return driver.InvalidArgument
+	case errors.Is(err, errCorrupt):
+		return driver.Corrupt
 	}
 	var c driver.ErrorCode
 	if errors.As(err, &c) {
@@ -181,13 +247,34 @@ func (d *Driver) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// storage is what drivers made by Share have in common.
+// storage is what drivers made by Share and ShareBlobs have in common: one
+// payload map, and one document map per collection name.
 type storage struct {
+	id    string // random, for Info.CollectionID
 	mu    sync.RWMutex
-	parts map[string]*partition
+	colls map[string]*collection
 	blobs map[string]*blob
 }
 
+// collection holds the documents of one collection, by partition.
+type collection struct {
+	parts map[string]*partition
+}
+
 func newStorage() *storage {
-	return &storage{parts: map[string]*partition{}, blobs: map[string]*blob{}}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &storage{id: hex.EncodeToString(b), colls: map[string]*collection{}, blobs: map[string]*blob{}}
+}
+
+// collection returns the collection named name, creating it if needed.
+func (st *storage) collection(name string) *collection {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	c := st.colls[name]
+	if c == nil {
+		c = &collection{parts: map[string]*partition{}}
+		st.colls[name] = c
+	}
+	return c
 }

@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/docblob/docblob/conformance"
 	"github.com/docblob/docblob/driver"
@@ -20,9 +23,12 @@ func TestConformance(t *testing.T) {
 }
 
 // harness is a fresh table and bucket of their own for one conformance
-// test.
+// test, and the further tables of MakeCollectionDriver over that bucket.
 type harness struct {
 	f *fixture
+
+	mu     sync.Mutex
+	tables map[string]Options // by collection name
 }
 
 func newHarness(ctx context.Context, t *testing.T) (conformance.Harness, error) {
@@ -32,6 +38,32 @@ func newHarness(ctx context.Context, t *testing.T) (conformance.Harness, error) 
 // MakeDriver returns a new driver over the harness's table and bucket.
 func (h *harness) MakeDriver(ctx context.Context) (driver.Driver, error) {
 	o := h.f.opts
+	return New(ctx, &o)
+}
+
+// MakeCollectionDriver returns a driver over the harness's bucket and a
+// table of its own for c.Name, created on first use. The table's name is
+// the harness table's followed by "-" and c.Name, unique on a shared
+// server.
+func (h *harness) MakeCollectionDriver(ctx context.Context, c conformance.Collection) (driver.Driver, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o, ok := h.tables[c.Name]
+	if !ok {
+		o = h.f.opts
+		o.Table = h.f.table + "-" + c.Name
+		o.NoSortKey = c.NoSortKey
+		if c.NoSortKey {
+			o.SortKey = ""
+		}
+		if err := CreateTable(ctx, &o); err != nil {
+			return nil, err
+		}
+		if h.tables == nil {
+			h.tables = map[string]Options{}
+		}
+		h.tables[c.Name] = o
+	}
 	return New(ctx, &o)
 }
 
@@ -60,6 +92,17 @@ func (h *harness) CorruptBlob(ctx context.Context, key string) error {
 	return err
 }
 
-// Close does nothing: the fixture removes the table and bucket when the
-// test ends.
-func (h *harness) Close() {}
+// Close removes the tables of MakeCollectionDriver; the fixture removes its
+// own table and the bucket when the test ends.
+func (h *harness) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, o := range h.tables {
+		if _, err := h.f.ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(o.Table)}); err != nil {
+			h.f.t.Logf("deleting table %q: %v", o.Table, err)
+		}
+	}
+	h.tables = nil
+}

@@ -57,6 +57,8 @@
 //	part_size           multipart part size in bytes (at least 5 MiB)
 //	upload_concurrency  parts uploaded at once per payload
 //	consistent_read     false for eventually consistent reads
+//	collection_id       what the namespace's owner marker records
+//	                    (default dynamodb:REGION:TABLE; see below)
 //
 // docblob.Open itself also understands prefix and inline_threshold.
 // Unknown parameters are an error. Credentials are never taken from the
@@ -147,13 +149,15 @@
 // stores can share a bucket, each table in its own namespace: a store
 // lists, sweeps and deletes only inside its own, and honours an
 // attachment only if its key lies under its own document's
-// PARTITION/SORT/FIELD/. The owner marker records
-// "dynamodb:REGION:TABLE" (and the endpoint, if set); a store over a table
-// of the same name in another region (or behind another endpoint) that
-// shares the bucket and prefix refuses the namespace with code
-// FailedPrecondition and asks for its own prefix. Give the stores of two
-// AWS accounts sharing a bucket different prefixes: the marker cannot tell
-// their tables apart.
+// PARTITION/SORT/FIELD/. The owner marker records Options.CollectionID,
+// by default "dynamodb:REGION:TABLE" (endpoints are not part of it, so a
+// proxy or VPC endpoint in front of the table changes nothing); a store
+// over a table of the same name in another region that shares the bucket
+// and prefix refuses the namespace with code FailedPrecondition and asks
+// for its own prefix. A global table whose replicas share one bucket sets
+// the same CollectionID (URL collection_id) in every region. Give the
+// stores of two AWS accounts sharing a bucket different prefixes: the
+// marker cannot tell their tables apart.
 //
 // Payloads written before namespaces existed (keys without the
 // TABLE.docblob/ segment) are not honoured: Get into a *docblob.Blob field

@@ -189,6 +189,13 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 	if empty {
 		return &driver.QueryPage{}, nil
 	}
+	if start == nil && q.StartAfter != "" && d.info.SortKey != "" {
+		// A position by key is exactly what ExclusiveStartKey is.
+		start = map[string]types.AttributeValue{
+			d.info.PartitionKey: &types.AttributeValueMemberS{Value: q.Partition},
+			d.info.SortKey:      &types.AttributeValueMemberS{Value: q.StartAfter},
+		}
+	}
 	out, err := d.ddb.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(d.opts.Table),
 		KeyConditionExpression:    aws.String(expr),

@@ -104,6 +104,16 @@ type Options struct {
 	// write that just returned). The default is strongly consistent reads.
 	EventuallyConsistentReads bool
 
+	// CollectionID is what the owner marker of the store's payload
+	// namespace records (see the package documentation, Object layout and
+	// ownership). Default "dynamodb:REGION:TABLE", so that a table of the
+	// same name in another region, sharing the bucket and prefix, is
+	// refused. Set the same value in every region for a global table
+	// whose replicas share one bucket. The endpoint is not part of it, so
+	// that a proxy or VPC endpoint in front of the same table changes
+	// nothing.
+	CollectionID string
+
 	// CleanupTimeout bounds the requests that undo a failed upload
 	// (aborting a multipart upload, deleting an object that may have been
 	// stored), which run even when the caller's context is done. Default
@@ -152,6 +162,9 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.CollectionID == "" {
+		o.CollectionID = "dynamodb:" + cfg.Region + ":" + o.Table
+	}
 	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize}, listPageSize: defaultListPageSize}
 	d.info = driver.Info{
 		PartitionKey:         o.PartitionKey,
@@ -162,23 +175,10 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 		MaxBlobKeyBytes:      1024,
 		Container:            o.Bucket,
 		Collection:           o.Table,
-		CollectionID:         collectionID(cfg.Region, o.DynamoDBEndpoint, o.Table),
+		CollectionID:         o.CollectionID,
 		SettledOnReturn:      false,
 	}
 	return d, nil
-}
-
-// collectionID identifies the table beyond its name, for the owner marker
-// of the store's payload namespace: a table of the same name in another
-// region, or behind another endpoint, is another collection. (Two AWS
-// accounts with a table of the same name in one region sharing a bucket
-// are not told apart: give their stores different prefixes.)
-func collectionID(region, endpoint, table string) string {
-	id := "dynamodb:" + region + ":" + table
-	if endpoint != "" {
-		id += "@" + endpoint
-	}
-	return id
 }
 
 // withDefaults checks opts and fills in the defaults.

@@ -243,9 +243,26 @@ func TestOptionsValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := driver.Info{PartitionKey: "pk", SortKey: "sk", MaxPartitionKeyBytes: 2048, MaxSortKeyBytes: 1024, MaxDocumentBytes: 400 * 1024, MaxBlobKeyBytes: 1024, Container: "b"}
+	want := driver.Info{PartitionKey: "pk", SortKey: "sk", MaxPartitionKeyBytes: 2048, MaxSortKeyBytes: 1024, MaxDocumentBytes: 400 * 1024, MaxBlobKeyBytes: 1024, Container: "b",
+		Collection: "t", CollectionID: "dynamodb:us-east-1:t"}
 	if d.Info() != want {
 		t.Errorf("Info = %+v, want %+v", d.Info(), want)
+	}
+	// A proxy or VPC endpoint in front of the table is the same
+	// collection; a global table names its collection itself.
+	viaProxy, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg, DynamoDBEndpoint: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := viaProxy.Info().CollectionID; got != want.CollectionID {
+		t.Errorf("CollectionID through another endpoint = %q, want %q", got, want.CollectionID)
+	}
+	global, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg, CollectionID: "global:t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := global.Info().CollectionID; got != "global:t" {
+		t.Errorf("CollectionID = %q, want the one given", got)
 	}
 }
 

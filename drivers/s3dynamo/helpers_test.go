@@ -217,7 +217,9 @@ func (f *fixture) rawKeys(ctx context.Context) []string {
 			f.t.Fatalf("ListObjectsV2: %v", err)
 		}
 		for _, o := range page.Contents {
-			keys = append(keys, aws.ToString(o.Key))
+			if k := aws.ToString(o.Key); !strings.HasSuffix(k, "/.docblob-owner") {
+				keys = append(keys, k) // payloads, not namespace owner markers
+			}
 		}
 	}
 	return keys

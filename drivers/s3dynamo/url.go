@@ -25,7 +25,7 @@ var urlParams = map[string]bool{
 	"bucket": true, "partition_key": true, "sort_key": true, "no_sort_key": true,
 	"region": true, "endpoint": true, "s3_endpoint": true, "dynamodb_endpoint": true,
 	"path_style": true, "sse": true, "kms_key_id": true, "part_size": true,
-	"upload_concurrency": true, "consistent_read": true,
+	"upload_concurrency": true, "consistent_read": true, "collection_id": true,
 }
 
 // OpenDriverURL opens a driver from a URL of the form
@@ -89,6 +89,7 @@ func optionsFromURL(u *url.URL) (*Options, string, error) {
 		KMSKeyID:             q.Get("kms_key_id"),
 		S3Endpoint:           q.Get("endpoint"),
 		DynamoDBEndpoint:     q.Get("endpoint"),
+		CollectionID:         q.Get("collection_id"),
 	}
 	if o.Table == "" || strings.Contains(o.Table, ":") {
 		return nil, "", invalidf("s3dynamo URL must name a table and no port: s3dynamo://TABLE?bucket=BUCKET")

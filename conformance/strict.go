@@ -1,0 +1,80 @@
+package conformance
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"testing"
+
+	"github.com/docblob/docblob"
+)
+
+// testStrict: every driver refuses what DynamoDB and S3 refuse, so that a
+// unit test on a test double fails where production would.
+func testStrict(t *testing.T, newHarness HarnessMaker) {
+	e := newEnv(t, newHarness, nil)
+	for _, tc := range []struct {
+		name string
+		doc  map[string]any
+	}{
+		{"EmptyFieldName", map[string]any{"pk": "strict", "sk": "1", "": "x"}},
+		{"EmptyNestedName", map[string]any{"pk": "strict", "sk": "1", "m": map[string]any{"": "x"}}},
+		{"EmptyAttachmentField", map[string]any{"pk": "strict", "sk": "1", "": docblob.NewBlobBytes([]byte("payload"), nil)}},
+		{"NaN", map[string]any{"pk": "strict", "sk": "1", "n": math.NaN()}},
+		{"Inf", map[string]any{"pk": "strict", "sk": "1", "n": math.Inf(1)}},
+		{"NegInf", map[string]any{"pk": "strict", "sk": "1", "l": []any{math.Inf(-1)}}},
+		{"Huge", map[string]any{"pk": "strict", "sk": "1", "n": 1e200}},
+		{"Tiny", map[string]any{"pk": "strict", "sk": "1", "n": 1e-200}},
+		{"WithPayload", map[string]any{"pk": "strict", "sk": "1", "n": math.NaN(), "file": docblob.NewBlobBytes(bytes.Repeat([]byte("x"), 10000), nil)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantCode(t, e.store.Put(e.ctx, tc.doc), docblob.InvalidArgument, "Put")
+			e.wantDocuments(0)
+			e.wantPayloads(0)
+		})
+	}
+	t.Run("ChangingSource", func(t *testing.T) {
+		// A seekable source is hashed, then written with its SHA-256: the
+		// backend refuses bytes that changed in between, as S3 does.
+		src := &changingSource{data: bytes.Repeat([]byte("a"), 4096)}
+		err := e.store.Put(e.ctx, &record{PK: "strict", SK: "changing", File: docblob.NewBlob(src, nil)})
+		wantCode(t, err, docblob.Corrupt, "Put of a source that changed after hashing")
+		e.wantDocuments(0)
+		e.wantPayloads(0)
+	})
+}
+
+// changingSource is an io.ReadSeeker whose bytes change after its first
+// complete read.
+type changingSource struct {
+	data  []byte
+	off   int64
+	reads int
+}
+
+func (c *changingSource) Read(p []byte) (int, error) {
+	if c.off >= int64(len(c.data)) {
+		c.reads++
+		if c.reads == 1 {
+			for i := range c.data {
+				c.data[i] = 'b'
+			}
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, c.data[c.off:])
+	c.off += int64(n)
+	return n, nil
+}
+
+func (c *changingSource) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+		c.off = offset
+	case io.SeekCurrent:
+		c.off += offset
+	case io.SeekEnd:
+		c.off = int64(len(c.data)) + offset
+	}
+	return c.off, nil
+}
