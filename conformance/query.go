@@ -147,3 +147,84 @@ func testQuery(t *testing.T, newHarness HarnessMaker) {
 		}
 	})
 }
+
+// testQueryResume: a page token names the last document returned by key,
+// so resuming is exact whatever was inserted or deleted in between, in
+// both directions and under every sort condition; a token is refused for
+// another query.
+func testQueryResume(t *testing.T, newHarness HarnessMaker) {
+	for _, tc := range []struct {
+		name string
+		sort docblob.SortCondition
+	}{
+		{"All", docblob.SortCondition{}},
+		{"Prefix", docblob.SortPrefix("0")},
+		{"Between", docblob.SortBetween("01", "08")},
+		{"GreaterOrEqual", docblob.SortGreaterOrEqual("00")},
+		{"LessOrEqual", docblob.SortLessOrEqual("09")},
+	} {
+		for _, desc := range []bool{false, true} {
+			name := tc.name
+			if desc {
+				name += "/Descending"
+			}
+			t.Run(name, func(t *testing.T) {
+				e := newEnv(t, newHarness, nil)
+				for i := range 10 {
+					must(t, e.store.Put(e.ctx, &record{PK: "resume", SK: fmt.Sprintf("%02d", i)}), "Put")
+				}
+				q := &docblob.Query{Partition: "resume", Sort: tc.sort, Descending: desc, Limit: 3}
+				it := e.store.Query(e.ctx, q)
+				var first []string
+				for {
+					var r record
+					if err := it.Next(&r); err == io.EOF {
+						break
+					} else {
+						must(t, err, "Next")
+					}
+					first = append(first, r.SK)
+				}
+				token := it.PageToken()
+				if len(first) != 3 || token == "" {
+					t.Fatalf("first page %v, token %q", first, token)
+				}
+				// Delete the last document returned and the one after it,
+				// insert one between them, and one before the page.
+				last := first[2]
+				n := 0
+				fmt.Sscanf(last, "%d", &n)
+				next := fmt.Sprintf("%02d", n+1)
+				if desc {
+					next = fmt.Sprintf("%02d", n-1)
+				}
+				must(t, e.store.Delete(e.ctx, &record{PK: "resume", SK: last}), "Delete")
+				must(t, e.store.Delete(e.ctx, &record{PK: "resume", SK: next}), "Delete")
+				between := last + "5" // sorts after last, before next (ascending)
+				if desc {
+					between = next + "5"
+				}
+				must(t, e.store.Put(e.ctx, &record{PK: "resume", SK: between}), "Put")
+				must(t, e.store.Put(e.ctx, &record{PK: "resume", SK: first[0] + "0"}), "Put")
+
+				var rest []string
+				for doc, err := range docblob.All[record](e.ctx, e.store, &docblob.Query{Partition: "resume", Sort: tc.sort, Descending: desc, PageToken: token}) {
+					must(t, err, "resumed query")
+					rest = append(rest, doc.SK)
+				}
+				var want []string
+				for doc, err := range docblob.All[record](e.ctx, e.store, &docblob.Query{Partition: "resume", Sort: tc.sort, Descending: desc}) {
+					must(t, err, "query")
+					if (!desc && doc.SK > last) || (desc && doc.SK < last) {
+						want = append(want, doc.SK)
+					}
+				}
+				if !slices.Equal(rest, want) {
+					t.Errorf("resumed after %q: %v, want %v", last, rest, want)
+				}
+				other := &docblob.Query{Partition: "resume", Sort: docblob.SortEqual("03"), PageToken: token}
+				wantCode(t, e.store.Query(e.ctx, other).Next(&record{}), docblob.InvalidArgument, "token of another query")
+			})
+		}
+	}
+}
