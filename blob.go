@@ -100,12 +100,15 @@ func (b *Blob) Key() string {
 }
 
 // Bucket returns the blob store container that holds the payload (the S3
-// bucket), or "" if the backend has none or the blob is not stored.
+// bucket of the store that read it), or "" if the backend has none, the
+// payload is inline or the blob is not stored. The bucket recorded in the
+// document is informational: payloads are always read from the store's
+// own.
 func (b *Blob) Bucket() string {
-	if b.ref == nil {
+	if b.ref == nil || b.ref.IsInline || b.store == nil {
 		return ""
 	}
-	return b.ref.Bucket
+	return b.store.info.Container
 }
 
 // Inline reports whether the payload is kept inside the document.

@@ -30,7 +30,7 @@ func (s *Store) Delete(ctx context.Context, doc any) error {
 	}
 	cond := driver.Condition{Kind: driver.Always}
 	if d.rev != "" {
-		cond = driver.Condition{Kind: driver.MustMatchRevision, Revision: d.rev}
+		cond = matchRevision(d.rev)
 	}
 	prev, err := s.drv.DeleteDocument(ctx, d.key, cond)
 	if err != nil {

@@ -93,6 +93,9 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if field == "" {
 		return nil, errorf(InvalidArgument, op, d.key, "empty field name")
 	}
+	if err := checkContentType(o.ContentType); err != nil {
+		return nil, newError(InvalidArgument, op, d.key, err)
+	}
 	if o.Size < 0 || o.MaxSize < 0 || (o.Size > 0 && o.MaxSize > 0 && o.Size > o.MaxSize) {
 		return nil, errorf(InvalidArgument, op, d.key, "upload size %d and maximum size %d must be non-negative, the size at most the maximum", o.Size, o.MaxSize)
 	}

@@ -89,6 +89,11 @@
 // Options.RevisionField) of type any or string. Get fills it; Put and
 // Delete with a non-nil revision succeed only if the stored document still
 // has it (FailedPrecondition otherwise), and Put sets the new revision.
+// A document written by another tool has no revision: Get reports "none",
+// and a Put or Delete with it applies only while the document exists and
+// still has none (so a docblob writer's update in between, or a deletion,
+// is not lost); a tool that rewrites items without maintaining the
+// revision attribute cannot be detected.
 // A Put that keeps an attachment read by an earlier Get (the *Blob left
 // unchanged) is conditioned on the revision that Get returned even without
 // a revision field, since a concurrent writer may have replaced and deleted

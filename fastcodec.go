@@ -71,7 +71,7 @@ func (p *structPlan) decode(s *Store, v reflect.Value, got *driver.Document, mk 
 	if s.info.SortKey != "" && (p.sk < 0 || !p.decodeString(v, p.sk, got.Key.Sort)) {
 		return false
 	}
-	return p.rev < 0 || p.decodeString(v, p.rev, got.Revision)
+	return p.rev < 0 || p.decodeString(v, p.rev, revisionOf(got))
 }
 
 // decodeString decodes a key or a revision into the field fields[i] of v,

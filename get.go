@@ -39,6 +39,30 @@ func (s *Store) Get(ctx context.Context, doc any) error {
 	return nil
 }
 
+// noRevision is the revision Get reports for a document that has none
+// (written by another tool): a Put or Delete conditioned on it applies
+// only while the document still has none, so that an update made in
+// between by that tool is not lost. docblob's own revisions are ids of
+// idLen characters, never this.
+const noRevision = "none"
+
+// revisionOf returns the revision to report for a stored document.
+func revisionOf(got *driver.Document) string {
+	if got.Revision == "" {
+		return noRevision
+	}
+	return got.Revision
+}
+
+// matchRevision returns the condition that a document still has the
+// revision rev that Get reported.
+func matchRevision(rev string) driver.Condition {
+	if rev == noRevision {
+		rev = "" // the document exists and has no revision
+	}
+	return driver.Condition{Kind: driver.MustMatchRevision, Revision: rev}
+}
+
 // decodeInto decodes a driver document into the user's document d, on the
 // fast path of its struct plan if it can (see plan.go).
 func (s *Store) decodeInto(d *document, got *driver.Document) error {
@@ -81,7 +105,7 @@ func (s *Store) decodeInto(d *document, got *driver.Document) error {
 		fields[s.info.SortKey] = got.Key.Sort
 	}
 	if isMap || d.g.HasField(s.opts.RevisionField) {
-		fields[s.opts.RevisionField] = got.Revision
+		fields[s.opts.RevisionField] = revisionOf(got)
 	}
 	if err := d.g.Decode(&decoder{val: fields, mk: mk}); err != nil {
 		return fmt.Errorf("decode document: %w", err)

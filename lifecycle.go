@@ -68,6 +68,11 @@ func (s *Store) checkOpen(op string) error {
 // FailedPrecondition, operations in flight finish (Sweep and Check are
 // cancelled), and then the driver is closed. Closing a closed store is an
 // error with the same code.
+//
+// Close waits for a Put whose payload reader blocks until that reader
+// returns: cancel such a Put's context (or close its reader) to shut down.
+// Payload readers opened before Close are not waited for: a Read in
+// progress finishes, and the next fails with FailedPrecondition.
 func (s *Store) Close() error {
 	s.life.mu.Lock()
 	if s.life.closed {

@@ -245,7 +245,7 @@ func (s *Store) claimNamespace(ctx context.Context, op string) error {
 	}
 	if !bytes.Equal(got, want) {
 		return errorf(FailedPrecondition, op, noKey,
-			"payload namespace %q belongs to another collection (its marker %q records %q, this store is %q): give this store its own Options.BlobPrefix (URL parameter prefix)",
+			"payload namespace %q belongs to another collection (its marker %q records %q, this store is %q): if that is another table, give this store its own Options.BlobPrefix (URL parameter prefix); if it is this same table under another identity (a global table's other region, say), make the driver's collection id match it (s3dynamo: collection_id)",
 			s.ns, key, strings.TrimSpace(string(got)), strings.TrimSpace(string(want)))
 	}
 	s.owner.checked = true

@@ -57,6 +57,11 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 	if err != nil {
 		return err
 	}
+	if s.info.DynamoDBValues {
+		if err := driver.CheckDynamoDBValues(d.fields); err != nil {
+			return newError(InvalidArgument, op, d.key, err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			for _, a := range atts {
@@ -69,7 +74,7 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 	case create:
 		cond.Kind = driver.MustNotExist
 	case d.rev != "":
-		cond = driver.Condition{Kind: driver.MustMatchRevision, Revision: d.rev}
+		cond = matchRevision(d.rev)
 	}
 	if err := s.checkKept(op, d, atts, &cond); err != nil {
 		return err
@@ -240,6 +245,9 @@ func (s *Store) collectAttachments(op string, d *document) ([]*attachment, error
 		}
 		if name == "" {
 			return nil, errorf(InvalidArgument, op, d.key, "an attachment field has an empty name")
+		}
+		if err := checkContentType(p.b.opts.ContentType); err != nil {
+			return nil, newError(InvalidArgument, op, d.key, fmt.Errorf("field %q: %w", name, err))
 		}
 		if other, dup := seen[p.b]; dup && p.b.ref == nil && !p.b.isBytes {
 			a, b := min(name, other), max(name, other)

@@ -1,6 +1,7 @@
 package docblob
 
 import (
+	"fmt"
 	"mime"
 	"strings"
 )
@@ -76,6 +77,24 @@ func sniffedActive(ct string) bool {
 		return true
 	}
 	return false
+}
+
+// checkContentType checks a content type given by the caller: "" (to be
+// sniffed) or a media type that parses, with nothing a header cannot hold,
+// as S3 requires.
+func checkContentType(ct string) error {
+	if ct == "" {
+		return nil
+	}
+	if _, _, err := mime.ParseMediaType(ct); err != nil {
+		return fmt.Errorf("content type %q: %v", ct, err)
+	}
+	for i := 0; i < len(ct); i++ {
+		if c := ct[i]; c < ' ' || c > '~' {
+			return fmt.Errorf("content type %q holds a byte a header cannot", ct)
+		}
+	}
+	return nil
 }
 
 // attachmentDisposition returns a Content-Disposition that makes a

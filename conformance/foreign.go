@@ -56,6 +56,46 @@ func testForeign(t *testing.T, newHarness HarnessMaker) {
 			must(t, e.store.Delete(e.ctx, &record{PK: "plain", SK: sk}), "Delete")
 		}
 	})
+	t.Run("NoRevision", func(t *testing.T) {
+		// An item written by another tool has no revision: Get reports one
+		// that makes a Put or Delete apply only while it still has none,
+		// so a docblob writer's update in between, or a deletion, is not
+		// lost or undone.
+		e := newEnv(t, newHarness, nil)
+		raw := e.rawDriver()
+		put := func(sk string) {
+			t.Helper()
+			if _, err := raw.PutDocument(e.ctx, &driver.Document{Key: driver.Key{Partition: "norev", Sort: sk}, Fields: map[string]any{"title": "by another tool"}}, driver.Condition{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("ok")
+		got := &record{PK: "norev", SK: "ok"}
+		must(t, e.store.Get(e.ctx, got), "Get")
+		if got.Revision == nil || got.Revision == "" {
+			t.Fatalf("Get of an item without a revision reported revision %#v, want a non-empty one", got.Revision)
+		}
+		got.Title = "updated"
+		must(t, e.store.Put(e.ctx, got), "Put of an unchanged item")
+
+		put("raced")
+		stale := &record{PK: "norev", SK: "raced"}
+		must(t, e.store.Get(e.ctx, stale), "Get")
+		must(t, e.store.Put(e.ctx, &record{PK: "norev", SK: "raced", Title: "another docblob writer"}), "Put")
+		stale.Title = "stale"
+		wantCode(t, e.store.Put(e.ctx, stale), docblob.FailedPrecondition, "Put over an update made since Get")
+
+		put("deleted")
+		gone := &record{PK: "norev", SK: "deleted"}
+		must(t, e.store.Get(e.ctx, gone), "Get")
+		if _, err := raw.DeleteDocument(e.ctx, driver.Key{Partition: "norev", Sort: "deleted"}, driver.Condition{}); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.store.Put(e.ctx, gone), docblob.FailedPrecondition, "Put resurrecting a deleted item")
+		for _, sk := range []string{"ok", "raced"} {
+			must(t, e.store.Delete(e.ctx, &record{PK: "norev", SK: sk}), "Delete")
+		}
+	})
 	t.Run("KeysThatPrintAlike", func(t *testing.T) {
 		// ("a/b", "c") and ("a", "b/c") are two documents: a blob of one
 		// set in the other is copied, and survives the first's deletion.

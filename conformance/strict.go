@@ -33,6 +33,41 @@ func testStrict(t *testing.T, newHarness HarnessMaker) {
 			e.wantPayloads(0)
 		})
 	}
+	t.Run("BeforeAnyUpload", func(t *testing.T) {
+		// Bad input is refused before the payload's reader is touched, so
+		// a source that can be read once (a request body) is not spent.
+		for _, tc := range []struct {
+			name string
+			doc  func(b *docblob.Blob) map[string]any
+			opts *docblob.BlobOptions
+		}{
+			{"BadNumber", func(b *docblob.Blob) map[string]any {
+				return map[string]any{"pk": "strict", "sk": "2", "n": 1e200, "file": b}
+			}, nil},
+			{"EmptyNestedName", func(b *docblob.Blob) map[string]any {
+				return map[string]any{"pk": "strict", "sk": "2", "m": map[string]any{"": 1}, "file": b}
+			}, nil},
+			{"BadUTF8", func(b *docblob.Blob) map[string]any {
+				return map[string]any{"pk": "strict", "sk": "2", "s": "bad\xffvalue", "file": b}
+			}, nil},
+			{"BadContentType", func(b *docblob.Blob) map[string]any {
+				return map[string]any{"pk": "strict", "sk": "2", "file": b}
+			}, &docblob.BlobOptions{ContentType: "image/png, text/html"}},
+			{"ContentTypeWithNewline", func(b *docblob.Blob) map[string]any {
+				return map[string]any{"pk": "strict", "sk": "2", "file": b}
+			}, &docblob.BlobOptions{ContentType: "text/plain\r\nX-Evil: 1"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				src := &countingReader{r: bytes.NewReader([]byte("payload"))}
+				wantCode(t, e.store.Put(e.ctx, tc.doc(docblob.NewBlob(src, tc.opts))), docblob.InvalidArgument, "Put")
+				if src.reads != 0 {
+					t.Errorf("the payload's reader was read %d times before the input was refused", src.reads)
+				}
+				e.wantDocuments(0)
+				e.wantPayloads(0)
+			})
+		}
+	})
 	t.Run("ChangingSource", func(t *testing.T) {
 		// A seekable source is hashed, then written with its SHA-256: the
 		// backend refuses bytes that changed in between, as S3 does.
@@ -42,6 +77,17 @@ func testStrict(t *testing.T, newHarness HarnessMaker) {
 		e.wantDocuments(0)
 		e.wantPayloads(0)
 	})
+}
+
+// countingReader counts its reads.
+type countingReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
 }
 
 // changingSource is an io.ReadSeeker whose bytes change after its first

@@ -68,9 +68,10 @@ const (
 	// does, the driver returns an error that ErrorCode maps to AlreadyExists.
 	MustNotExist
 	// MustMatchRevision applies the write only if a document with the key
-	// exists and its revision equals Condition.Revision. Otherwise the driver
-	// returns an error that ErrorCode maps to FailedPrecondition (also when
-	// the document does not exist).
+	// exists and its revision equals Condition.Revision; a Revision of ""
+	// matches a document that has no revision (written by another tool).
+	// Otherwise the driver returns an error that ErrorCode maps to
+	// FailedPrecondition (also when the document does not exist).
 	MustMatchRevision
 )
 
@@ -199,6 +200,11 @@ type Info struct {
 	// namespace whose marker names another collection. "" means
 	// Collection.
 	CollectionID string
+	// DynamoDBValues reports that the driver holds documents to DynamoDB's
+	// rules for attribute names and values (see CheckDynamoDBValues). The
+	// portable layer then checks a document against them before it writes
+	// anything, so that bad input never costs an upload.
+	DynamoDBValues bool
 	// SettledOnReturn reports that a document write or delete that returned
 	// an error will never be applied later (true of in-process and local
 	// backends, false of anything behind a network). It lets the portable

@@ -160,6 +160,7 @@ func New(dir string, opts *Options) (*Driver, error) {
 			MaxBlobKeyBytes:      MaxBlobKeyBytes,
 			Collection:           o.Collection,
 			CollectionID:         "file:" + o.Collection,
+			DynamoDBValues:       true,
 			SettledOnReturn:      true,
 		},
 	}

@@ -59,7 +59,7 @@ func TestOpenURL(t *testing.T) {
 			continue
 		}
 		info := drv.Info()
-		c.info.MaxPartitionKeyBytes, c.info.MaxSortKeyBytes, c.info.MaxBlobKeyBytes, c.info.SettledOnReturn = MaxPartitionKeyBytes, MaxSortKeyBytes, MaxBlobKeyBytes, true
+		c.info.MaxPartitionKeyBytes, c.info.MaxSortKeyBytes, c.info.MaxBlobKeyBytes, c.info.SettledOnReturn, c.info.DynamoDBValues = MaxPartitionKeyBytes, MaxSortKeyBytes, MaxBlobKeyBytes, true, true
 		if c.info.Collection == "" {
 			c.info.Collection = DefaultCollection
 		}

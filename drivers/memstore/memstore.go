@@ -117,7 +117,8 @@ func newDriver(st *storage, opts *Options) *Driver {
 		MaxSortKeyBytes:      1024,
 		MaxDocumentBytes:     400 * 1024,
 		MaxBlobKeyBytes:      1024,
-		SettledOnReturn:      true,
+		DynamoDBValues:       true,
+			SettledOnReturn:      true,
 	}
 	if o.PartitionKey != "" {
 		info.PartitionKey = o.PartitionKey

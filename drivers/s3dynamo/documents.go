@@ -41,6 +41,11 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// The SDK would replace invalid UTF-8 silently; DynamoDB refuses the
+	// rest, at the cost of a round trip.
+	if err := driver.CheckDynamoDBValues(doc.Fields); err != nil {
+		return nil, err
+	}
 	item, err := d.encodeItem(doc)
 	if err != nil {
 		return nil, err
@@ -100,6 +105,11 @@ func (d *Driver) condition(cond driver.Condition) (*string, map[string]string, m
 	case driver.MustNotExist:
 		return aws.String("attribute_not_exists(#pk)"), map[string]string{"#pk": d.info.PartitionKey}, nil
 	case driver.MustMatchRevision:
+		if cond.Revision == "" {
+			// An item written by another tool, still without a revision.
+			return aws.String("attribute_exists(#pk) AND attribute_not_exists(#rev)"),
+				map[string]string{"#pk": d.info.PartitionKey, "#rev": revisionAttr}, nil
+		}
 		// Fails on a missing item too: the attribute does not exist.
 		return aws.String("#rev = :rev"), map[string]string{"#rev": revisionAttr},
 			map[string]types.AttributeValue{":rev": &types.AttributeValueMemberS{Value: cond.Revision}}

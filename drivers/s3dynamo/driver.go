@@ -176,6 +176,7 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 		Container:            o.Bucket,
 		Collection:           o.Table,
 		CollectionID:         o.CollectionID,
+		DynamoDBValues:       true,
 		SettledOnReturn:      false,
 	}
 	return d, nil
