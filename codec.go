@@ -1,10 +1,12 @@
 package docblob
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/docblob/docblob/internal/attach"
@@ -14,12 +16,18 @@ import (
 // The document codec turns a user's struct or map into driver field values
 // and back, with gocloud.dev/docstore's reflection walker (struct tags,
 // embedded structs, omitempty, encoding.TextMarshaler and friends behave as
-// in docstore). docblob adds two special types: time.Time stays a time, and
-// a *Blob at the top level of a document is an attachment.
+// in docstore). docblob adds special types: time.Time stays a time, a
+// *Blob at the top level of a document is an attachment, and Decimal and
+// the set types stay what they are (see decimal.go for the rules of
+// numbers and sets).
 
 var (
-	blobType = reflect.TypeFor[*Blob]()
-	timeType = reflect.TypeFor[time.Time]()
+	blobType      = reflect.TypeFor[*Blob]()
+	timeType      = reflect.TypeFor[time.Time]()
+	decimalType   = reflect.TypeFor[Decimal]()
+	stringSetType = reflect.TypeFor[StringSet]()
+	numberSetType = reflect.TypeFor[NumberSet]()
+	binarySetType = reflect.TypeFor[BinarySet]()
 )
 
 // pendingBlob stands for an attachment in an encoded document until the
@@ -114,6 +122,20 @@ func (e *encoder) EncodeSpecial(v reflect.Value) (bool, error) {
 	case timeType:
 		e.val = v.Interface().(time.Time)
 		return true, nil
+	case decimalType:
+		if v.Len() == 0 {
+			e.val = nil // "" is no number
+		} else {
+			e.val = Decimal(v.String())
+		}
+		return true, nil
+	case stringSetType, numberSetType, binarySetType:
+		if v.Len() == 0 {
+			e.val = nil // DynamoDB has no empty sets
+		} else {
+			e.val = v.Interface()
+		}
+		return true, nil
 	}
 	return false, nil
 }
@@ -180,13 +202,37 @@ func (d *decoder) AsFloat() (float64, bool) {
 	return 0, false
 }
 
+// ListLen and DecodeList decode lists, and sets as lists of their
+// elements.
 func (d *decoder) ListLen() (int, bool) {
-	l, ok := d.val.([]any)
-	return len(l), ok
+	switch x := d.val.(type) {
+	case []any:
+		return len(x), true
+	case StringSet:
+		return len(x), true
+	case NumberSet:
+		return len(x), true
+	case BinarySet:
+		return len(x), true
+	}
+	return 0, false
 }
 
 func (d *decoder) DecodeList(f func(int, gdriver.Decoder) bool) {
-	for i, v := range d.val.([]any) {
+	switch x := d.val.(type) {
+	case []any:
+		decodeElems(d, x, f)
+	case StringSet:
+		decodeElems(d, x, f)
+	case NumberSet:
+		decodeElems(d, x, f)
+	case BinarySet:
+		decodeElems(d, x, f)
+	}
+}
+
+func decodeElems[E any](d *decoder, l []E, f func(int, gdriver.Decoder) bool) {
+	for i, v := range l {
 		if !f(i, d.child(v, d.field)) {
 			return
 		}
@@ -235,8 +281,185 @@ func (d *decoder) AsSpecial(v reflect.Value) (bool, any, error) {
 			return true, t, err
 		}
 		return true, nil, fmt.Errorf("cannot decode %T into time.Time", d.val)
+	case decimalType:
+		x, err := d.asDecimal()
+		return true, x, err
+	case stringSetType:
+		return d.asSet(v.Type(), func(x any) (any, bool) { s, ok := x.(string); return s, ok })
+	case numberSetType:
+		return d.asSet(v.Type(), func(x any) (any, bool) { n, err := toDecimal(x); return n, err == nil && n != "" })
+	case binarySetType:
+		return d.asSet(v.Type(), func(x any) (any, bool) { b, ok := x.([]byte); return b, ok })
+	}
+	switch d.val.(type) {
+	case Decimal, int64, float64:
+		if isNumberKind(v.Kind()) && !hasUnmarshaler(v.Type()) {
+			x, err := d.asNumber(v.Type())
+			return true, x, err
+		}
 	}
 	return false, nil, nil
+}
+
+// asDecimal returns the number d holds as a Decimal: a Decimal as it is, an
+// int64 or a float64 in its shortest form; null is the zero Decimal.
+func (d *decoder) asDecimal() (Decimal, error) {
+	x, err := toDecimal(d.val)
+	if err != nil {
+		return "", fmt.Errorf("field %q: %w", d.field, err)
+	}
+	return x, nil
+}
+
+// toDecimal returns the Decimal that stands for the number x.
+func toDecimal(x any) (Decimal, error) {
+	switch n := x.(type) {
+	case nil:
+		return "", nil
+	case Decimal:
+		return n, nil
+	case int64:
+		return Decimal(strconv.FormatInt(n, 10)), nil
+	case float64:
+		if math.IsNaN(n) || math.IsInf(n, 0) {
+			return "", fmt.Errorf("%v is not a number a Decimal holds", n)
+		}
+		return Decimal(strconv.FormatFloat(n, 'g', -1, 64)), nil
+	}
+	return "", fmt.Errorf("cannot decode %T into a docblob.Decimal", x)
+}
+
+// asSet returns d's set, or a set of type t made of the elements of d's
+// list, each converted by elem.
+func (d *decoder) asSet(t reflect.Type, elem func(any) (any, bool)) (bool, any, error) {
+	if reflect.TypeOf(d.val) == t {
+		return true, d.val, nil
+	}
+	l, ok := d.val.([]any)
+	if !ok {
+		return true, nil, fmt.Errorf("field %q: cannot decode %T into %s", d.field, d.val, t)
+	}
+	set := reflect.MakeSlice(t, len(l), len(l))
+	for i, x := range l {
+		e, ok := elem(x)
+		if !ok {
+			return true, nil, fmt.Errorf("field %q: cannot decode a list holding %T into %s", d.field, x, t)
+		}
+		set.Index(i).Set(reflect.ValueOf(e))
+	}
+	return true, set.Interface(), nil
+}
+
+func isNumberKind(k reflect.Kind) bool {
+	return reflect.Int <= k && k <= reflect.Float64 // the integers, unsigned too, and the floats
+}
+
+var (
+	textUnmarshalerType   = reflect.TypeFor[encoding.TextUnmarshaler]()
+	binaryUnmarshalerType = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+)
+
+// hasUnmarshaler reports whether the walker decodes t with its methods.
+func hasUnmarshaler(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return pt.Implements(textUnmarshalerType) || pt.Implements(binaryUnmarshalerType)
+}
+
+// asNumber returns the number that d holds (an int64, a float64 or a
+// Decimal) as a value of the numeric type t, or an error naming the number
+// if t does not hold it exactly: an integer type holds the integers in its
+// range, float64 the numbers that a float64 written back (in its shortest
+// form, as drivers write it) stores unchanged. A float32 receives that
+// float64 rounded, as Go converts.
+func (d *decoder) asNumber(t reflect.Type) (any, error) {
+	n := reflect.New(t).Elem()
+	switch k := t.Kind(); {
+	case k == reflect.Float32 || k == reflect.Float64:
+		var f float64
+		switch x := d.val.(type) {
+		case float64:
+			f = x
+		case int64:
+			var ok bool
+			if f, ok = floatOfInt(x); !ok {
+				return nil, d.inexact(t, strconv.FormatInt(x, 10), "has more digits than a float64 holds")
+			}
+		case Decimal:
+			var err error
+			if f, err = x.Float64(); err != nil {
+				return nil, d.inexact(t, string(x), notHeld(x, t))
+			}
+		}
+		n.SetFloat(f)
+	case k >= reflect.Uint && k <= reflect.Uintptr:
+		x, err := toDecimal(d.val)
+		if err != nil {
+			return nil, d.inexact(t, fmt.Sprint(d.val), notANumber)
+		}
+		u, err := x.Uint64()
+		if err != nil || n.OverflowUint(u) {
+			return nil, d.inexact(t, string(x), notHeld(x, t))
+		}
+		n.SetUint(u)
+	default:
+		if i, ok := d.val.(int64); ok {
+			if n.OverflowInt(i) {
+				return nil, d.inexact(t, strconv.FormatInt(i, 10), "is out of the range of "+t.String())
+			}
+			n.SetInt(i)
+			break
+		}
+		x, err := toDecimal(d.val)
+		if err != nil {
+			return nil, d.inexact(t, fmt.Sprint(d.val), notANumber)
+		}
+		i, err := x.Int64()
+		if err != nil || n.OverflowInt(i) {
+			return nil, d.inexact(t, string(x), notHeld(x, t))
+		}
+		n.SetInt(i)
+	}
+	return n.Interface(), nil
+}
+
+// floatOfInt returns i as a float64 if that float64, written back in its
+// shortest form, is i: always within ±2^53, and for larger integers only
+// if their digits allow (2^60 is a float64, but written back it is
+// 1152921504606847000).
+func floatOfInt(i int64) (float64, bool) {
+	if -1<<53 <= i && i <= 1<<53 {
+		return float64(i), true
+	}
+	f, err := Decimal(strconv.FormatInt(i, 10)).Float64()
+	return f, err == nil
+}
+
+const notANumber = "is not a valid number"
+
+// notHeld says why a number type does not hold x.
+func notHeld(x Decimal, t reflect.Type) string {
+	r, err := x.Rat()
+	switch {
+	case err != nil:
+		return notANumber
+	case !r.IsInt() && t.Kind() != reflect.Float32 && t.Kind() != reflect.Float64:
+		return "is not an integer"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return "has more digits than a float64 holds"
+	}
+	return "is out of the range of " + t.String()
+}
+
+// inexact is the error of a number that a field of type t cannot hold.
+func (d *decoder) inexact(t reflect.Type, num, why string) error {
+	if len(num) > 64 {
+		num = num[:64] + "…"
+	}
+	if why == notANumber {
+		return fmt.Errorf("field %q: %q %s, so it cannot be decoded into %s", d.field, num, why, t)
+	}
+	return fmt.Errorf("field %q: number %s %s, so it cannot be decoded into %s without loss; use a docblob.Decimal field to keep every digit",
+		d.field, num, why, t)
 }
 
 func (d *decoder) blob() (*Blob, error) {

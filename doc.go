@@ -107,6 +107,18 @@
 // A *Blob returned by Get stays readable until a later write replaces or
 // deletes its payload; reading it then fails with code NotFound.
 //
+// # Numbers and sets
+//
+// DynamoDB numbers carry 38 significant digits; float64 does not. A number
+// read from the store comes back as an int64 if it is an integer that
+// fits, as a float64 if that float64 is exactly the number, and otherwise
+// as a Decimal holding its digits, so that a Get and Put of a document
+// written by another tool loses nothing. Go numeric fields receive a
+// number only if they hold it exactly (InvalidArgument otherwise, naming a
+// Decimal field as the fix). String, number and binary sets come back as
+// StringSet, NumberSet and BinarySet and are written back as sets. See
+// Decimal for the rules.
+//
 // # Ownership
 //
 // A store owns one namespace of payload keys, Store.Namespace:

@@ -44,7 +44,7 @@ func (p *structPlan) encode(v reflect.Value) (map[string]any, bool) {
 			case nil, string, bool, int64, float64:
 				m[f.name] = x
 			default:
-				return nil, false
+				return nil, false // Decimals and sets among others
 			}
 		default:
 			return nil, false
@@ -112,9 +112,13 @@ func (p *structPlan) decodeField(v reflect.Value, i int, x any, mk blobMaker) bo
 		case float64:
 			fv.SetFloat(n)
 		case int64:
-			fv.SetFloat(float64(n))
+			f, ok := floatOfInt(n)
+			if !ok {
+				return false // the general path refuses to round it
+			}
+			fv.SetFloat(f)
 		default:
-			return false
+			return false // a Decimal among others: the general path's
 		}
 	case kindTime:
 		switch t := x.(type) {

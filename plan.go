@@ -143,6 +143,8 @@ func kindOf(t reflect.Type) fieldKind {
 		return kindBlob
 	case t == timeType:
 		return kindTime
+	case t == decimalType || t == stringSetType || t == numberSetType || t == binarySetType:
+		return kindOther // special to the codec, like marshalers
 	case reflect.PointerTo(t).NumMethod() > 0:
 		return kindOther // it may be a marshaler, which the walker calls
 	}

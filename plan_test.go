@@ -3,6 +3,7 @@ package docblob
 import (
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,20 @@ type (
 		SK string `docstore:"sk"`
 		pk string
 	}
+	// planDocNumbers has the number fields whose exactness both paths
+	// check, and the types they leave to the general path.
+	planDocNumbers struct {
+		PK  string    `docstore:"pk"`
+		SK  string    `docstore:"sk"`
+		I   int64     `docstore:"i"`
+		F   float64   `docstore:"f"`
+		F32 float32   `docstore:"f32"`
+		D   Decimal   `docstore:"d"`
+		SS  StringSet `docstore:"ss"`
+		NS  NumberSet `docstore:"ns"`
+		BS  BinarySet `docstore:"bs"`
+		Any any       `docstore:"any"`
+	}
 )
 
 func planStore() *Store {
@@ -120,6 +135,7 @@ func TestPlanChoosesFastPathOnlyWhereSafe(t *testing.T) {
 		{&planDocEmbedded{}, false},
 		{&planDocDuplicate{}, false},
 		{&planDocUnexportedPK{}, true},
+		{&planDocNumbers{}, true}, // with kindOther fields
 	} {
 		d, err := s.newDocument("test", tc.doc)
 		if err != nil {
@@ -154,6 +170,11 @@ func planDocs(b *Blob) []any {
 		&planDocAnyKey{PK: "p", SK: "s"},
 		&planDocTextField{PK: "p", SK: "s", T: planText{"a"}, P: &planText{"b"}},
 		&planDocUnexportedPK{PK: "p", SK: "s", pk: "q"},
+		&planDocNumbers{PK: "p", SK: "s", I: 1, F: 0.1, F32: 2.5, Any: 3.5},
+		&planDocNumbers{PK: "p", SK: "s", D: "12345678901234567890", SS: StringSet{"a"}, NS: NumberSet{"1"}, BS: BinarySet{{1}}},
+		&planDocNumbers{PK: "p", SK: "s", Any: Decimal("1.5")},
+		&planDocNumbers{PK: "p", SK: "s", Any: StringSet{"a"}},
+		&planDocNumbers{PK: "p", SK: "s", Any: StringSet{}},
 	}
 }
 
@@ -210,12 +231,22 @@ func TestPlanDecodeMatchesGeneralPath(t *testing.T) {
 		{"any": []any{"a", ref}}, // attachments are top-level only
 		{"l": []any{"a"}, "x": int64(3), "DocstoreRevision": "ignored", "pk": "ignored"},
 		{"t": planText{"a"}, "p": "b"},
+		// Numbers and sets, which the planDocNumbers fields hold or refuse.
+		{"i": Decimal("12345678901234567890"), "f": Decimal("0.1"), "d": Decimal("1.5"), "any": Decimal("7")},
+		{"i": Decimal("12"), "f": Decimal("3.1415926535897932384626433832795028")},
+		{"f": int64(1<<53 + 1)},                        // a float64 does not hold it
+		{"f": int64(1 << 53), "f32": int64(1<<53 + 1)}, // float32 fields round
+		{"f32": Decimal("0.1"), "d": int64(5), "ss": []any{"a"}, "ns": NumberSet{"1", "2"}, "bs": BinarySet{{1}}},
+		{"d": 2.5, "ss": StringSet{"x"}, "any": NumberSet{"3"}},
+		{"d": "not a number"}, // a string into a Decimal
+		{"n": Decimal("5"), "title": Decimal("5"), "F": Decimal("2.5"), "any": BinarySet{{0}}},
+		{"l": StringSet{"a"}, "x": Decimal("3")},
 	}
 	key := driver.Key{Partition: "p", Sort: "s"}
 	hits := 0
 	for _, fields := range fieldSets {
 		for _, proto := range []any{&planDoc{}, &planDocOther{}, &planDocStrRev{}, &planDocNoRev{}, &planDocNamedRev{},
-			&planDocAnyKey{}, &planDocTextField{}, &planDocFold{}, &planDocUnexportedPK{}} {
+			&planDocAnyKey{}, &planDocTextField{}, &planDocFold{}, &planDocUnexportedPK{}, &planDocNumbers{}} {
 			got := &driver.Document{Key: key, Revision: "rev", Fields: fields}
 			typ := reflect.TypeOf(proto).Elem()
 			fastDoc, slowDoc := reflect.New(typ).Interface(), reflect.New(typ).Interface()
@@ -253,12 +284,14 @@ func FuzzPlanDecode(f *testing.F) {
 		}
 		// mix picks, per field, which of the fuzzed values it holds, so
 		// that values of the wrong type reach every field.
-		values := []any{str, n, fl, b, ts, nil, int64(len(str)), []any{str}}
+		values := []any{str, n, fl, b, ts, nil, int64(len(str)), []any{str},
+			Decimal(str), Decimal(strconv.FormatInt(n, 10) + "e" + strconv.Itoa(int(mix)%40-20)), StringSet{str}, NumberSet{Decimal(ts)}, BinarySet{[]byte(str)}}
 		pick := func(shift uint) any { return values[(int(mix)>>shift+int(shift))%len(values)] }
-		fields := map[string]any{"title": pick(0), "n": pick(1), "F": pick(2), "ok": pick(3), "t": pick(4), "any": pick(5)}
+		fields := map[string]any{"title": pick(0), "n": pick(1), "F": pick(2), "ok": pick(3), "t": pick(4), "any": pick(5),
+			"i": pick(6), "f": pick(7), "f32": pick(0), "d": pick(1), "ss": pick(2), "ns": pick(3), "bs": pick(4)}
 		s := planStore()
 		key := driver.Key{Partition: "p", Sort: "s"}
-		for _, proto := range []any{&planDoc{}, &planDocNoRev{}, &planDocStrRev{}} {
+		for _, proto := range []any{&planDoc{}, &planDocNoRev{}, &planDocStrRev{}, &planDocNumbers{}} {
 			typ := reflect.TypeOf(proto).Elem()
 			fastDoc, slowDoc := reflect.New(typ).Interface(), reflect.New(typ).Interface()
 			fast, err := s.newDocument("get", fastDoc)
@@ -292,6 +325,7 @@ func FuzzPlanEncode(f *testing.F) {
 		}
 		docs := []any{
 			&planDoc{PK: pk, SK: planName(sk), Title: title, N: n, F: fl, OK: ok, T: time.Unix(0, nanos).UTC(), Any: title, Rev: revAny},
+			&planDocNumbers{PK: pk, SK: sk, I: nanos, F: float64(fl), F32: fl, D: Decimal(title), SS: StringSet{title}, Any: Decimal(rev)},
 			&planDocStrRev{PK: pk, SK: sk, Rev: rev},
 			&planDocNoRev{PK: pk, SK: sk, X: int(n)},
 		}

@@ -72,16 +72,16 @@ type Query struct {
 // Iterator iterates over the results of a query. It is not safe for
 // concurrent use.
 type Iterator struct {
-	s      *Store
-	ctx    context.Context
-	q      driver.Query
-	key    Key // the partition, for errors
-	limit  int // documents still to return; -1 for no limit
-	buf    []*driver.Document
-	after  string // sort key of the last document returned, or of the token resumed
-	next   string // driver token of the following page
-	more   bool   // a following page may exist
-	err    error
+	s     *Store
+	ctx   context.Context
+	q     driver.Query
+	key   Key // the partition, for errors
+	limit int // documents still to return; -1 for no limit
+	buf   []*driver.Document
+	after string // sort key of the last document returned, or of the token resumed
+	next  string // driver token of the following page
+	more  bool   // a following page may exist
+	err   error
 }
 
 // pageToken is the portable page token: the sort key of the last document

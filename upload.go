@@ -181,10 +181,11 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 	if err != nil {
 		return nil, err
 	}
+	// A copy's recorded size and checksum are not announced to the
+	// driver: they may be a lie (an item written by another tool), and a
+	// driver may size its buffers by them. The copied bytes are checked
+	// against the record below, in the same pass.
 	wopts := &driver.WriteOptions{ContentType: ref.ContentType, Size: -1}
-	if known != nil {
-		wopts.Size, wopts.SHA256 = known.size, known.sum
-	}
 	hr := newHashingReader(br)
 	attrs, err := s.drv.WriteBlob(ctx, key, hr, wopts)
 	if err == nil && !hr.eof {

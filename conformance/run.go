@@ -46,6 +46,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"BadInput", testBadInput},
 		{"Strict", testStrict},
 		{"Foreign", testForeign},
+		{"Values", testValues},
 		{"Close", testClose},
 		{"Cancel", testCancel},
 		{"Concurrency", testConcurrency},

@@ -44,11 +44,14 @@ func (k Key) String() string {
 // other fields.
 //
 // Fields holds only these value types, recursively: nil, bool, int64,
-// float64, string, []byte, time.Time, []any and map[string]any. Fields never
-// contains the partition key, sort key or revision attributes: those travel
-// in Key and Revision, and the driver stores them under the attribute names
-// it reports in Info. Attachments are ordinary map[string]any values; a
-// driver need not know which fields are attachments.
+// float64, Decimal, string, []byte, time.Time, StringSet, NumberSet,
+// BinarySet, []any and map[string]any (Decimal and the sets are
+// DynamoDB's numbers and sets, kept without loss; see Decimal). Fields
+// never contains the partition key, sort key or revision attributes: those
+// travel in Key and Revision, and the driver stores them under the
+// attribute names it reports in Info. Attachments are ordinary
+// map[string]any values; a driver need not know which fields are
+// attachments.
 //
 // A driver must not retain or modify a Document it is given after the call
 // returns, and must return Documents the caller may modify freely.

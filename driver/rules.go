@@ -14,7 +14,11 @@ import (
 //   - strings are valid UTF-8;
 //   - numbers are finite, and zero or of magnitude between 1e-130 and
 //     9.9999999999999999999999999999999999999e125 (float64 values outside
-//     that range, NaN and ±Inf are refused);
+//     that range, NaN and ±Inf are refused); Decimals are valid number
+//     text of at most 38 significant digits (see Decimal.Check);
+//   - sets (StringSet, NumberSet, BinarySet) are not empty and hold no
+//     duplicates (numbers by value), their strings are valid UTF-8 and
+//     their numbers valid Decimals;
 //   - documents nest at most 32 levels deep.
 //
 // The error wraps InvalidArgument and names the offending attribute.
@@ -57,6 +61,26 @@ func checkValue(v any, path string, depth int) error {
 		if err := checkNumber(x); err != nil {
 			return fmt.Errorf("%w: attribute %q: %v", InvalidArgument, path, err)
 		}
+	case Decimal:
+		if err := x.Check(); err != nil {
+			return fmt.Errorf("attribute %q: %w", path, err)
+		}
+	case StringSet:
+		return checkSet(x, path, func(s string) (string, error) {
+			if !utf8.ValidString(s) {
+				return "", fmt.Errorf("%w: attribute %q holds a string that is not valid UTF-8", InvalidArgument, path)
+			}
+			return s, nil
+		})
+	case NumberSet:
+		return checkSet(x, path, func(d Decimal) (string, error) {
+			if err := d.Check(); err != nil {
+				return "", fmt.Errorf("attribute %q: %w", path, err)
+			}
+			return d.key(), nil
+		})
+	case BinarySet:
+		return checkSet(x, path, func(b []byte) (string, error) { return string(b), nil })
 	case []any:
 		if depth+1 > maxDynamoDBDepth {
 			return fmt.Errorf("%w: attribute %s nests deeper than DynamoDB's %d levels", InvalidArgument, path, maxDynamoDBDepth)
@@ -82,6 +106,26 @@ func checkNumber(f float64) error {
 		return fmt.Errorf("%v is smaller in magnitude than DynamoDB's 1e-130", f)
 	case a >= 1e126:
 		return fmt.Errorf("%v is larger in magnitude than DynamoDB's 9.99…e125", f)
+	}
+	return nil
+}
+
+// checkSet checks that a set is not empty and that its elements are valid
+// and distinct, as told apart by key (which also checks an element).
+func checkSet[E any](set []E, path string, key func(E) (string, error)) error {
+	if len(set) == 0 {
+		return fmt.Errorf("%w: attribute %q holds an empty set, which DynamoDB refuses", InvalidArgument, path)
+	}
+	seen := make(map[string]bool, len(set))
+	for _, e := range set {
+		k, err := key(e)
+		if err != nil {
+			return err
+		}
+		if seen[k] {
+			return fmt.Errorf("%w: attribute %q holds a set with duplicate elements, which DynamoDB refuses", InvalidArgument, path)
+		}
+		seen[k] = true
 	}
 	return nil
 }

@@ -31,6 +31,21 @@ func TestCheckDynamoDBValues(t *testing.T) {
 		{"InvalidUTF8", map[string]any{"s": "\xff"}, "UTF-8"},
 		{"InvalidUTF8Name", map[string]any{"\xff": 1.0}, "UTF-8"},
 		{"TooDeep", deep, "deeper"},
+		{"Decimals", map[string]any{"d": Decimal("12345678901234567890123456789012345678"), "tiny": Decimal("-1e-130"), "l": []any{Decimal("9.9999999999999999999999999999999999999E+125")}}, ""},
+		{"DecimalNotANumber", map[string]any{"d": Decimal("1,5")}, "not a number"},
+		{"DecimalEmpty", map[string]any{"d": Decimal("")}, "not a number"},
+		{"DecimalTooManyDigits", map[string]any{"m": map[string]any{"d": Decimal("123456789012345678901234567890123456789")}}, "significant digits"},
+		{"DecimalTooLarge", map[string]any{"d": Decimal("1e126")}, "larger"},
+		{"DecimalTooSmall", map[string]any{"d": Decimal("1e-131")}, "smaller"},
+		{"Sets", map[string]any{"ss": StringSet{"a", ""}, "ns": NumberSet{"1", "1.5", "-1"}, "bs": BinarySet{{}, {1}}}, ""},
+		{"EmptyStringSet", map[string]any{"ss": StringSet{}}, "empty set"},
+		{"NilNumberSet", map[string]any{"ns": NumberSet(nil)}, "empty set"},
+		{"EmptyBinarySet", map[string]any{"l": []any{BinarySet{}}}, "empty set"},
+		{"DuplicateStrings", map[string]any{"ss": StringSet{"a", "b", "a"}}, "duplicate"},
+		{"DuplicateNumbers", map[string]any{"ns": NumberSet{"1", "1.0"}}, "duplicate"},
+		{"DuplicateBinaries", map[string]any{"bs": BinarySet{{1}, {1}}}, "duplicate"},
+		{"InvalidUTF8InSet", map[string]any{"ss": StringSet{"\xff"}}, "UTF-8"},
+		{"InvalidNumberInSet", map[string]any{"ns": NumberSet{"1", "NaN"}}, "not a number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckDynamoDBValues(tc.fields)

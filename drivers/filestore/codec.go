@@ -42,6 +42,14 @@ import (
 //	{"map":{...}}               map[string]any; {"map":null} for a nil map;
 //	                            {"mapb":[["<base64 name>",value],...]} if a
 //	                            name is not valid UTF-8
+//	{"dec":"1.50"}              driver.Decimal, its text as it is
+//	{"sset":["a","b"]}          driver.StringSet, in its order; {"sset":null}
+//	                            for a nil set; {"ssetb":["<base64>",...]} if
+//	                            a string is not valid UTF-8
+//	{"nset":["1","2.5"]}        driver.NumberSet, each Decimal's text;
+//	                            {"nset":null} for a nil set
+//	{"bset":["<base64>",...]}   driver.BinarySet; {"bset":null} for a nil
+//	                            set, and null for a nil element
 //
 // Keys are valid UTF-8 (the driver checks), so they are plain strings. A
 // time's location is kept as its UTC offset, like time.Time's own JSON.
@@ -204,6 +212,46 @@ func encodeValue(v any) (any, error) {
 			out = append(out, []any{base64.StdEncoding.EncodeToString([]byte(k)), ev})
 		}
 		return kv{"mapb": out}, nil
+	case driver.Decimal:
+		if !utf8.ValidString(string(x)) {
+			return nil, fmt.Errorf("%w: %w: a Decimal that is not valid UTF-8", errInvalid, errBadValue)
+		}
+		return kv{"dec": string(x)}, nil
+	case driver.StringSet:
+		if x == nil {
+			return kv{"sset": nil}, nil
+		}
+		if !slices.ContainsFunc(x, func(s string) bool { return !utf8.ValidString(s) }) {
+			return kv{"sset": []string(x)}, nil
+		}
+		out := make([]string, len(x))
+		for i, e := range x {
+			out[i] = base64.StdEncoding.EncodeToString([]byte(e))
+		}
+		return kv{"ssetb": out}, nil
+	case driver.NumberSet:
+		if x == nil {
+			return kv{"nset": nil}, nil
+		}
+		out := make([]string, len(x))
+		for i, e := range x {
+			if !utf8.ValidString(string(e)) {
+				return nil, fmt.Errorf("%w: %w: a Decimal that is not valid UTF-8", errInvalid, errBadValue)
+			}
+			out[i] = string(e)
+		}
+		return kv{"nset": out}, nil
+	case driver.BinarySet:
+		if x == nil {
+			return kv{"bset": nil}, nil
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			if e != nil {
+				out[i] = base64.StdEncoding.EncodeToString(e)
+			}
+		}
+		return kv{"bset": out}, nil
 	default:
 		return nil, fmt.Errorf("%w: %w %T", errInvalid, errBadValue, v)
 	}
@@ -336,10 +384,83 @@ func decodeValue(v any) (any, error) {
 				}
 			}
 			return out, nil
+		case "dec":
+			d, ok := x.(string)
+			if !ok {
+				return nil, fmt.Errorf("dec holds %T", x)
+			}
+			return driver.Decimal(d), nil
+		case "sset", "ssetb":
+			if x == nil && tag == "sset" {
+				return driver.StringSet(nil), nil
+			}
+			l, err := decodeStrings(tag, x, tag == "ssetb")
+			return driver.StringSet(l), err
+		case "nset":
+			if x == nil {
+				return driver.NumberSet(nil), nil
+			}
+			l, err := decodeStrings(tag, x, false)
+			if err != nil {
+				return nil, err
+			}
+			out := make(driver.NumberSet, len(l))
+			for i, e := range l {
+				out[i] = driver.Decimal(e)
+			}
+			return out, nil
+		case "bset":
+			if x == nil {
+				return driver.BinarySet(nil), nil
+			}
+			l, ok := x.([]any)
+			if !ok {
+				return nil, fmt.Errorf("bset holds %T", x)
+			}
+			out := make(driver.BinarySet, len(l))
+			for i, e := range l {
+				if e == nil {
+					continue
+				}
+				b, err := decodeBase64(e)
+				if err != nil {
+					return nil, err
+				}
+				if b == nil {
+					b = []byte{}
+				}
+				out[i] = b
+			}
+			return out, nil
 		}
 		return nil, fmt.Errorf("unknown tag %q", tag)
 	}
 	panic("unreachable")
+}
+
+// decodeStrings decodes a list of strings, base64 encoded if b64.
+func decodeStrings(tag string, x any, b64 bool) ([]string, error) {
+	l, ok := x.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s holds %T", tag, x)
+	}
+	out := make([]string, len(l))
+	for i, e := range l {
+		if b64 {
+			b, err := decodeBase64(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = string(b)
+			continue
+		}
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s holds a %T", tag, e)
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 func decodeBase64(x any) ([]byte, error) {

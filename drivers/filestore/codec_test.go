@@ -3,6 +3,8 @@ package filestore
 import (
 	"math"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,7 +46,24 @@ func allTypes() map[string]any {
 		"nilmap":    map[string]any(nil),
 		"badkeys":   map[string]any{"ok": int64(1), "\xff": "bad key"},
 		"\xfebad":   "a field with a bad name",
+		"decimal":   driver.Decimal("12345678901234567890"),
+		"sset":      driver.StringSet{"b", "a", ""},
+		"nset":      driver.NumberSet{"1e-130", "1.50", "-9.9999999999999999999999999999999999999E+125"},
+		"bset":      driver.BinarySet{{0}, {}},
 	}
+}
+
+// dynamoDBValidTypes returns the fields of allTypes that DynamoDB's rules
+// accept (driver.CheckDynamoDBValues), for tests that write through the
+// driver, which enforces them.
+func dynamoDBValidTypes() map[string]any {
+	fields := allTypes()
+	for k, v := range fields {
+		if driver.CheckDynamoDBValues(map[string]any{k: v}) != nil {
+			delete(fields, k)
+		}
+	}
+	return fields
 }
 
 func TestCodecRoundTrip(t *testing.T) {
@@ -127,6 +146,23 @@ func exactEqual(a, b any) bool {
 	case []byte:
 		y, ok := b.([]byte)
 		return ok && (x == nil) == (y == nil) && string(x) == string(y)
+	case driver.StringSet:
+		y, ok := b.(driver.StringSet)
+		return ok && (x == nil) == (y == nil) && slices.Equal(x, y)
+	case driver.NumberSet:
+		y, ok := b.(driver.NumberSet)
+		return ok && (x == nil) == (y == nil) && slices.Equal(x, y) // the same text
+	case driver.BinarySet:
+		y, ok := b.(driver.BinarySet)
+		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !exactEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
 	case []any:
 		y, ok := b.([]any)
 		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
@@ -152,5 +188,79 @@ func exactEqual(a, b any) bool {
 		return true
 	default:
 		return reflect.TypeOf(a) == reflect.TypeOf(b) && a == b
+	}
+}
+
+// TestCodecNumbersAndSets checks that Decimals keep their text and sets
+// their type, order and elements exactly, edge cases included.
+func TestCodecNumbersAndSets(t *testing.T) {
+	fields := map[string]any{
+		"dec":      driver.Decimal("3.1415926535897932384626433832795028"),
+		"decexp":   driver.Decimal("-9.9999999999999999999999999999999999999E+125"),
+		"dectext":  driver.Decimal("+007.50"), // text kept as it is
+		"decempty": driver.Decimal(""),
+		"sset":     driver.StringSet{"z", "a", "", "<html> & \u2028"},
+		"ssetbad":  driver.StringSet{"ok", "a\xffb"},
+		"ssetnil":  driver.StringSet(nil),
+		"ssetzero": driver.StringSet{},
+		"nset":     driver.NumberSet{"12345678901234567890", "0.1", "1E-130"},
+		"nsetnil":  driver.NumberSet(nil),
+		"bset":     driver.BinarySet{{1, 2}, {}, nil, {255}},
+		"bsetnil":  driver.BinarySet(nil),
+		"nested":   []any{driver.NumberSet{"1"}, map[string]any{"d": driver.Decimal("1e-130")}},
+	}
+	doc := &driver.Document{Key: driver.Key{Partition: "p"}, Fields: fields}
+	data, err := encodeDocument(doc, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeDocument(data)
+	if err != nil {
+		t.Fatalf("decode: %v\n%s", err, data)
+	}
+	checkFieldsExact(t, got.Fields, fields)
+	for _, want := range []string{`"dec":"+007.50"`, `"sset":["z","a","","<html> & \u2028"]`, `"nset":null`, `"bset":["AQI=","",null,"/w=="]`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("file lacks %s:\n%s", want, data)
+		}
+	}
+	if _, err := encodeDocument(&driver.Document{Fields: map[string]any{"d": driver.Decimal("1\xff")}}, false); errorCode(err) != driver.InvalidArgument {
+		t.Errorf("a Decimal that is not UTF-8: %v", err)
+	}
+	if _, err := encodeDocument(&driver.Document{Fields: map[string]any{"d": driver.NumberSet{"1\xff"}}}, false); errorCode(err) != driver.InvalidArgument {
+		t.Errorf("a NumberSet element that is not UTF-8: %v", err)
+	}
+}
+
+// TestDecodeOldFiles reads a file written before numbers and sets had
+// their own tags.
+func TestDecodeOldFiles(t *testing.T) {
+	old := `{"docblob":1,"key":{"partition":"p","sort":"s"},"revision":{"str":"r"},` +
+		`"fields":{"map":{"n":{"int":"12"},"f":{"float":"1.5"},"l":{"list":[{"str":"a"},{"str":"b"}]}}}}`
+	got, err := decodeDocument([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFieldsExact(t, got.Fields, map[string]any{"n": int64(12), "f": 1.5, "l": []any{"a", "b"}})
+}
+
+func TestDecodeCorruptSets(t *testing.T) {
+	for _, f := range []string{`{"dec":1}`, `{"sset":"a"}`, `{"sset":[1]}`, `{"ssetb":["!"]}`, `{"ssetb":null}`, `{"nset":[true]}`, `{"bset":{}}`, `{"bset":["!"]}`, `{"bset":[1]}`} {
+		s := `{"docblob":1,"key":{"partition":"p"},"revision":{"str":""},"fields":{"map":{"x":` + f + `}}}`
+		if _, err := decodeDocument([]byte(s)); errorCode(err) != driver.Corrupt {
+			t.Errorf("decode %s: %v", f, err)
+		}
+	}
+}
+
+func TestDynamoDBValidTypes(t *testing.T) {
+	fields := dynamoDBValidTypes()
+	if err := driver.CheckDynamoDBValues(fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"decimal", "sset", "nset", "bset", "int", "float", "map"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("%s is missing", k)
+		}
 	}
 }

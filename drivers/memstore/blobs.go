@@ -29,10 +29,16 @@ const chunkSize = 64 << 10
 
 var scratch = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
+// maxOneBuffer bounds the announced sizes that readChunks trusts for one
+// allocation: a larger announcement is read in chunks and checked at the
+// end, so that a lying size never allocates what it claims.
+const maxOneBuffer = 16 << 20
+
 // readChunks reads r to EOF into exactly sized chunks. If size is known
-// (non-negative) the payload is read into one buffer.
+// (non-negative, and at most maxOneBuffer) the payload is read into one
+// buffer; a payload of another size than announced is an error.
 func readChunks(r io.Reader, size int64) ([][]byte, int64, error) {
-	if size >= 0 {
+	if size >= 0 && size <= maxOneBuffer {
 		buf := make([]byte, size)
 		if _, err := io.ReadFull(r, buf); err != nil {
 			if err == io.ErrUnexpectedEOF {
@@ -69,6 +75,9 @@ func readChunks(r io.Reader, size int64) ([][]byte, int64, error) {
 		switch err {
 		case nil:
 		case io.EOF:
+			if size >= 0 && total != size {
+				return nil, 0, fmt.Errorf("memstore: payload of %d bytes, %d announced", total, size)
+			}
 			return chunks, total, nil
 		default:
 			return nil, 0, err

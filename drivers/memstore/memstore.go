@@ -118,7 +118,7 @@ func newDriver(st *storage, opts *Options) *Driver {
 		MaxDocumentBytes:     400 * 1024,
 		MaxBlobKeyBytes:      1024,
 		DynamoDBValues:       true,
-			SettledOnReturn:      true,
+		SettledOnReturn:      true,
 	}
 	if o.PartitionKey != "" {
 		info.PartitionKey = o.PartitionKey

@@ -1,6 +1,7 @@
 package s3dynamo
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -53,10 +54,10 @@ func (d *Driver) keyItem(key driver.Key) map[string]types.AttributeValue {
 	return m
 }
 
-// decodeItem converts a DynamoDB item into a document. It never fails: an
-// item written by other tools may hold attribute types that documents do
-// not have (sets become lists), and the previous version returned by a
-// write that was applied must always reach the caller.
+// decodeItem converts a DynamoDB item into a document. It never fails and
+// loses nothing: an item written by other tools may hold any attribute
+// values (numbers of 38 digits, sets), and the previous version returned by
+// a write that was applied must always reach the caller.
 func (d *Driver) decodeItem(item map[string]types.AttributeValue) *driver.Document {
 	doc := &driver.Document{Fields: make(map[string]any, len(item))}
 	for name, av := range item {
@@ -107,6 +108,37 @@ func encodeValue(v any) (types.AttributeValue, error) {
 			return nil, fmt.Errorf("DynamoDB cannot store the number %v", x)
 		}
 		return &types.AttributeValueMemberN{Value: strconv.FormatFloat(x, 'g', -1, 64)}, nil
+	case driver.Decimal:
+		if err := x.Check(); err != nil {
+			return nil, err
+		}
+		return &types.AttributeValueMemberN{Value: string(x)}, nil
+	case driver.StringSet:
+		if len(x) == 0 {
+			return nil, errEmptySet
+		}
+		return &types.AttributeValueMemberSS{Value: append([]string{}, x...)}, nil
+	case driver.NumberSet:
+		if len(x) == 0 {
+			return nil, errEmptySet
+		}
+		l := make([]string, len(x))
+		for i, e := range x {
+			if err := e.Check(); err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			l[i] = string(e)
+		}
+		return &types.AttributeValueMemberNS{Value: l}, nil
+	case driver.BinarySet:
+		if len(x) == 0 {
+			return nil, errEmptySet
+		}
+		l := make([][]byte, len(x))
+		for i, e := range x {
+			l[i] = append([]byte{}, e...)
+		}
+		return &types.AttributeValueMemberBS{Value: l}, nil
 	case time.Time:
 		return &types.AttributeValueMemberS{Value: x.UTC().Format(time.RFC3339Nano)}, nil
 	case []any:
@@ -133,9 +165,14 @@ func encodeValue(v any) (types.AttributeValue, error) {
 	return nil, fmt.Errorf("unsupported value type %T", v)
 }
 
-// decodeValue converts an attribute value into a field value. Numbers
-// become int64 if they are integers that fit, float64 otherwise; string
-// sets, number sets and binary sets become lists.
+var errEmptySet = errors.New("DynamoDB cannot store an empty set")
+
+// decodeValue converts an attribute value into a field value, without
+// loss: numbers as driver.NumberValue says (int64 if they are integers
+// that fit, float64 if a float64 written back is the same number, a
+// driver.Decimal with their text otherwise); string, number and binary
+// sets as driver.StringSet, driver.NumberSet (of Decimals, with their
+// text) and driver.BinarySet.
 func decodeValue(av types.AttributeValue) any {
 	switch x := av.(type) {
 	case *types.AttributeValueMemberNULL:
@@ -147,7 +184,7 @@ func decodeValue(av types.AttributeValue) any {
 	case *types.AttributeValueMemberB:
 		return append([]byte{}, x.Value...)
 	case *types.AttributeValueMemberN:
-		return decodeNumber(x.Value)
+		return driver.NumberValue(driver.Decimal(x.Value))
 	case *types.AttributeValueMemberL:
 		l := make([]any, len(x.Value))
 		for i, e := range x.Value {
@@ -161,35 +198,19 @@ func decodeValue(av types.AttributeValue) any {
 		}
 		return m
 	case *types.AttributeValueMemberSS:
-		l := make([]any, len(x.Value))
-		for i, e := range x.Value {
-			l[i] = e
-		}
-		return l
+		return driver.StringSet(append([]string{}, x.Value...))
 	case *types.AttributeValueMemberNS:
-		l := make([]any, len(x.Value))
+		l := make(driver.NumberSet, len(x.Value))
 		for i, e := range x.Value {
-			l[i] = decodeNumber(e)
+			l[i] = driver.Decimal(e)
 		}
 		return l
 	case *types.AttributeValueMemberBS:
-		l := make([]any, len(x.Value))
+		l := make(driver.BinarySet, len(x.Value))
 		for i, e := range x.Value {
 			l[i] = append([]byte{}, e...)
 		}
 		return l
 	}
 	return nil
-}
-
-func decodeNumber(s string) any {
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return i
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
-	}
-	// Out of float64's range (DynamoDB allows up to 1e125 and down to
-	// 1e-130, so this cannot happen) or malformed: keep the text.
-	return s
 }

@@ -93,12 +93,29 @@
 // A document is an item with its key under the configured attribute
 // names, its revision under "DocstoreRevision" (as in gocloud.dev/docstore)
 // and one attribute per field. Field values map to DynamoDB types as
-// follows: string S, []byte B, bool BOOL, nil NULL, int64 and float64 N,
-// []any L, map[string]any M, and time.Time S in RFC 3339 with nanoseconds,
-// in UTC. Reading back, N becomes int64 if it is an integer that fits,
-// float64 otherwise, and times come back as their strings (the portable
-// layer decodes them into time.Time fields); string, number and binary
-// sets written by other tools become lists.
+// follows: string S, []byte B, bool BOOL, nil NULL, int64 and float64 N
+// (a float64 in its shortest form), driver.Decimal (docblob.Decimal) N with
+// its text as it is, []any L, map[string]any M, driver.StringSet SS,
+// driver.NumberSet NS, driver.BinarySet BS, and time.Time S in RFC 3339
+// with nanoseconds, in UTC. A Decimal must be valid (Decimal.Check) and a
+// set non-empty, or the write fails with InvalidArgument before any
+// request.
+//
+// Reading back loses nothing, whoever wrote the item: N becomes an int64
+// if it is an integer within int64's range; else a float64 if that float64,
+// written back in its shortest form, is the same number (0.1, 1e-130,
+// every float64 this driver wrote); else a driver.Decimal holding
+// DynamoDB's text, all 38 digits of it ("12345678901234567890",
+// "3.1415926535897932384626433832795028"). SS, NS and BS become
+// driver.StringSet, driver.NumberSet (of Decimals, DynamoDB's text) and
+// driver.BinarySet, so they are written back as sets. Times come back as
+// their strings (the portable layer decodes them into time.Time fields).
+// So an item written by any tool, read into a map[string]any and put
+// back, is the same item, its revision aside; DynamoDB itself writes
+// numbers in its own normal form (1E+2 is read back as 100, 1.50 as 1.5).
+// The root package's documentation says which Go fields take which
+// numbers (an int64 field refuses 12345678901234567890 rather than round
+// it).
 //
 // An attachment is a map attribute; its payload is the S3 object "key" in
 // "bucket" (or, for a small payload kept inline, the "data" attribute).

@@ -51,6 +51,10 @@ func errorCode(err error) driver.ErrorCode {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
+	var c driver.ErrorCode // driver.CheckDynamoDBValues, for one
+	if errors.As(err, &c) {
+		return c
+	}
 	// The portable layer treats context errors itself. The SDK wraps them in
 	// its own errors (smithy.CanceledError, RequestSendError), which unwrap
 	// to the context error.
