@@ -8,7 +8,12 @@
 // DynamoDB's rules for attribute names and values too
 // (driver.CheckDynamoDBValues: no empty names, no NaN, ±Inf or numbers
 // outside DynamoDB's range), and, as S3 does, refuses a payload whose
-// bytes do not match the SHA-256 it was announced with (code Corrupt). It is safe for
+// bytes do not match the SHA-256 it was announced with (code Corrupt).
+// One difference remains: values come back with the Go types they were
+// stored with, where DynamoDB returns an integral float64 as an int64 and
+// a time.Time as its RFC 3339 text. Decode into typed struct fields (which
+// accept both), not type assertions on map values, and code behaves the
+// same on both. It is safe for
 // concurrent use, and deep-copies what it stores and returns: a caller that
 // modifies a document or a byte slice after a call never changes stored
 // state. Stored payloads are immutable; reads return them without copying.
