@@ -35,6 +35,8 @@ func testForeign(t *testing.T, newHarness HarnessMaker) {
 			must(t, e.store.Get(e.ctx, got), "Get")
 			_, err := got.File.ReadAll(e.ctx)
 			wantCode(t, err, docblob.Corrupt, "ReadAll of a payload whose recorded size lies")
+			_, err = got.File.CopyTo(e.ctx, io.Discard)
+			wantCode(t, err, docblob.Corrupt, "CopyTo of a payload whose recorded size lies")
 			r, err := got.File.NewRangeReader(e.ctx, 1, 1<<62)
 			must(t, err, "NewRangeReader")
 			if _, err := io.ReadAll(r); err == nil && size > int64(len(payload)) {
