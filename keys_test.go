@@ -84,3 +84,28 @@ func TestNewBlobKey(t *testing.T) {
 		t.Errorf("key without sort key = %q", k)
 	}
 }
+
+func TestStoreNamespace(t *testing.T) {
+	for _, tc := range []struct {
+		prefix, collection, want string
+		ok                       bool
+	}{
+		{"", "invoices", "invoices.docblob/", true},
+		{"tenants/acme/", "t", "tenants/acme/t.docblob/", true},
+		{"", "", "default.docblob/", true},
+		{"", strings.Repeat("t", 255), strings.Repeat("t", 255) + ".docblob/", true},
+		{"", strings.Repeat("t", 256), "", false},
+		{"", "a/b", "", false},
+		{"", "..", "", false},
+		{"inv", "t", "", false},
+		{"a//", "t", "", false},
+		{"x.docblob/", "t", "", false},
+		{"../", "t", "", false},
+		{"sp ace/", "t", "", false},
+	} {
+		got, err := storeNamespace(tc.prefix, driver.Info{Collection: tc.collection})
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("storeNamespace(%q, %q) = %q, %v; want %q, ok %v", tc.prefix, tc.collection, got, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -45,7 +45,7 @@ import (
 const namespaceSuffix = ".docblob/"
 
 // maxCollection bounds the length of Info.Collection.
-const maxCollection = 100
+const maxCollection = 255 // DynamoDB's limit on table names
 
 // storeNamespace returns the namespace of a store with the given prefix
 // over the driver described by info, or an error naming the fix.

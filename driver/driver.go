@@ -192,9 +192,10 @@ type Info struct {
 	Container string
 	// Collection names the document collection the driver stores documents
 	// in (the DynamoDB table, for example): letters, digits, '.', '-' and
-	// '_', at most 100 bytes. The portable layer names the store's payload
-	// namespace after it, so that stores over different collections that
-	// share blob storage never share payload keys. "" means "default".
+	// '_', at most 255 bytes (DynamoDB's limit on table names). The
+	// portable layer names the store's payload namespace after it, so that
+	// stores over different collections that share blob storage never
+	// share payload keys. "" means "default".
 	Collection string
 	// CollectionID identifies the collection beyond its name (for example
 	// the region, endpoint and table), so that two collections of the same
