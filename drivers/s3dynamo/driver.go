@@ -92,7 +92,9 @@ type Options struct {
 	// the same time. An upload holds at most about
 	// PartSize*(UploadConcurrency+1) bytes of payload in memory, for
 	// payloads of up to 8,000 parts (see the package documentation for
-	// larger ones). Default DefaultUploadConcurrency.
+	// larger ones), and the driver keeps that many part buffers between
+	// uploads, so that uploads allocate none. Default
+	// DefaultUploadConcurrency.
 	UploadConcurrency int
 	// ServerSideEncryption is "" (the bucket's default), SSES3 or SSEKMS.
 	ServerSideEncryption string
@@ -165,7 +167,7 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 	if o.CollectionID == "" {
 		o.CollectionID = "dynamodb:" + cfg.Region + ":" + o.Table
 	}
-	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize}, listPageSize: defaultListPageSize}
+	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize, keep: o.UploadConcurrency + 1}, listPageSize: defaultListPageSize}
 	d.info = driver.Info{
 		PartitionKey:         o.PartitionKey,
 		SortKey:              o.SortKey,

@@ -36,7 +36,7 @@ func partSize(base int64, num int32) int64 {
 // doubling every partsPerSize parts, so that S3's 5 TiB object limit fits
 // in its 10,000 parts: their bound is (UploadConcurrency+1) parts of the
 // current size, plus the pooled buffers of the previous size until the
-// garbage collector reclaims them.
+// garbage collector reclaims them (see partPool).
 const (
 	basePartCount = 8000
 	partsPerSize  = 100
@@ -46,13 +46,19 @@ const (
 // and up to 20 doublings (5 MiB doubles to the 5 GiB maximum in 10).
 const partClasses = 21
 
-// partPool holds part buffers for reuse across uploads, one sync.Pool per
-// part size class, so that streaming a payload seldom allocates once the
-// pool is warm (and an idle driver gives the buffers back at the next
-// garbage collections).
+// partPool holds part buffers for reuse across uploads, so that streaming
+// a payload allocates nothing once the pool is warm. Buffers of the base
+// size are kept in a free list of at most keep (UploadConcurrency+1, one
+// upload's worth: 15 MiB by default), which the garbage collector never
+// empties, so that a long upload never allocates a part buffer again and
+// its memory stays flat; larger classes, used only past 8,000 parts, go
+// to a sync.Pool per class, given back at the next garbage collections.
 type partPool struct {
-	size  int64                  // the base part size, Options.PartSize
-	pools [partClasses]sync.Pool // pools[k] holds *[]byte of len classSize(k)
+	size  int64 // the base part size, Options.PartSize
+	keep  int   // base-size buffers kept
+	mu    sync.Mutex
+	free  []*[]byte              // base-size buffers, at most keep
+	pools [partClasses]sync.Pool // pools[k] holds *[]byte of len classSize(k), k >= 1
 }
 
 // classSize is the size of the buffers of class k.
@@ -71,7 +77,17 @@ func (p *partPool) class(size int64) int {
 // get returns a buffer of size bytes, pooled if size is one of the part
 // sizes.
 func (p *partPool) get(size int64) *[]byte {
-	if k := p.class(size); k >= 0 {
+	switch k := p.class(size); {
+	case k == 0:
+		p.mu.Lock()
+		if n := len(p.free); n > 0 {
+			b := p.free[n-1]
+			p.free = p.free[:n-1]
+			p.mu.Unlock()
+			return b
+		}
+		p.mu.Unlock()
+	case k > 0:
 		if b, ok := p.pools[k].Get().(*[]byte); ok {
 			return b
 		}
@@ -82,7 +98,14 @@ func (p *partPool) get(size int64) *[]byte {
 
 // put returns b to the pool of its size class, if it has one.
 func (p *partPool) put(b *[]byte) {
-	if k := p.class(int64(len(*b))); k >= 0 {
+	switch k := p.class(int64(len(*b))); {
+	case k == 0:
+		p.mu.Lock()
+		if len(p.free) < p.keep {
+			p.free = append(p.free, b)
+		}
+		p.mu.Unlock()
+	case k > 0:
 		p.pools[k].Put(b)
 	}
 }

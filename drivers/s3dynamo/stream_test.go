@@ -139,9 +139,6 @@ func (z *zeroesThenCounter) Read(p []byte) (int, error) {
 // two Ps, one buffer can be out of reach), where without the pool it
 // allocates one per part.
 func TestPartBuffersReused(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector's sync.Pool drops buffers at random, so reuse cannot be asserted")
-	}
 	f := newFixture(t, func(o *Options) { o.PartSize = MinPartSize; o.UploadConcurrency = 2 })
 	ctx := testContext(t)
 	data := payload(4*MinPartSize+100, 9)

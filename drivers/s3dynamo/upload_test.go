@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 	"testing/iotest"
 )
@@ -71,13 +72,26 @@ func TestReadPart(t *testing.T) {
 
 // Part buffers of the pool's size are reused; others are made to measure.
 func TestPartPool(t *testing.T) {
-	p := partPool{size: 8}
+	p := partPool{size: 8, keep: 3}
 	b := p.get(8)
 	if len(*b) != 8 {
 		t.Fatalf("got %d bytes, want 8", len(*b))
 	}
 	p.put(b)
-	big := p.get(16) // the second size class, after 900 parts
+	// Base-size buffers are kept whatever the garbage collector does, up
+	// to keep of them.
+	runtime.GC()
+	if again := p.get(8); again != b {
+		t.Error("a returned base-size buffer was not reused after a garbage collection")
+	}
+	bufs := []*[]byte{b, p.get(8), p.get(8), p.get(8)}
+	for _, x := range bufs {
+		p.put(x)
+	}
+	if len(p.free) != 3 {
+		t.Errorf("the pool keeps %d base-size buffers, want at most 3", len(p.free))
+	}
+	big := p.get(16) // the second size class, past 8,000 parts
 	if len(*big) != 16 {
 		t.Fatalf("got %d bytes, want 16", len(*big))
 	}
@@ -87,9 +101,6 @@ func TestPartPool(t *testing.T) {
 	}
 	if raceEnabled {
 		return // the race detector's sync.Pool drops what is put at random
-	}
-	if again := p.get(8); again != b {
-		t.Error("a returned buffer was not reused")
 	}
 	if again := p.get(16); again != big {
 		t.Error("a returned buffer of the second size class was not reused")
