@@ -109,3 +109,35 @@ func TestStoreNamespace(t *testing.T) {
 		}
 	}
 }
+
+func TestOwns(t *testing.T) {
+	s := &Store{info: driver.Info{PartitionKey: "pk", SortKey: "sk"}, ns: "ns.docblob/"}
+	k := driver.Key{Partition: "a/b", Sort: "c"}
+	own, err := s.newBlobKey(k, "pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := own[strings.LastIndexByte(own, '/')+1:]
+	for _, tc := range []struct {
+		key   string
+		field string
+		want  bool
+	}{
+		{own, "pdf", true},
+		{own, "img", false},
+		{"other/" + own, "pdf", false},
+		{strings.TrimPrefix(own, "ns.docblob/"), "pdf", false},
+		{"ns.docblob/a/b/c/pdf/" + id, "pdf", false},
+		{"ns.docblob/a%2Fb/c/pdf/" + id + "x", "pdf", false},
+		{"ns.docblob/a%2Fb/c/pdf/x/" + id, "pdf", false},
+		{"xx.docblob/a%2Fb/c/pdf/" + id, "pdf", false},
+	} {
+		if got := s.owns(k, tc.field, tc.key); got != tc.want {
+			t.Errorf("owns(%v, %q, %q) = %v, want %v", k, tc.field, tc.key, got, tc.want)
+		}
+	}
+	noSort := &Store{info: driver.Info{PartitionKey: "pk"}, ns: "ns.docblob/"}
+	if k2, _ := noSort.newBlobKey(driver.Key{Partition: "p"}, "f"); !noSort.owns(driver.Key{Partition: "p"}, "f", k2) {
+		t.Errorf("a partition-only store does not own its key %q", k2)
+	}
+}

@@ -109,9 +109,24 @@ func (s *Store) docPrefix(k driver.Key, field string) string {
 
 // owns reports whether payloadKey is a payload key of field of the
 // document k in this store.
+// It compares segment by segment, so that checking the attachments of
+// every document read allocates nothing.
 func (s *Store) owns(k driver.Key, field, payloadKey string) bool {
-	rest, ok := strings.CutPrefix(payloadKey, s.docPrefix(k, field))
-	return ok && isID(rest)
+	rest, ok := strings.CutPrefix(payloadKey, s.ns)
+	if !ok {
+		return false
+	}
+	parts := [3]string{k.Partition, k.Sort, field}
+	for i, part := range parts {
+		if i == 1 && s.info.SortKey == "" {
+			continue
+		}
+		if rest, ok = strings.CutPrefix(rest, keySegment(part)); !ok || !strings.HasPrefix(rest, "/") {
+			return false
+		}
+		rest = rest[1:]
+	}
+	return isID(rest)
 }
 
 // honour decodes the value v of field in the stored document k if it is an
