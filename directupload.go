@@ -107,7 +107,7 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if err != nil {
 		return nil, err
 	}
-	created := time.Now()
+	created := s.opts.Now()
 	size := o.Size
 	if size == 0 {
 		size = -1

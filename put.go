@@ -99,7 +99,7 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 // document's fields. It returns when the first upload started. On failure
 // it deletes what it stored.
 func (s *Store) storePayloads(ctx context.Context, op string, d *document, atts []*attachment) (started time.Time, err error) {
-	started = time.Now()
+	started = s.opts.Now()
 	for _, a := range atts {
 		if a.ref != nil {
 			continue
@@ -143,7 +143,7 @@ func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc 
 	wctx := ctx
 	if len(fresh) > 0 || slices.ContainsFunc(atts, func(a *attachment) bool { return a.adopted }) {
 		deadline := started.Add(s.opts.CommitDeadline)
-		if time.Now().After(deadline) {
+		if s.opts.Now().After(deadline) {
 			s.deletePayloads(ctx, op, d.key, fresh)
 			return nil, errorf(Unavailable, op, d.key, "uploading the payloads took longer than the commit deadline (%v); nothing was written", s.opts.CommitDeadline)
 		}

@@ -64,6 +64,13 @@ type Options struct {
 	// stored. Default 1 minute.
 	WriteTimeout time.Duration
 
+	// Now is the store's clock: it dates payloads and uploads, times the
+	// commit deadline and gives Sweep the present. Default time.Now. Tests
+	// replace it (see memtest.Clock) to run Sweep past its grace period
+	// without waiting; a driver that dates payloads itself (ModTime) must
+	// use the same clock.
+	Now func() time.Time
+
 	// OnCleanupError is called when a payload that should be deleted after
 	// a write could not be: the write itself succeeded (or failed for
 	// another reason, which is returned), and the payload is left as an
@@ -109,6 +116,9 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 	if s.opts.WriteTimeout <= 0 {
 		s.opts.WriteTimeout = time.Minute
 	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
 	if s.opts.OnCleanupError == nil {
 		s.opts.OnCleanupError = func(err error) {
 			slog.Warn("docblob: clean-up failed; Sweep will remove the payload", "err", err)
@@ -119,8 +129,14 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 
 // As exposes the driver's underlying clients; see the driver's
 // documentation for the types it supports (for example **s3.Client). It
-// reports whether i was set.
+// reports whether i was set. A *driver.Driver is set to the store's
+// driver itself, for tools and test helpers that inspect storage
+// directly: writing through it bypasses every guarantee of the store.
 func (s *Store) As(i any) bool {
+	if p, ok := i.(*driver.Driver); ok {
+		*p = s.drv
+		return true
+	}
 	a, ok := s.drv.(driver.Aser)
 	return ok && a.As(i)
 }

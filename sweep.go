@@ -97,7 +97,7 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 		return nil, err
 	}
 	res := &SweepResult{}
-	cutoff := time.Now().Add(-o.GracePeriod)
+	cutoff := s.opts.Now().Add(-o.GracePeriod)
 	batch := map[string]bool{}
 	flush := func() error {
 		if len(batch) == 0 {

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"path"
 	"sync"
-	"time"
 
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/internal/attach"
@@ -41,7 +40,7 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 	if c, ok := src.(io.Closer); ok {
 		defer c.Close()
 	}
-	ref := &attach.Ref{Name: opts.Name, Metadata: opts.Metadata, Created: time.Now().UTC(), ContentType: opts.ContentType}
+	ref := &attach.Ref{Name: opts.Name, Metadata: opts.Metadata, Created: s.opts.Now().UTC(), ContentType: opts.ContentType}
 	if rs, ok := src.(io.ReadSeeker); ok {
 		whole, ok, err := prehash(rs, known)
 		if err != nil {

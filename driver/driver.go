@@ -148,6 +148,12 @@ type WriteOptions struct {
 	// payload given as bytes), or nil. Drivers whose server can verify a
 	// checksum should send it.
 	SHA256 []byte
+	// RecordSHA256 asks the driver to compute the payload's SHA-256 as it
+	// is written and keep it with the payload, so that StatBlob reports
+	// it (localsign sets it for direct uploads, whose checksum nobody
+	// knows in advance). A driver whose backend cannot keep a checksum
+	// ignores it.
+	RecordSHA256 bool
 }
 
 // BlobAttrs are what a driver reports about a payload it has written.
@@ -156,11 +162,23 @@ type BlobAttrs struct {
 	ETag string
 }
 
-// BlobInfo describes a stored payload, as listed by ListBlobs.
+// BlobInfo describes a stored payload, as listed by ListBlobs or returned
+// by StatBlob.
 type BlobInfo struct {
 	Key     string
 	Size    int64
 	ModTime time.Time
+	// SHA256 and ContentType are set by StatBlob only, never by
+	// ListBlobs. SHA256 is the payload's SHA-256 as the backend itself
+	// computed it, or verified it against the bytes, when the payload
+	// was written (S3's x-amz-checksum-sha256 of a single-part upload, a
+	// checksum recorded for WriteOptions.RecordSHA256), or nil if the
+	// backend cannot vouch for one. The portable layer records it without
+	// reading the payload, so a driver must never report a checksum it
+	// merely copied from a client. ContentType is the content type the
+	// payload was stored with, or "" if the backend keeps none.
+	SHA256      []byte
+	ContentType string
 }
 
 // BlobPage is one page of a payload listing.
@@ -268,6 +286,12 @@ type Driver interface {
 	// NotFound. The reader's reads observe ctx.
 	OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 
+	// StatBlob describes the payload under key (Key, Size, ModTime, and
+	// SHA256 and ContentType where the backend keeps them) without
+	// reading it. A missing payload is an error that ErrorCode maps to
+	// NotFound.
+	StatBlob(ctx context.Context, key string) (*BlobInfo, error)
+
 	// DeleteBlob removes the payload under key. Deleting a missing payload
 	// is not an error.
 	DeleteBlob(ctx context.Context, key string) error
@@ -318,6 +342,12 @@ type SignedURLOptions struct {
 	// enforce a range ignore it; the portable layer checks it again when
 	// the upload is committed.
 	MaxSize int64
+	// SHA256 is, for PUT, the SHA-256 the upload must have, or nil. A
+	// driver binds it to the URL so that the backend refuses other bytes
+	// (a signed x-amz-checksum-sha256 header on S3, which the client must
+	// send, base64-encoded) and then reports it from StatBlob; a driver
+	// that cannot must refuse to sign a PUT with a SHA256.
+	SHA256 []byte
 	// CreateOnly is, for PUT, always true from the portable layer: the
 	// URL may only create the payload, never replace one (If-None-Match: *
 	// on S3). A driver that cannot enforce it must refuse to sign PUTs.

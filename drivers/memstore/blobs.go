@@ -142,7 +142,7 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 			return nil, errCorrupt
 		}
 	}
-	b := &blob{chunks: chunks, size: n, modTime: time.Now()}
+	b := &blob{chunks: chunks, size: n, modTime: d.now()}
 	if opts != nil {
 		b.contentType = opts.ContentType
 	}

@@ -53,6 +53,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
@@ -80,6 +81,10 @@ type Options struct {
 	// or '_' (not "." or ".."): docblob.NewStore refuses a driver with
 	// another name.
 	Collection string
+	// Now is the clock that dates payloads (BlobInfo.ModTime, which
+	// Sweep compares with its grace period); default time.Now. Give it
+	// the store's docblob.Options.Now, as memtest does with its Clock.
+	Now func() time.Time
 }
 
 // DefaultCollection is the collection a driver uses when Options.Collection
@@ -92,6 +97,7 @@ type Driver struct {
 	st     *storage
 	coll   *collection // the documents, guarded by st.mu
 	info   driver.Info
+	now    func() time.Time
 	closed atomic.Bool
 }
 
@@ -146,13 +152,17 @@ func newDriver(st *storage, opts *Options) *Driver {
 	}
 	info.Collection = name
 	info.CollectionID = "mem:" + st.id + ":" + name
-	return &Driver{st: st, coll: st.collection(name), info: info}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Driver{st: st, coll: st.collection(name), info: info, now: now}
 }
 
 // Share returns another driver over the same storage and collection, with
 // the same options. Closing one does not close the other.
 func (d *Driver) Share() *Driver {
-	return &Driver{st: d.st, coll: d.coll, info: d.info}
+	return &Driver{st: d.st, coll: d.coll, info: d.info, now: d.now}
 }
 
 // validCollection reports whether name is a valid collection name.

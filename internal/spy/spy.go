@@ -26,10 +26,11 @@ const (
 	OpenBlob       Op = "OpenBlob"
 	DeleteBlob     Op = "DeleteBlob"
 	ListBlobs      Op = "ListBlobs"
+	StatBlob       Op = "StatBlob"
 )
 
 // Ops lists every primitive.
-var Ops = []Op{GetDocument, PutDocument, DeleteDocument, QueryDocuments, WriteBlob, OpenBlob, DeleteBlob, ListBlobs}
+var Ops = []Op{GetDocument, PutDocument, DeleteDocument, QueryDocuments, WriteBlob, OpenBlob, DeleteBlob, ListBlobs, StatBlob}
 
 // Fault is what happens to one call.
 type Fault struct {
@@ -304,6 +305,19 @@ func (s *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driv
 		return nil, err
 	}
 	return page, nil
+}
+
+// StatBlob implements driver.Driver.
+func (s *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
+	f := s.call(StatBlob)
+	if done, err := before(ctx, f); done {
+		return nil, err
+	}
+	info, err := s.Driver.StatBlob(ctx, key)
+	if err = after(f, err); err != nil {
+		return nil, err
+	}
+	return info, nil
 }
 
 // As implements driver.Aser: it sets **Driver to s, and otherwise asks the
