@@ -30,6 +30,15 @@ func (a *agedDriver) ListBlobs(ctx context.Context, prefix, token string) (*driv
 	return page, err
 }
 
+// StatBlob reports the payload aged, as ListBlobs does.
+func (a *agedDriver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
+	info, err := a.Driver.StatBlob(ctx, key)
+	if err == nil {
+		info.ModTime = info.ModTime.Add(-a.age)
+	}
+	return info, err
+}
+
 func newSweepStore(t *testing.T) (*docblob.Store, *agedDriver, *memstore.Driver) {
 	t.Helper()
 	mem := memstore.New(nil)

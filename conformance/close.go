@@ -127,6 +127,11 @@ func (w *closeWatch) OpenBlob(ctx context.Context, key string, off, n int64) (io
 	return w.Driver.OpenBlob(ctx, key, off, n)
 }
 
+func (w *closeWatch) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
+	w.call()
+	return w.Driver.StatBlob(ctx, key)
+}
+
 func (w *closeWatch) DeleteBlob(ctx context.Context, key string) error {
 	w.call()
 	return w.Driver.DeleteBlob(ctx, key)

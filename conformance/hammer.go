@@ -32,6 +32,15 @@ func (s shiftedDriver) ListBlobs(ctx context.Context, prefix, token string) (*dr
 	return page, err
 }
 
+// StatBlob shifts the payload's ModTime as ListBlobs does.
+func (s shiftedDriver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
+	info, err := s.Driver.StatBlob(ctx, key)
+	if err == nil {
+		info.ModTime = info.ModTime.Add(-s.shift)
+	}
+	return info, err
+}
+
 // testHammer runs 32 goroutines of mixed puts, replaces, deletes, reads and
 // sweeps on a few overlapping documents, with and without revisions. The
 // sweeps run with a grace period that, seen from the store, ends three

@@ -39,6 +39,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"Documents", testDocuments},
 		{"Writes", testWrites},
 		{"Reads", testReads},
+		{"StatBlob", testStatBlob},
 		{"ContentType", testContentType},
 		{"Query", testQuery},
 		{"QueryResume", testQueryResume},

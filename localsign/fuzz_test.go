@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/docblob/docblob/drivers/memstore"
 )
 
 // fuzzGrants are the only grants the fuzz seeds were signed for. The
@@ -24,10 +22,12 @@ var fuzzGrants = []grant{
 	{key: "up/1", method: "PUT", expiry: 2000000000, size: 1234, createOnly: true},
 	{key: "up/2", method: "PUT", expiry: 2000000000, contentType: "text/plain", size: -1, maxSize: 1 << 20, createOnly: true},
 	{key: "up/3", method: "PUT", expiry: 2000000000, size: 0, maxSize: 10, createOnly: true},
+	// checksum: the SHA-256 of "hello world".
+	{key: "up/4", method: "PUT", expiry: 2000000000, size: 11, createOnly: true, checksum: "uU0nuZNNPgilLlLX2n2r-sSE7-N6U4DukIj3rOLvzek"},
 }
 
 func fuzzSigner() *Signer {
-	return New(memstore.New(nil), []byte("fuzz-secret-fuzz-secret-fuzz-secret!"), "http://127.0.0.1/blobs")
+	return New(NewMemDriver(), []byte("fuzz-secret-fuzz-secret-fuzz-secret!"), "http://127.0.0.1/blobs")
 }
 
 // FuzzVerify checks signature verification against arbitrary methods,
@@ -112,6 +112,14 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		}
 		if !strings.Contains(q, "co=") {
 			write(g.method, q+"&co=1", 0) // added create only
+		}
+		if g.checksum != "" {
+			cs := "cs=" + g.checksum
+			write(g.method, strings.Replace(q, cs, cs[:len(cs)-1]+"l", 1), 0) // other unused bits
+			write(g.method, strings.Replace(q, cs, cs+"%3D", 1), 0)           // padded
+			write(g.method, strings.Replace(q, cs+"&", "", 1), 0)             // removed
+		} else if g.method == "PUT" {
+			write(g.method, q+"&cs=uU0nuZNNPgilLlLX2n2r-sSE7-N6U4DukIj3rOLvzek", 0) // added checksum
 		}
 	}
 	write("GET", "", 0)

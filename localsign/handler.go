@@ -1,11 +1,18 @@
 package localsign
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -21,7 +28,13 @@ func (s *Signer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	g, err := s.verify(r.Method, r.URL.RawQuery, s.now())
 	if err != nil {
-		http.Error(w, "403 forbidden: "+err.Error(), http.StatusForbidden)
+		// As S3 answers a presigned URL whose signature, expiry or method
+		// does not match.
+		code := "AccessDenied"
+		if errors.Is(err, errSignature) || errors.Is(err, errMethod) {
+			code = "SignatureDoesNotMatch"
+		}
+		writeError(w, http.StatusForbidden, code, err.Error())
 		return
 	}
 	switch g.method {
@@ -32,10 +45,44 @@ func (s *Signer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// writeError answers a refused request as S3 does: the status, and an XML
+// body with an S3 error code and a message.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	b.WriteString("<Error><Code>")
+	_ = xml.EscapeText(&b, []byte(code))
+	b.WriteString("</Code><Message>")
+	_ = xml.EscapeText(&b, []byte(msg))
+	b.WriteString("</Message></Error>\n")
+	h := w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// etag returns the entity tag of a stored payload: the quoted hex of the
+// first 16 bytes of its SHA-256, 32 hex digits like S3's MD5 ETag of a
+// single PUT, but not an MD5 (the driver computes the SHA-256 as the
+// payload arrives; an MD5 would cost another pass over the bytes). For a
+// payload whose SHA-256 the driver does not know, it is derived from the
+// key, size and modification time: payloads are never replaced, so these
+// identify its content too.
+func etag(info *driver.BlobInfo) string {
+	sum := info.SHA256
+	if len(sum) != sha256.Size {
+		h := sha256.New()
+		fmt.Fprintf(h, "localsign-etag\x00%d\x00%d\x00%s", info.Size, info.ModTime.UnixNano(), info.Key)
+		sum = h.Sum(nil)
+	}
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
 // serveGet streams a payload, with Range support.
 func (s *Signer) serveGet(w http.ResponseWriter, r *http.Request, g *grant) {
 	ctx := r.Context()
-	info, err := s.stat(ctx, g.key)
+	info, err := s.drv.StatBlob(ctx, g.key)
 	if err != nil {
 		s.driverError(w, err)
 		return
@@ -50,35 +97,11 @@ func (s *Signer) serveGet(w http.ResponseWriter, r *http.Request, g *grant) {
 		h.Set("Content-Disposition", g.contentDisposition)
 	}
 	h.Set("Cache-Control", "private")
+	h.Set("ETag", etag(info))
 	content := &lazyBlob{ctx: ctx, drv: s.drv, key: g.key, size: info.Size}
 	defer content.Close()
 	http.ServeContent(w, r, "", info.ModTime, content)
 }
-
-// stat finds a payload's size and modification time. The driver interface
-// has no call for one payload's attributes; a listing from the key finds
-// it first, as every other key with that prefix sorts after it.
-func (s *Signer) stat(ctx context.Context, key string) (*driver.BlobInfo, error) {
-	token := ""
-	for {
-		page, err := s.drv.ListBlobs(ctx, key, token)
-		if err != nil {
-			return nil, err
-		}
-		if len(page.Blobs) > 0 {
-			if b := page.Blobs[0]; b.Key == key {
-				return &b, nil
-			}
-			return nil, errNotFound
-		}
-		if page.NextPageToken == "" {
-			return nil, errNotFound
-		}
-		token = page.NextPageToken
-	}
-}
-
-var errNotFound = errors.New("no payload under this key")
 
 // lazyBlob is an io.ReadSeeker over a payload of known size for
 // http.ServeContent: seeking costs nothing, and the first read after a seek
@@ -140,39 +163,53 @@ func (b *lazyBlob) Close() error {
 	return err
 }
 
+// checksumHeader is the header that carries an upload's SHA-256, in
+// standard base64, as on S3.
+const checksumHeader = "X-Amz-Checksum-Sha256"
+
 // servePut streams the request body into a new payload.
 func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 	ct := r.Header.Get("Content-Type")
+	sum := g.sha256()
+	// The headers a URL binds are signed headers on S3: a request without
+	// them does not match the signature. Other checksum headers are not
+	// signed, and S3 refuses unsigned x-amz-* headers.
 	switch {
 	case g.contentType != "" && ct != g.contentType:
-		http.Error(w, fmt.Sprintf("403 forbidden: the signed URL requires Content-Type %q", g.contentType), http.StatusForbidden)
+		writeError(w, http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf("the signed URL requires Content-Type %q", g.contentType))
 		return
 	case g.createOnly && r.Header.Get("If-None-Match") != "*":
-		http.Error(w, "403 forbidden: the signed URL requires If-None-Match: *", http.StatusForbidden)
+		writeError(w, http.StatusForbidden, "SignatureDoesNotMatch", "the signed URL requires If-None-Match: *")
 		return
 	case g.size >= 0 && r.ContentLength >= 0 && r.ContentLength != g.size:
-		http.Error(w, fmt.Sprintf("403 forbidden: the signed URL requires Content-Length %d", g.size), http.StatusForbidden)
+		writeError(w, http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf("the signed URL requires Content-Length %d", g.size))
+		return
+	case sum != nil && !hasOnly(r.Header, checksumHeader, base64.StdEncoding.EncodeToString(sum)):
+		writeError(w, http.StatusForbidden, "SignatureDoesNotMatch", "the signed URL requires the header "+checksumHeader+" with the SHA-256 it was signed for, in base64")
+		return
+	case unsignedChecksum(r.Header, sum != nil):
+		writeError(w, http.StatusForbidden, "AccessDenied", "there were checksum headers present in the request which were not signed")
 		return
 	case g.maxSize > 0 && r.ContentLength > g.maxSize:
-		http.Error(w, fmt.Sprintf("413 request entity too large: the signed URL allows at most %d bytes", g.maxSize), http.StatusRequestEntityTooLarge)
+		writeError(w, http.StatusRequestEntityTooLarge, "EntityTooLarge", fmt.Sprintf("the signed URL allows at most %d bytes", g.maxSize))
 		return
 	}
 	if !s.claim(g.key) {
-		http.Error(w, "409 conflict: an upload to this key is in progress", http.StatusConflict)
+		writeError(w, http.StatusConflict, "ConditionalRequestConflict", "an upload to this key is in progress")
 		return
 	}
 	defer s.release(g.key)
 	ctx := r.Context()
-	switch _, err := s.stat(ctx, g.key); {
+	switch _, err := s.drv.StatBlob(ctx, g.key); {
 	case err == nil:
-		http.Error(w, "412 precondition failed: a payload exists under this key; payloads are never replaced", http.StatusPreconditionFailed)
+		writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", "a payload exists under this key; payloads are never replaced")
 		return
-	case !errors.Is(err, errNotFound):
+	case s.drv.ErrorCode(err) != driver.NotFound:
 		s.driverError(w, err)
 		return
 	}
 	body := &bodyReader{r: r.Body, size: g.size, maxSize: g.maxSize}
-	_, err := s.drv.WriteBlob(ctx, g.key, body, &driver.WriteOptions{ContentType: ct, Size: r.ContentLength})
+	_, err := s.drv.WriteBlob(ctx, g.key, body, &driver.WriteOptions{ContentType: ct, Size: r.ContentLength, SHA256: sum, RecordSHA256: true})
 	if err == nil && body.err != nil {
 		// The driver took a failed read for the end of the payload: take
 		// the partial payload back.
@@ -183,14 +220,59 @@ func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 	}
 	switch {
 	case err == nil:
-		w.WriteHeader(http.StatusOK)
+		s.putDone(ctx, w, g.key, sum)
 	case errors.Is(body.err, errTooLarge):
-		http.Error(w, "413 request entity too large: "+body.err.Error(), http.StatusRequestEntityTooLarge)
+		writeError(w, http.StatusRequestEntityTooLarge, "EntityTooLarge", body.err.Error())
+	case errors.Is(body.err, errWrongSize):
+		writeError(w, http.StatusBadRequest, "InvalidRequest", body.err.Error())
 	case body.err != nil:
-		http.Error(w, "400 bad request: "+body.err.Error(), http.StatusBadRequest)
+		writeError(w, http.StatusBadRequest, "IncompleteBody", body.err.Error())
 	default:
 		s.driverError(w, err)
 	}
+}
+
+// putDone answers a successful upload as S3 does: 200 OK with the
+// payload's ETag and, when its SHA-256 is known (recorded by the driver,
+// or bound in the URL and verified by it), the SHA-256 in
+// x-amz-checksum-sha256.
+func (s *Signer) putDone(ctx context.Context, w http.ResponseWriter, key string, bound []byte) {
+	h := w.Header()
+	info, err := s.drv.StatBlob(ctx, key)
+	if err != nil {
+		// Stored, but the driver cannot describe it right now: the
+		// upload succeeded all the same.
+		info = nil
+	}
+	if info != nil && len(info.SHA256) != sha256.Size && bound != nil {
+		info.SHA256 = bound
+	}
+	if info != nil {
+		h.Set("ETag", etag(info))
+		if len(info.SHA256) == sha256.Size {
+			h.Set(checksumHeader, base64.StdEncoding.EncodeToString(info.SHA256))
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// hasOnly reports whether the request carries header name exactly once,
+// with value v.
+func hasOnly(h http.Header, name, v string) bool {
+	vs := h.Values(name)
+	return len(vs) == 1 && vs[0] == v
+}
+
+// unsignedChecksum reports whether the request carries an x-amz-checksum-*
+// header that the URL does not sign: any but x-amz-checksum-sha256 when
+// sha256Signed, any at all otherwise.
+func unsignedChecksum(h http.Header, sha256Signed bool) bool {
+	for name := range h {
+		if strings.HasPrefix(name, "X-Amz-Checksum-") && !(sha256Signed && name == checksumHeader) {
+			return true
+		}
+	}
+	return false
 }
 
 // claim marks a key as being uploaded to, and reports whether it was free.
@@ -266,32 +348,30 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // driverError answers a driver failure after the signature was accepted.
 func (s *Signer) driverError(w http.ResponseWriter, err error) {
-	code := driver.Unknown
-	if errors.Is(err, errNotFound) {
-		code = driver.NotFound
-	} else if err != nil {
-		code = s.drv.ErrorCode(err)
-	}
-	status := http.StatusInternalServerError
+	code := s.drv.ErrorCode(err)
+	status, s3code := http.StatusInternalServerError, "InternalError"
 	switch {
 	case code == driver.NotFound:
-		status = http.StatusNotFound
+		status, s3code = http.StatusNotFound, "NoSuchKey"
 	case code == driver.AlreadyExists:
 		// Another process stored the payload first: the precondition
 		// that the key is free failed.
-		status = http.StatusPreconditionFailed
+		status, s3code = http.StatusPreconditionFailed, "PreconditionFailed"
 	case code == driver.InvalidArgument:
-		status = http.StatusBadRequest
+		status, s3code = http.StatusBadRequest, "InvalidRequest"
 	case code == driver.TooLarge:
-		status = http.StatusRequestEntityTooLarge
+		status, s3code = http.StatusRequestEntityTooLarge, "EntityTooLarge"
 	case code == driver.Corrupt:
-		status = http.StatusUnprocessableEntity
+		// The body does not match the SHA-256 the URL was signed for.
+		status, s3code = http.StatusBadRequest, "BadDigest"
+	case code == driver.PermissionDenied:
+		status, s3code = http.StatusForbidden, "AccessDenied"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		status = http.StatusServiceUnavailable
+		status, s3code = http.StatusServiceUnavailable, "ServiceUnavailable"
 	case code == driver.Unavailable:
-		status = http.StatusServiceUnavailable
+		status, s3code = http.StatusServiceUnavailable, "ServiceUnavailable"
 	}
 	// The driver's error may name files or hosts: keep it out of the
 	// response.
-	http.Error(w, fmt.Sprintf("%d %s: %v", status, http.StatusText(status), code), status)
+	writeError(w, status, s3code, fmt.Sprintf("%s: %v", http.StatusText(status), code))
 }

@@ -27,39 +27,68 @@
 //	sz  PUT: the exact length of the upload in bytes (absent: any)
 //	mx  PUT: the largest upload allowed in bytes (absent: no limit)
 //	co  PUT: 1 if the upload must carry If-None-Match: * (absent if not)
+//	cs  PUT: the SHA-256 the upload must have (SignedURLOptions.SHA256),
+//	    base64url-encoded without padding (absent if none)
 //	s   the signature: HMAC-SHA256 with the secret over all of the above,
-//	    base64url-encoded
+//	    base64url-encoded without padding
 //
 // The signature covers every parameter (a URL whose key, method, expiry,
 // sizes or headers were changed fails), is compared in constant time, and
 // is checked before anything else happens: a tampered, expired or
 // wrong-method request gets 403 Forbidden without the driver being called.
 // Duplicated or unknown parameters, numbers in any but their shortest
-// decimal form, and signatures in any but their canonical base64url form
-// are refused too, so that no two readings of one URL can disagree. The request's path is not checked: the
-// handler may be mounted anywhere.
+// decimal form, and signatures and checksums in any but their canonical
+// base64url form (no padding, no line breaks, zero unused bits in the last
+// character) are refused too, so that no two readings of one URL can
+// disagree and each URL has one spelling. The request's path is not
+// checked: the handler may be mounted anywhere.
+//
+// Refusals answer as S3 does, with its status codes and an XML body
+// (Content-Type application/xml) naming an S3 error code:
+//
+//	<Error><Code>SignatureDoesNotMatch</Code><Message>...</Message></Error>
+//
+// 403 AccessDenied or SignatureDoesNotMatch for a URL that does not
+// verify or a request without the headers it binds, 404 NoSuchKey, 409
+// ConditionalRequestConflict, 412 PreconditionFailed, 413 EntityTooLarge,
+// 400 BadDigest (a body that does not match the signed SHA-256),
+// IncompleteBody or InvalidRequest, 500 InternalError and 503
+// ServiceUnavailable. Driver errors are reduced to their code, so that no
+// file name or host reaches the client.
 //
 // # Downloads
 //
-// GET streams the payload, with Content-Length and Last-Modified, and
-// answers single and multiple Range requests (206) by reading only the
-// ranges asked for. The Content-Type is the signed one, or
+// GET streams the payload, with Content-Length, Last-Modified and ETag
+// (see Uploads; conditional requests on it are honoured), and answers
+// single and multiple Range requests (206) by reading only the ranges
+// asked for. The Content-Type is the signed one, or
 // application/octet-stream (never sniffed: X-Content-Type-Options is
 // nosniff), so that a payload uploaded by a user is not served as a page
 // of the site unless the signer said so. Like S3, the handler serves the
 // bytes as stored and does not verify their checksum; docblob's own reads
-// do. Finding the size takes a ListBlobs call before OpenBlob, as the
-// driver interface has no call that returns one payload's size.
+// do. Finding the size takes a StatBlob call before OpenBlob.
 //
 // # Uploads
 //
 // PUT streams the request body into WriteBlob: memory stays bounded
 // whatever the size, and the payload appears only once complete (an upload
-// cut short stores nothing). If the URL binds a content type, the request
+// cut short stores nothing). It asks the driver to record the payload's
+// SHA-256 as it arrives (driver.WriteOptions.RecordSHA256), so that the
+// driver's StatBlob vouches for it and docblob commits the upload without
+// reading it back. If the URL binds a content type, the request
 // must carry exactly that Content-Type (403 otherwise); if not, the
 // request's Content-Type is passed on. A URL signed with CreateOnly
 // requires the header If-None-Match: * (403 otherwise), as S3 does, so
 // that a client written against localsign works against S3 too.
+//
+// A URL signed with a SHA256 (the cs parameter) requires the header
+// x-amz-checksum-sha256 with that SHA-256 in standard base64, exactly
+// once (403 otherwise, before the driver is called), and the body must
+// match it: the handler passes it to WriteBlob as
+// driver.WriteOptions.SHA256, the driver verifies it, and a body with
+// other bytes gets 400 BadDigest, nothing stored. A URL signed without one
+// refuses a request that carries any x-amz-checksum-* header (403), as S3
+// refuses x-amz-* headers that the signature does not cover.
 //
 // Payloads are immutable in docblob, so a PUT never replaces one, with or
 // without CreateOnly: if the key holds a payload, the answer is 412
@@ -77,9 +106,20 @@
 // signed with a MaxSize refuses a larger body with 413 Request Entity Too
 // Large: at once if the Content-Length says so, and otherwise while
 // streaming, before more than MaxSize bytes reach the driver; nothing is
-// stored. A successful upload answers 200 OK, like S3. The expiry is
-// checked when the request arrives; an upload that started in time may
-// finish after it, as with S3.
+// stored. The expiry is checked when the request arrives; an upload that
+// started in time may finish after it, as with S3.
+//
+// A successful upload answers 200 OK, like S3, with an ETag header and,
+// when the payload's SHA-256 is known (the driver recorded it, or the URL
+// bound it and the driver verified it), x-amz-checksum-sha256 in standard
+// base64. The ETag is the quoted hex of the first 16 bytes of the
+// payload's SHA-256: 32 hex digits like S3's ETag of a single PUT, which
+// is an MD5, but not an MD5, because the driver already computes the
+// SHA-256 as the bytes arrive and an MD5 would cost a second pass over
+// them. For a driver that records no SHA-256, the ETag is derived from the
+// key, size and modification time instead (payloads are never replaced,
+// so these identify the content too). A GET of the payload sends the same
+// ETag.
 package localsign
 
 import (
@@ -144,12 +184,24 @@ type grant struct {
 	size               int64 // PUT: the exact length, or -1 for any
 	maxSize            int64 // PUT: the largest length, or 0 for no limit
 	createOnly         bool  // PUT: the request must carry If-None-Match: *
+	// checksum is, for PUT, the SHA-256 the upload must have, as the cs
+	// parameter spells it (canonical base64url without padding), or "".
+	checksum string
+}
+
+// sha256 returns the SHA-256 a PUT grant binds, or nil.
+func (g *grant) sha256() []byte {
+	if g.checksum == "" {
+		return nil
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(g.checksum) // checked by SignedURL or verify
+	return b
 }
 
 // SignedURL returns a URL granting opts.Method on the payload under key
 // until opts.Expiry from now. Method is "GET" or "PUT"; ContentDisposition
-// is for GET only; Size, MaxSize and CreateOnly are for PUT only (and
-// ignored for GET). Size is -1 for any length; a MaxSize of 0 means no
+// is for GET only; Size, MaxSize, SHA256 and CreateOnly are for PUT only
+// (and ignored for GET). SHA256, if set, must be 32 bytes. Size is -1 for any length; a MaxSize of 0 means no
 // limit, and a MaxSize below Size is refused. nil opts mean a GET valid
 // for an hour. Errors wrap driver.InvalidArgument.
 func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
@@ -175,6 +227,8 @@ func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 		return "", invalidf("maximum size %d: must be 0 (no limit) or positive", o.MaxSize)
 	case o.Method == "PUT" && o.MaxSize > 0 && o.Size > o.MaxSize:
 		return "", invalidf("size %d exceeds the maximum size %d", o.Size, o.MaxSize)
+	case o.Method == "PUT" && o.SHA256 != nil && len(o.SHA256) != sha256.Size:
+		return "", invalidf("SHA-256 of %d bytes, want %d", len(o.SHA256), sha256.Size)
 	}
 	if o.ContentType != "" {
 		if _, _, err := mime.ParseMediaType(o.ContentType); err != nil || !headerSafe(o.ContentType) {
@@ -196,6 +250,9 @@ func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 	g := grant{key: key, method: o.Method, expiry: sec, contentType: o.ContentType, contentDisposition: o.ContentDisposition, size: -1}
 	if o.Method == "PUT" {
 		g.size, g.maxSize, g.createOnly = o.Size, o.MaxSize, o.CreateOnly
+		if o.SHA256 != nil {
+			g.checksum = base64.RawURLEncoding.EncodeToString(o.SHA256)
+		}
 	}
 	u := *s.base
 	u.RawQuery = s.query(&g).Encode()
@@ -240,6 +297,9 @@ func (s *Signer) query(g *grant) url.Values {
 	if g.createOnly {
 		q.Set("co", "1")
 	}
+	if g.checksum != "" {
+		q.Set("cs", g.checksum)
+	}
 	return q
 }
 
@@ -262,7 +322,11 @@ func maxSizeParam(n int64) string {
 
 // sign returns the MAC of a grant. The message is a version tag and each
 // field prefixed with its length, so that no two grants share a message.
-// Each field is the query parameter's value, "" when it is absent.
+// Each field is the query parameter's value, "" when it is absent, except
+// the checksum (cs), which is appended only when present: URLs signed
+// before it existed keep their signatures, and a message with it is
+// never one without it (the eight fields before it parse the same, and
+// one of the two messages then ends).
 func (s *Signer) sign(g *grant) []byte {
 	m := hmac.New(sha256.New, s.secret)
 	co := ""
@@ -273,12 +337,21 @@ func (s *Signer) sign(g *grant) []byte {
 	b = append(b, "docblob-localsign-v2"...)
 	for _, f := range []string{g.method, g.key, strconv.FormatInt(g.expiry, 10), g.contentType, g.contentDisposition,
 		sizeParam(g.size), maxSizeParam(g.maxSize), co} {
-		b = strconv.AppendInt(b, int64(len(f)), 10)
-		b = append(b, ':')
-		b = append(b, f...)
+		b = appendField(b, f)
+	}
+	if g.checksum != "" {
+		b = appendField(b, g.checksum)
 	}
 	m.Write(b)
 	return m.Sum(nil)
+}
+
+// appendField appends a field of a MAC's message, prefixed with its
+// length.
+func appendField(b []byte, f string) []byte {
+	b = strconv.AppendInt(b, int64(len(f)), 10)
+	b = append(b, ':')
+	return append(b, f...)
 }
 
 // Reasons a request is refused; they are told to the client, as S3 does.
@@ -321,6 +394,7 @@ func (s *Signer) verify(method, rawQuery string, now time.Time) (*grant, error) 
 	sz := take("sz", false)
 	mx := take("mx", false)
 	co := take("co", false)
+	g.checksum = take("cs", false)
 	if !valid || len(q) != 0 {
 		return nil, errMalformed
 	}
@@ -346,12 +420,15 @@ func (s *Signer) verify(method, rawQuery string, now time.Time) (*grant, error) 
 	default:
 		return nil, errMalformed
 	}
-	// The signature must be spelled as it is encoded: the decoder skips
-	// newlines and ignores the last character's unused bits.
-	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || len(mac) != sha256.Size || base64.RawURLEncoding.EncodeToString(mac) != sig {
+	// The checksum and signature must be spelled as they are encoded: the
+	// decoder skips newlines and ignores the last character's unused bits.
+	if g.checksum != "" && !canonical(g.checksum) {
 		return nil, errMalformed
 	}
+	if !canonical(sig) {
+		return nil, errMalformed
+	}
+	mac, _ := base64.RawURLEncoding.DecodeString(sig)
 	if !hmac.Equal(mac, s.sign(&g)) {
 		return nil, errSignature
 	}
@@ -362,6 +439,14 @@ func (s *Signer) verify(method, rawQuery string, now time.Time) (*grant, error) 
 		return nil, errMethod
 	}
 	return &g, nil
+}
+
+// canonical reports whether v is the canonical base64url encoding, without
+// padding, of 32 bytes (a SHA-256 or an HMAC-SHA256): the one spelling
+// that encoding them produces.
+func canonical(v string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil && len(b) == sha256.Size && base64.RawURLEncoding.EncodeToString(b) == v
 }
 
 // parseInt parses a decimal integer written in its shortest form (no sign

@@ -3,6 +3,8 @@ package localsign
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +18,6 @@ import (
 	"time"
 
 	"github.com/docblob/docblob/driver"
-	"github.com/docblob/docblob/drivers/filestore"
-	"github.com/docblob/docblob/drivers/memstore"
 	"github.com/docblob/docblob/internal/spy"
 )
 
@@ -35,13 +35,9 @@ type env struct {
 	clock  atomic.Int64 // Unix seconds; 0 means time.Now
 }
 
-func drivers(t *testing.T) map[string]driver.Driver {
-	fd, err := filestore.New(t.TempDir(), &filestore.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]driver.Driver{"filestore": fd, "memstore": memstore.New(nil)}
-}
+// drivers returns the drivers every test runs against (see
+// export_test.go).
+func drivers(t *testing.T) map[string]driver.Driver { return TestDrivers(t) }
 
 // forEachDriver runs f against every driver.
 func forEachDriver(t *testing.T, f func(t *testing.T, e *env)) {
@@ -238,6 +234,29 @@ func tamper(t *testing.T, signed string) map[string]string {
 	with("no max size", func(q url.Values) { q.Del("mx") })
 	with("added create only", func(q url.Values) { q.Set("co", "1") })
 	with("no create only", func(q url.Values) { q.Del("co") })
+	with("added checksum", func(q url.Values) {
+		if q.Get("cs") == "" {
+			q.Set("cs", "uU0nuZNNPgilLlLX2n2r-sSE7-N6U4DukIj3rOLvzek")
+		}
+	})
+	with("other checksum", func(q url.Values) {
+		if cs := q.Get("cs"); cs != "" {
+			q.Set("cs", "A"+cs[1:])
+		}
+	})
+	with("checksum with other unused bits", func(q url.Values) {
+		if cs := q.Get("cs"); cs != "" {
+			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			i := strings.IndexByte(alphabet, cs[len(cs)-1])
+			q.Set("cs", cs[:len(cs)-1]+string(alphabet[i^1]))
+		}
+	})
+	with("checksum with padding", func(q url.Values) {
+		if cs := q.Get("cs"); cs != "" {
+			q.Set("cs", cs+"=")
+		}
+	})
+	with("no checksum", func(q url.Values) { q.Del("cs") })
 	with("no signature", func(q url.Values) { q.Del("s") })
 	with("empty signature", func(q url.Values) { q.Set("s", "") })
 	with("flipped signature", func(q url.Values) {
@@ -270,10 +289,20 @@ func TestTamperedURLsTouchNothing(t *testing.T) {
 		get := e.sign("a/b", &driver.SignedURLOptions{Method: "GET", Expiry: time.Minute, ContentType: "text/plain"})
 		put := e.sign("a/new", &driver.SignedURLOptions{Method: "PUT", Expiry: time.Minute, ContentType: "text/plain",
 			Size: 4, MaxSize: 10, CreateOnly: true})
+		good := []byte("good")
+		goodSum := sha256.Sum256(good)
+		putCS := e.sign("a/checked", &driver.SignedURLOptions{Method: "PUT", Expiry: time.Minute, ContentType: "text/plain",
+			Size: 4, SHA256: goodSum[:], CreateOnly: true})
 		e.spy.Reset()
+		headers := map[string]string{"Content-Type": "text/plain", "If-None-Match": "*",
+			"X-Amz-Checksum-Sha256": base64.StdEncoding.EncodeToString(goodSum[:])}
 		check := func(name, method, u string) {
 			t.Helper()
-			resp, body := e.do(method, u, strings.NewReader("evil"), map[string]string{"Content-Type": "text/plain", "If-None-Match": "*"})
+			h := headers
+			if !strings.Contains(u, "cs=") {
+				h = map[string]string{"Content-Type": "text/plain", "If-None-Match": "*"}
+			}
+			resp, body := e.do(method, u, strings.NewReader("evil"), h)
 			if resp.StatusCode != http.StatusForbidden || bytes.Contains(body, []byte("secret")) {
 				t.Errorf("%s (%s): %s %q", name, method, resp.Status, body)
 			}
@@ -287,6 +316,9 @@ func TestTamperedURLsTouchNothing(t *testing.T) {
 		}
 		for name, u := range tamper(t, put) {
 			check("PUT URL, "+name, "PUT", u)
+		}
+		for name, u := range tamper(t, putCS) {
+			check("checksum PUT URL, "+name, "PUT", u)
 		}
 		// Wrong methods.
 		for _, m := range []string{"PUT", "POST", "DELETE", "HEAD", "PATCH"} {
@@ -316,6 +348,9 @@ func TestTamperedURLsTouchNothing(t *testing.T) {
 		}
 		if resp, _ := e.do("PUT", put, strings.NewReader("good"), map[string]string{"Content-Type": "text/plain", "If-None-Match": "*"}); resp.StatusCode != 200 {
 			t.Errorf("untampered PUT: %s", resp.Status)
+		}
+		if resp, _ := e.do("PUT", putCS, bytes.NewReader(good), headers); resp.StatusCode != 200 {
+			t.Errorf("untampered checksum PUT: %s", resp.Status)
 		}
 	})
 }
@@ -481,7 +516,7 @@ func TestConcurrentPuts(t *testing.T) {
 }
 
 func TestSignedURLOptions(t *testing.T) {
-	s := New(memstore.New(nil), testSecret, "https://example.test/blobs")
+	s := New(NewMemDriver(), testSecret, "https://example.test/blobs")
 	ctx := context.Background()
 	bad := []struct {
 		key  string
@@ -531,7 +566,7 @@ func TestSignedURLOptions(t *testing.T) {
 					t.Errorf("New with base %q did not panic", base)
 				}
 			}()
-			New(memstore.New(nil), testSecret, base)
+			New(NewMemDriver(), testSecret, base)
 		}()
 	}
 	func() {
@@ -540,6 +575,6 @@ func TestSignedURLOptions(t *testing.T) {
 				t.Error("New with a short secret did not panic")
 			}
 		}()
-		New(memstore.New(nil), []byte("short"), "http://h/")
+		New(NewMemDriver(), []byte("short"), "http://h/")
 	}()
 }

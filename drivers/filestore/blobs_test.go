@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -291,5 +292,318 @@ func TestRemoveStaleTemp(t *testing.T) {
 	}
 	if got, _ := readBlob(t, d, "a/b", 0, -1); string(got) != "x" {
 		t.Error("payload lost")
+	}
+}
+
+func statSum(t *testing.T, d *Driver, key string) []byte {
+	t.Helper()
+	info, err := d.StatBlob(context.Background(), key)
+	if err != nil {
+		t.Fatalf("stat %q: %v", key, err)
+	}
+	return info.SHA256
+}
+
+func TestStatBlob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := New(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	data := make([]byte, 300<<10+5)
+	_, _ = rand.NewChaCha8([32]byte{5}).Read(data)
+	sum := sha256.Sum256(data)
+	long := strings.Repeat("é", 500) // the longest payload file names
+	cases := []struct {
+		key  string
+		opts *driver.WriteOptions
+		want []byte
+	}{
+		{"plain/a", &driver.WriteOptions{Size: -1}, nil},
+		{"plain/nil-options", nil, nil},
+		{"record/a", &driver.WriteOptions{Size: -1, RecordSHA256: true}, sum[:]},
+		{"record/known-size", &driver.WriteOptions{Size: int64(len(data)), RecordSHA256: true}, sum[:]},
+		{"record/" + long, &driver.WriteOptions{Size: -1, RecordSHA256: true}, sum[:]},
+		{"verified/a", &driver.WriteOptions{Size: -1, SHA256: sum[:]}, sum[:]},
+		{"verified/and-recorded", &driver.WriteOptions{Size: -1, SHA256: sum[:], RecordSHA256: true}, sum[:]},
+	}
+	before := time.Now().Add(-time.Second)
+	for _, c := range cases {
+		if _, err := d.WriteBlob(ctx, c.key, bytes.NewReader(data), c.opts); err != nil {
+			t.Fatalf("write %q: %v", c.key, err)
+		}
+	}
+	check := func(d *Driver, when string) {
+		t.Helper()
+		for _, c := range cases {
+			info, err := d.StatBlob(ctx, c.key)
+			if err != nil {
+				t.Errorf("%s: stat %q: %v", when, c.key, err)
+				continue
+			}
+			if info.Key != c.key || info.Size != int64(len(data)) || info.ModTime.Before(before) || info.ModTime.After(time.Now().Add(time.Second)) || info.ContentType != "" {
+				t.Errorf("%s: stat %q = %+v", when, c.key, info)
+			}
+			if !bytes.Equal(info.SHA256, c.want) || (info.SHA256 == nil) != (c.want == nil) {
+				t.Errorf("%s: stat %q: SHA256 %x, want %x", when, c.key, info.SHA256, c.want)
+			}
+		}
+	}
+	check(d, "same driver")
+	d2, err := New(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	check(d2, "after reopening")
+
+	// Sidecars are invisible: listings show the payloads only, and no
+	// key names a sidecar.
+	var want []string
+	for _, c := range cases {
+		want = append(want, c.key)
+	}
+	slices.Sort(want)
+	if got := listAll(t, d, ""); !slices.Equal(got, want) {
+		t.Errorf("list: %q, want %q", got, want)
+	}
+	side := sidecarPath(joinPath(blobComponents("record/a")))
+	if !strings.HasPrefix(side, "blobs/record/.sha256-") {
+		t.Fatalf("sidecar path %q", side)
+	}
+	for _, k := range []string{".sha256-a.blob", "record/.sha256-a.blob", "record/.sha256-a", ".sha256-"} {
+		_, err := d.StatBlob(ctx, k)
+		wantCode(t, "stat "+k, err, driver.NotFound)
+		_, err = readBlob(t, d, k, 0, -1)
+		wantCode(t, "read "+k, err, driver.NotFound)
+	}
+	if _, err := d.root.Lstat(sidecarPath(joinPath(blobComponents("plain/a")))); err == nil {
+		t.Error("a plain write made a sidecar")
+	}
+
+	_, err = d.StatBlob(ctx, "record/missing")
+	wantCode(t, "stat missing", err, driver.NotFound)
+	_, err = d.StatBlob(ctx, "record/a/below-a-file")
+	wantCode(t, "stat below a file", err, driver.NotFound)
+	_, err = d.StatBlob(ctx, "")
+	wantCode(t, "stat empty key", err, driver.InvalidArgument)
+
+	// A refused write leaves neither payload nor sidecar.
+	bad := sha256.Sum256([]byte("other"))
+	_, err = d.WriteBlob(ctx, "record/bad", bytes.NewReader(data), &driver.WriteOptions{Size: -1, SHA256: bad[:], RecordSHA256: true})
+	wantCode(t, "write with a wrong SHA-256", err, driver.Corrupt)
+	_, err = d.WriteBlob(ctx, "record/short", bytes.NewReader(data), &driver.WriteOptions{Size: 7, RecordSHA256: true})
+	wantCode(t, "write with a wrong size", err, driver.InvalidArgument)
+	// A second write to a used key fails and keeps the first's checksum.
+	_, err = d.WriteBlob(ctx, "record/a", strings.NewReader("other"), &driver.WriteOptions{Size: -1, RecordSHA256: true})
+	wantCode(t, "overwrite", err, driver.AlreadyExists)
+	if got := statSum(t, d, "record/a"); !bytes.Equal(got, sum[:]) {
+		t.Errorf("after a refused overwrite: SHA256 %x", got)
+	}
+	ents, _ := d.readDir("blobs/record")
+	for _, e := range ents {
+		if strings.Contains(e.Name(), "bad") || strings.Contains(e.Name(), "short") {
+			t.Errorf("a refused write left %q", e.Name())
+		}
+	}
+
+	// Delete removes the sidecar with the payload.
+	if err := d.DeleteBlob(ctx, "record/a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.root.Lstat(side); err == nil {
+		t.Error("DeleteBlob left the sidecar")
+	}
+	_, err = d.StatBlob(ctx, "record/a")
+	wantCode(t, "stat deleted", err, driver.NotFound)
+	for _, c := range cases {
+		if err := d.DeleteBlob(ctx, c.key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ents, _ := d.readDir(blobsDir); len(ents) != 0 {
+		t.Errorf("blobs/ still holds %v after the last delete", ents)
+	}
+	assertNoTemp(t, d)
+}
+
+// TestStatBlobNeverWrong checks that a sidecar that is malformed, stale or
+// planted gives no checksum rather than a wrong one.
+func TestStatBlobNeverWrong(t *testing.T) {
+	ctx := context.Background()
+	d := newTestDriver(t, nil)
+	data := []byte("the payload")
+	sum := sha256.Sum256(data)
+	other := sha256.Sum256([]byte("other"))
+	write := func(k string, record bool) (path, side string) {
+		t.Helper()
+		if _, err := d.WriteBlob(ctx, k, bytes.NewReader(data), &driver.WriteOptions{Size: -1, RecordSHA256: record}); err != nil {
+			t.Fatal(err)
+		}
+		path = joinPath(blobComponents(k))
+		return path, sidecarPath(path)
+	}
+	_, side := write("a/good", true)
+	good, err := d.root.ReadFile(side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := parseSidecar(good); !ok {
+		t.Fatalf("sidecar %q does not parse", good)
+	}
+	if got := statSum(t, d, "a/good"); !bytes.Equal(got, sum[:]) {
+		t.Fatalf("SHA256 %x, want %x", got, sum)
+	}
+	fi, err := d.root.Lstat(joinPath(blobComponents("a/good")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := fileIno(fi)
+	if ino == 0 {
+		t.Fatal("no inode number")
+	}
+	valid := string(encodeSidecar(sum[:], fi.Size(), fi.ModTime(), ino))
+	if valid != string(good) {
+		t.Fatalf("sidecar %q, want %q", good, valid)
+	}
+	for i, content := range []string{
+		"",
+		"garbage",
+		strings.Replace(valid, "v1", "v2", 1),
+		strings.TrimSuffix(valid, "\n"),
+		valid + "\n",
+		valid + "extra",
+		strings.ToUpper(valid),
+		strings.Replace(valid, fmt.Sprintf("%x", sum), fmt.Sprintf("%x", sum[:31]), 1),
+		strings.Replace(valid, fmt.Sprintf("%x", sum), fmt.Sprintf("%X", sum), 1),
+		strings.Replace(valid, fmt.Sprintf("\n%d\n", len(data)), fmt.Sprintf("\n+%d\n", len(data)), 1),
+		strings.Replace(valid, fmt.Sprintf("\n%d\n", len(data)), fmt.Sprintf("\n0%d\n", len(data)), 1),
+		strings.Repeat("x", 10000),
+		// Well formed, but bound to another file state.
+		string(encodeSidecar(sum[:], fi.Size()+1, fi.ModTime(), ino)),
+		string(encodeSidecar(sum[:], fi.Size(), fi.ModTime().Add(time.Nanosecond), ino)),
+		string(encodeSidecar(sum[:], fi.Size(), fi.ModTime(), ino+1)),
+	} {
+		if err := d.root.WriteFile(side, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := statSum(t, d, "a/good"); got != nil {
+			t.Errorf("sidecar %d %q: SHA256 %x, want nil", i, content, got)
+		}
+	}
+
+	// A stale sidecar (a crash left it; the key was then written without
+	// a checksum) is not believed.
+	path := joinPath(blobComponents("a/stale"))
+	stale := encodeSidecar(other[:], int64(len(data)), time.Now(), 0)
+	if err := d.mkdirs("blobs/a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.root.WriteFile(sidecarPath(path), stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write("a/stale", false)
+	if got := statSum(t, d, "a/stale"); got != nil {
+		t.Errorf("stale sidecar: SHA256 %x, want nil", got)
+	}
+
+	// A payload file replaced behind the driver's back loses its checksum.
+	path, side = write("a/replaced", true)
+	if err := d.root.WriteFile(path+".new", []byte("the PAYLOAD"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.root.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+	if got := statSum(t, d, "a/replaced"); got != nil {
+		t.Errorf("replaced payload: SHA256 %x, want nil", got)
+	}
+	// Its sidecar still exists: a later RemoveStaleTemp keeps it (the
+	// payload exists), DeleteBlob removes it.
+	if n, err := d.RemoveStaleTemp(ctx, -time.Hour); err != nil || n != 0 {
+		t.Errorf("RemoveStaleTemp = %d, %v; want 0", n, err)
+	}
+	if _, err := d.root.Lstat(side); err != nil {
+		t.Errorf("RemoveStaleTemp removed the sidecar of an existing payload: %v", err)
+	}
+
+	// A planted sidecar link is not followed.
+	path, side = write("a/linked", false)
+	if err := d.root.Symlink(".sha256-good.blob", side); err != nil {
+		t.Fatal(err)
+	}
+	if got := statSum(t, d, "a/linked"); got != nil {
+		t.Errorf("linked sidecar: SHA256 %x, want nil", got)
+	}
+	_ = path
+
+	// A planted payload link is refused, as reads refuse it.
+	if err := d.root.Symlink("good.blob", joinPath(blobComponents("a/alias"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.StatBlob(ctx, "a/alias")
+	wantCode(t, "stat through a link", err, driver.PermissionDenied)
+}
+
+// TestOrphanSidecar checks that a sidecar without its payload (a crash
+// between the two) is invisible and removed by RemoveStaleTemp and by
+// DeleteBlob.
+func TestOrphanSidecar(t *testing.T) {
+	ctx := context.Background()
+	d := newTestDriver(t, nil)
+	sum := sha256.Sum256(nil)
+	old := time.Now().Add(-2 * time.Hour)
+	plant := func(k string, mtime time.Time) string {
+		t.Helper()
+		path := joinPath(blobComponents(k))
+		dir, _ := splitDir(path)
+		if err := d.mkdirs(dir); err != nil {
+			t.Fatal(err)
+		}
+		side := sidecarPath(path)
+		if err := d.root.WriteFile(side, encodeSidecar(sum[:], 0, time.Now(), 0), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.root.Chtimes(side, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return side
+	}
+	oldSide := plant("x/old", old)
+	youngSide := plant("x/young", time.Now())
+	delSide := plant("y/deleted", time.Now())
+	if got := listAll(t, d, ""); len(got) != 0 {
+		t.Errorf("list: %q", got)
+	}
+	for _, k := range []string{"x/old", "x/young", "y/deleted"} {
+		_, err := d.StatBlob(ctx, k)
+		wantCode(t, "stat "+k, err, driver.NotFound)
+	}
+	if err := d.DeleteBlob(ctx, "y/deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.root.Lstat(delSide); err == nil {
+		t.Error("DeleteBlob of a missing payload left its sidecar")
+	}
+	if _, err := d.root.Lstat("blobs/y"); err == nil {
+		t.Error("DeleteBlob left an empty directory")
+	}
+	n, err := d.RemoveStaleTemp(ctx, time.Hour)
+	if err != nil || n != 1 {
+		t.Errorf("RemoveStaleTemp(1h) = %d, %v; want 1", n, err)
+	}
+	if _, err := d.root.Lstat(oldSide); err == nil {
+		t.Error("old orphan sidecar left")
+	}
+	if _, err := d.root.Lstat(youngSide); err != nil {
+		t.Error("young orphan sidecar removed")
+	}
+	if n, err := d.RemoveStaleTemp(ctx, 0); err != nil || n != 1 {
+		t.Errorf("RemoveStaleTemp(0) = %d, %v; want 1", n, err)
+	}
+	if ents, _ := d.readDir(blobsDir); len(ents) != 0 {
+		t.Errorf("blobs/ still holds %v", ents)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -114,6 +115,9 @@ func crashBlobSize(run, seq int) int {
 	}
 }
 
+// crashRecorded reports whether payload write seq records its SHA-256.
+func crashRecorded(seq int) bool { return seq%2 == 1 }
+
 // crashWriter is the child of TestCrash: it writes until it is killed,
 // printing "B seq op args" before each write and "A seq" once it returned.
 func crashWriter(dir string, run int) {
@@ -177,7 +181,8 @@ func crashWriter(dir string, run int) {
 			bk := fmt.Sprintf("crash/r%03d/%06d", run, seq)
 			say("B %d blob %s", seq, bk)
 			data := crashBytes(run, seq, crashBlobSize(run, seq))
-			if _, err := d.WriteBlob(ctx, bk, bytes.NewReader(data), &driver.WriteOptions{Size: int64(len(data))}); err != nil {
+			opts := &driver.WriteOptions{Size: int64(len(data)), RecordSHA256: crashRecorded(seq)}
+			if _, err := d.WriteBlob(ctx, bk, bytes.NewReader(data), opts); err != nil {
 				fail(seq, err)
 			}
 			blobs = append(blobs, bk)
@@ -454,8 +459,23 @@ func crashVerify(t *testing.T, dir string, m *crashModel) (violations, temps int
 	}
 	for k, rs := range m.blobs {
 		got, err := readAllBlob(d, k)
-		if err != nil || !bytes.Equal(got, crashBytes(rs[0], rs[1], crashBlobSize(rs[0], rs[1]))) {
+		want := crashBytes(rs[0], rs[1], crashBlobSize(rs[0], rs[1]))
+		if err != nil || !bytes.Equal(got, want) {
 			bad("payload %s (run %d seq %d): %d bytes, %v", k, rs[0], rs[1], len(got), err)
+		}
+		// A payload written with RecordSHA256 has its checksum whenever
+		// it is visible; one written without has none.
+		info, err := d.StatBlob(ctx, k)
+		sum := sha256.Sum256(want)
+		switch {
+		case err != nil:
+			bad("stat payload %s: %v", k, err)
+		case info.Size != int64(len(want)):
+			bad("stat payload %s: %d bytes, want %d", k, info.Size, len(want))
+		case crashRecorded(rs[1]) && !bytes.Equal(info.SHA256, sum[:]):
+			bad("stat payload %s (recorded): SHA256 %x, want %x", k, info.SHA256, sum)
+		case !crashRecorded(rs[1]) && info.SHA256 != nil:
+			bad("stat payload %s (not recorded): SHA256 %x", k, info.SHA256)
 		}
 	}
 	listed := 0
@@ -491,8 +511,8 @@ func crashVerify(t *testing.T, dir string, m *crashModel) (violations, temps int
 			for _, e := range ents {
 				if e.IsDir() {
 					walk(p + "/" + e.Name())
-				} else if isTempName(e.Name()) {
-					temps++
+				} else if isTempName(e.Name()) || isSidecarName(e.Name()) && !d.hasPayloadFile(p, e.Name()) {
+					temps++ // a temporary file, or a sidecar without payload
 				}
 			}
 		}

@@ -61,6 +61,8 @@
 //	DIR/docs.<name>/...                the documents of collection <name>
 //	DIR/blobs/<seg>/<seg>/.../<last>.blob
 //	                                   one payload per file, its raw bytes
+//	DIR/blobs/.../.sha256-<last>.blob  the payload's checksum sidecar,
+//	                                   beside it, if it has one
 //	DIR/locks/00.lock ... ff.lock      lock files (empty)
 //	.tmp-*                             temporary files, beside their target
 //
@@ -76,8 +78,8 @@
 // partition keys, 1024 for sort and payload keys, the limits of DynamoDB
 // and S3). The encoding is reversible and has one spelling per key, which
 // is how queries and listings work without an index: they read directory
-// names and decode them. Names that do not decode (temporary files, planted
-// files, other spellings) are ignored.
+// names and decode them. Names that do not decode (temporary files,
+// sidecars, planted files, other spellings) are ignored.
 //
 // Documents are held to DynamoDB's rules for attribute names and values
 // (driver.CheckDynamoDBValues: no empty names, no NaN, ±Inf or numbers
@@ -92,6 +94,28 @@
 // Location's name). The file also holds the key and revision. Payload files
 // hold the payload's bytes and nothing else; metadata (content type,
 // checksum) is in the document, kept by the portable layer.
+//
+// A payload written with driver.WriteOptions.RecordSHA256, or with a
+// WriteOptions.SHA256 that the write verified, also has a checksum
+// sidecar: the payload file's name with the prefix ".sha256-", in the same
+// directory. Like temporary files, its name starts with '.', which no
+// key's encoding does, so it can never be taken for a payload and is
+// invisible to ListBlobs and every read; it stays under 143 bytes. It is a
+// short text file: the line "docblob-sha256 v1", then the SHA-256 in hex,
+// the payload file's size, modification time in Unix nanoseconds and
+// inode number, one per line. StatBlob reports the payload's size and
+// modification time from lstat, and the sidecar's SHA-256 only if the
+// sidecar parses and its size, time and inode match the payload file's;
+// otherwise (no sidecar, a malformed or stale one, a payload file
+// replaced or rewritten behind the driver's back, a copy of the directory
+// that renumbered inodes) SHA256 is nil rather than a wrong checksum. (Like S3, the driver
+// cannot notice bytes changed in place that keep the file's size and
+// time, as the conformance suite's CorruptBlob may.) StatBlob's ContentType is always "". The sidecar is
+// made durable before the payload is linked into place, so a crash never
+// leaves a visible payload without the checksum it was written with; a
+// sidecar left without its payload is harmless, and DeleteBlob and
+// RemoveStaleTemp remove it. DeleteBlob removes the payload, then its
+// sidecar.
 //
 // Queries list a partition's directory (names only), sort and filter the
 // decoded sort keys, and read the page's documents: cost grows with the
@@ -123,8 +147,8 @@
 // directories they leave empty.
 //
 // Temporary files of writers that were killed stay behind, invisible to
-// every read and listing; RemoveStaleTemp removes them (the sweeper calls
-// it). Options.NoSync skips the fsyncs: still atomic, no longer durable.
+// every read and listing; RemoveStaleTemp removes them, and sidecars
+// whose payload is missing (the sweeper calls it). Options.NoSync skips the fsyncs: still atomic, no longer durable.
 //
 // # Confinement
 //
@@ -139,7 +163,8 @@
 // link fails with PermissionDenied. Because the encoding produces only
 // lowercase ASCII, names never collide on case-insensitive or
 // normalizing file systems ("Acme" and "acme", "é" and "e\u0301" stay
-// distinct), and temporary and lock files can never collide with keys.
+// distinct), and temporary files, sidecars and lock files can never
+// collide with keys.
 //
 // # Sharing between processes
 //

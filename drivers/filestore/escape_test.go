@@ -26,7 +26,7 @@ func trickKeys() []string {
 		"a/../../b", "a/./b", "a//b", "/", "//", "a/", "../", "a\x00b", "\x00", `..\..\x`, `C:\Windows`, `\\server\share`,
 		"%2F", "%2F..%2F..%2Foutside", "a%2F..", "%00", "%2e%2e",
 		"CON", "con", "nul", "NUL.txt", "aux", "COM1", "lpt1.log", "trailing.", "trailing ", "trailing. .", " leading",
-		".tmp-abc", ".tmp-", ".tmp-crashed", "00.lock", "locks/00.lock", "../locks/00.lock", "locks", "docs", "blobs",
+		".tmp-abc", ".tmp-", ".tmp-crashed", ".sha256-", ".sha256-x.blob", "a/.sha256-x.blob", "00.lock", "locks/00.lock", "../locks/00.lock", "locks", "docs", "blobs",
 		"x.json", "x.blob", "x+", "_", "_41", "^a", "~", "$HOME", "`id`", "a\nb", "a\rb", "*", "?", "a:b", "<>|\"",
 		"é", "e\u0301", "Ⅸ", "IX", "ﬁ", "fi", "\u212a", "K", "k", "ß", "SS", "ss", "\u200b", "\ufeffbom", "İ", "i̇",
 		"outside", "root-evil", "evil", "evil/x", "evilfile",
@@ -200,7 +200,7 @@ func TestConfinement(t *testing.T) {
 		}
 		// Payloads: the trick as key, list prefix and page token.
 		data := []byte("payload of " + k)
-		_, err := d.WriteBlob(ctx, k, bytes.NewReader(data), nil)
+		_, err := d.WriteBlob(ctx, k, bytes.NewReader(data), &driver.WriteOptions{Size: -1, RecordSHA256: true})
 		planted := k == "evil/x" || k == "evilfile"
 		switch {
 		case k == "" || len(k) > MaxBlobKeyBytes:
@@ -217,11 +217,23 @@ func TestConfinement(t *testing.T) {
 			if err != nil || !bytes.Equal(got, data) {
 				t.Errorf("read blob %q: %q %v", k, got, err)
 			}
+			sum := sha256.Sum256(data)
+			info, err := d.StatBlob(ctx, k)
+			if err != nil || info.Key != k || info.Size != int64(len(data)) || !bytes.Equal(info.SHA256, sum[:]) {
+				t.Errorf("stat blob %q: %+v %v", k, info, err)
+			}
 		}
 		if planted {
 			got, err := readBlob(t, d, k, 0, -1)
 			check(fmt.Sprintf("read blob %q", k), err, driver.PermissionDenied, driver.NotFound)
 			returned = append(returned, got)
+		}
+		if planted || k == "" || len(k) > MaxBlobKeyBytes {
+			info, err := d.StatBlob(ctx, k)
+			if err == nil {
+				t.Errorf("stat blob %q: %+v", k, info)
+			}
+			check(fmt.Sprintf("stat blob %q", k), err, driver.PermissionDenied, driver.NotFound, driver.InvalidArgument, driver.TooLarge)
 		}
 		for _, tok := range []string{"", k, encodeToken('b', []byte(k)), base64.RawURLEncoding.EncodeToString([]byte(k))} {
 			page, err := d.ListBlobs(ctx, k, tok)
@@ -251,6 +263,8 @@ func TestConfinement(t *testing.T) {
 	// Links within the root are not followed either.
 	_, err = readBlob(t, d, "alias", 0, -1)
 	wantCode(t, "read through an in-root link", err, driver.PermissionDenied)
+	_, err = d.StatBlob(ctx, "alias")
+	wantCode(t, "stat through an in-root link", err, driver.PermissionDenied)
 
 	// Every stored key lists back exactly, each once, and no listing shows
 	// a planted link.
@@ -288,6 +302,30 @@ func TestConfinement(t *testing.T) {
 			break
 		}
 		all.PageToken = page.NextPageToken
+	}
+
+	// Before the deletes, every payload written with RecordSHA256 has a
+	// sidecar beside it, and every name is short enough for any file
+	// system.
+	sidecars := 0
+	err = filepath.WalkDir(filepath.Join(rootDir, blobsDir), func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if len(e.Name()) > 143 {
+			t.Errorf("name of %d bytes: %s", len(e.Name()), p)
+		}
+		if isSidecarName(e.Name()) {
+			sidecars++
+			if kind, _ := classify(strings.TrimPrefix(e.Name(), sidecarPrefix)); kind != kindBlob {
+				t.Errorf("sidecar %s names no payload file", p)
+			}
+		}
+		return nil
+	})
+	must(err)
+	if want := len(wantBlobs) - 1; sidecars != want { // all but "real"
+		t.Errorf("%d sidecars, want %d", sidecars, want)
 	}
 
 	// Deletes and the sweeper's clean-up, through every key.

@@ -208,6 +208,21 @@ func (d *Driver) readDir(dir string) ([]fs.DirEntry, error) {
 	return ents, err
 }
 
+// hasPayloadFile reports whether the sidecar named side in dir belongs to
+// a payload file that exists (as a regular file).
+func (d *Driver) hasPayloadFile(dir, side string) bool {
+	base := strings.TrimPrefix(side, sidecarPrefix)
+	if kind, _ := classify(base); kind != kindBlob {
+		return false
+	}
+	fi, err := d.root.Lstat(dir + "/" + base)
+	if err != nil {
+		// Only a payload known to be missing makes its sidecar an orphan.
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+	return fi.Mode().IsRegular()
+}
+
 // isRealDir reports whether every component of the relative path p is a
 // directory, not a symbolic link. Listings start from such a directory and
 // never descend into links, so a planted link is neither followed nor
@@ -232,12 +247,14 @@ func (d *Driver) isRealDir(p string) (bool, error) {
 }
 
 // RemoveStaleTemp removes the temporary files that writers interrupted by
-// a crash (or a kill) left behind, if they were last modified more than
-// olderThan ago, and the directories that this leaves empty. It returns how
-// many files it removed.
+// a crash (or a kill) left behind, and the checksum sidecars whose payload
+// file is missing (a crash between the two), if they were last modified
+// more than olderThan ago, and the directories that this leaves empty. It
+// returns how many files it removed.
 //
-// Temporary files are named ".tmp-*" and are invisible to every read and
-// listing, so they are harmless apart from the space they take. A writer
+// Temporary files are named ".tmp-*", sidecars ".sha256-*"; both are
+// invisible to every read and listing, so they are harmless apart from
+// the space they take. A writer
 // still running keeps touching its file; olderThan must exceed the longest
 // time a writer may stall between two writes (a payload read from a slow
 // client, say), or that writer fails (cleanly: nothing is committed). An
@@ -266,6 +283,15 @@ func (d *Driver) RemoveStaleTemp(ctx context.Context, olderThan time.Duration) (
 			case e.Type().IsRegular() && isTempName(e.Name()):
 				fi, err := e.Info()
 				if err != nil || fi.ModTime().After(cutoff) {
+					continue
+				}
+				if err := d.root.Remove(p); err == nil {
+					removed++
+					left--
+				}
+			case e.Type().IsRegular() && isSidecarName(e.Name()):
+				fi, err := e.Info()
+				if err != nil || fi.ModTime().After(cutoff) || d.hasPayloadFile(dir, e.Name()) {
 					continue
 				}
 				if err := d.root.Remove(p); err == nil {

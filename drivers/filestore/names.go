@@ -20,8 +20,8 @@ import (
 // name in another spelling ("_61" for "a") is rejected, not listed twice.
 // Names never start with '.', never contain uppercase letters or bytes
 // outside ASCII, and never are "." or "..": they cannot collide with the
-// driver's temporary files (".tmp-*"), be normalized by the file system, or
-// walk out of their directory.
+// driver's temporary files (".tmp-*") or checksum sidecars (".sha256-*"),
+// be normalized by the file system, or walk out of their directory.
 //
 // An encoded string longer than chunkBytes is cut, between escapes, into
 // chunks of at most chunkBytes bytes; every chunk but the last becomes a
@@ -41,6 +41,14 @@ const (
 	blobSuffix = ".blob"
 
 	tempPrefix = ".tmp-"
+
+	// sidecarPrefix starts the name of a payload's checksum sidecar: the
+	// payload file's name with this prefix, in the same directory
+	// (".sha256-chunk.blob" beside "chunk.blob"). It starts with '.', so
+	// no key's encoding ever names one, and listings and reads ignore it;
+	// a payload file's name is at most chunkBytes+len(blobSuffix) = 133
+	// bytes, so a sidecar's stays under 143.
+	sidecarPrefix = ".sha256-"
 
 	docsDir  = "docs"
 	blobsDir = "blobs"
@@ -297,3 +305,12 @@ func classify(name string) (nameKind, string) {
 }
 
 func isTempName(name string) bool { return strings.HasPrefix(name, tempPrefix) }
+
+func isSidecarName(name string) bool { return strings.HasPrefix(name, sidecarPrefix) }
+
+// sidecarPath returns the path of the checksum sidecar of the payload file
+// at path.
+func sidecarPath(path string) string {
+	dir, base := splitDir(path)
+	return dir + "/" + sidecarPrefix + base
+}

@@ -3,9 +3,11 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/docblob/docblob/driver"
 )
@@ -49,4 +51,70 @@ func TestWriteBlobSourceErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStatBlobSHA256(t *testing.T) {
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("payload "), 20000)
+	sum := sha256.Sum256(data)
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	d := New(&Options{Now: func() time.Time { return clock }})
+	for _, tc := range []struct {
+		name string
+		opts *driver.WriteOptions
+		want []byte
+	}{
+		{"Plain", &driver.WriteOptions{Size: -1, ContentType: "text/plain"}, nil},
+		{"NilOptions", nil, nil},
+		{"Record", &driver.WriteOptions{Size: -1, RecordSHA256: true, ContentType: "text/plain"}, sum[:]},
+		{"RecordKnownSize", &driver.WriteOptions{Size: int64(len(data)), RecordSHA256: true}, sum[:]},
+		{"Verified", &driver.WriteOptions{Size: int64(len(data)), SHA256: sum[:]}, sum[:]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "k/" + tc.name
+			if _, err := d.WriteBlob(ctx, key, bytes.NewReader(data), tc.opts); err != nil {
+				t.Fatal(err)
+			}
+			info, err := d.StatBlob(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Key != key || info.Size != int64(len(data)) || !info.ModTime.Equal(clock) {
+				t.Errorf("StatBlob = %+v, want key %q, size %d, mod time %v", info, key, len(data), clock)
+			}
+			if !bytes.Equal(info.SHA256, tc.want) || (tc.want == nil) != (info.SHA256 == nil) {
+				t.Errorf("SHA256 = %x, want %x", info.SHA256, tc.want)
+			}
+			if tc.opts != nil && info.ContentType != tc.opts.ContentType {
+				t.Errorf("ContentType = %q, want %q", info.ContentType, tc.opts.ContentType)
+			}
+		})
+	}
+	t.Run("Mismatch", func(t *testing.T) {
+		bad := sha256.Sum256([]byte("other"))
+		_, err := d.WriteBlob(ctx, "k/bad", bytes.NewReader(data), &driver.WriteOptions{Size: -1, SHA256: bad[:], RecordSHA256: true})
+		if d.ErrorCode(err) != driver.Corrupt {
+			t.Fatalf("WriteBlob with a wrong SHA-256: %v, want Corrupt", err)
+		}
+		if _, err := d.StatBlob(ctx, "k/bad"); d.ErrorCode(err) != driver.NotFound {
+			t.Errorf("StatBlob after a refused write: %v, want NotFound", err)
+		}
+	})
+	t.Run("Replaced", func(t *testing.T) {
+		if err := d.ReplaceBlobData("k/Record", []byte("changed")); err != nil {
+			t.Fatal(err)
+		}
+		info, err := d.StatBlob(ctx, "k/Record")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.SHA256 != nil || info.Size != 7 {
+			t.Errorf("after ReplaceBlobData: %+v, want size 7 and no SHA-256", info)
+		}
+	})
+	t.Run("Missing", func(t *testing.T) {
+		if _, err := d.StatBlob(ctx, "k/missing"); d.ErrorCode(err) != driver.NotFound {
+			t.Errorf("StatBlob of a missing key: %v, want NotFound", err)
+		}
+	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/docblob/docblob/driver"
 	"gocloud.dev/blob"
 )
@@ -56,6 +57,59 @@ func skipResponseChecksum(as func(any) bool) error {
 		})
 	}
 	return nil
+}
+
+// StatBlob describes the payload with one HeadObject, asking for its
+// stored checksums (ChecksumMode ENABLED). SHA256 is set only if S3 holds a
+// full-object SHA-256: one that S3 verified against the bytes when they
+// were written (a single PutObject that carried x-amz-checksum-sha256, as
+// WriteBlob sends for a payload whose SHA-256 it was given and that it
+// writes in one request, or a signed URL made with
+// SignedURLOptions.SHA256). A multipart upload's composite checksum
+// ("<base64>-<parts>", a checksum of the parts' checksums) is not the
+// payload's SHA-256, and payloads written with CRC32C have none: SHA256 is
+// then nil. ContentType is the object's Content-Type.
+//
+// A missing payload is a 404 without an error body (HEAD responses have
+// none); ErrorCode maps it to NotFound.
+func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !utf8.ValidString(key) {
+		return nil, invalidf("payload key is not valid UTF-8")
+	}
+	out, err := d.s3().HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket:       aws.String(d.opts.Bucket),
+		Key:          aws.String(escapeKey(key)),
+		ChecksumMode: s3types.ChecksumModeEnabled,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &driver.BlobInfo{
+		Key:         key,
+		Size:        aws.ToInt64(out.ContentLength),
+		ModTime:     aws.ToTime(out.LastModified),
+		SHA256:      fullObjectSHA256(out.ChecksumSHA256, out.ChecksumType),
+		ContentType: aws.ToString(out.ContentType),
+	}, nil
+}
+
+// fullObjectSHA256 returns the SHA-256 that a HeadObject response's
+// x-amz-checksum-sha256 and x-amz-checksum-type headers report for the
+// whole object, or nil if they report none: no checksum, a composite one
+// (a multipart upload's "<base64>-<parts>", or a type of COMPOSITE), or
+// anything that is not the standard base64 of 32 bytes.
+func fullObjectSHA256(checksum *string, typ s3types.ChecksumType) []byte {
+	if checksum == nil || typ == s3types.ChecksumTypeComposite {
+		return nil
+	}
+	sum, err := base64.StdEncoding.Strict().DecodeString(*checksum)
+	if err != nil || len(sum) != 32 {
+		return nil
+	}
+	return sum
 }
 
 // DeleteBlob removes the payload with one DeleteObject (S3 reports success
@@ -145,6 +199,10 @@ func (d *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driv
 //     length is refused. SigV4 only signs a positive Content-Length: a
 //     Size of 0 is not enforced by S3 and is left to the portable layer's
 //     check when the upload is committed.
+//   - SHA256: the header x-amz-checksum-sha256 (the standard base64 of
+//     the 32 bytes), which the client must send with exactly that value.
+//     S3 verifies the body against it and refuses other bytes (400
+//     BadDigest, nothing stored), keeps it, and StatBlob then reports it.
 //
 // MaxSize is ignored: a presigned PUT cannot bound the length to a range
 // (only a POST policy can), so the portable layer checks MaxSize when the
@@ -197,6 +255,12 @@ func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 		if opts.Size > 0 {
 			mustSign = append(mustSign, "content-length")
 		}
+		if opts.SHA256 != nil {
+			if len(opts.SHA256) != 32 {
+				return "", invalidf("signed URL SHA-256 must be 32 bytes")
+			}
+			mustSign = append(mustSign, "x-amz-checksum-sha256")
+		}
 		// s3blob refuses SignedURLOptions.ContentType for PUT; setting it on
 		// the input makes Content-Type a signed header instead, and so do
 		// IfNoneMatch and ContentLength for theirs.
@@ -215,6 +279,9 @@ func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 			// drop the Content-Type from the signed headers too.
 			if opts.Size > 0 {
 				in.ContentLength = aws.Int64(opts.Size)
+			}
+			if opts.SHA256 != nil {
+				in.ChecksumSHA256 = aws.String(base64.StdEncoding.EncodeToString(opts.SHA256))
 			}
 			return nil
 		}

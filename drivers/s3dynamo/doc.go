@@ -29,6 +29,20 @@
 // Reads are one ranged GetObject (through gocloud.dev/blob/s3blob),
 // deletes one DeleteObject, and signed URLs are SigV4 presigned URLs.
 //
+// StatBlob is one HeadObject with ChecksumMode ENABLED. It reports a
+// payload's SHA-256 only when S3 holds a full-object SHA-256 that it
+// verified against the bytes as they were written: a single PutObject
+// that carried x-amz-checksum-sha256 (WriteBlob sends one for a payload
+// of known SHA-256 that fits in one request; a direct upload through a
+// URL signed with SignedURLOptions.SHA256 must send one). A multipart
+// upload's checksum is a composite ("<base64>-<parts>", a checksum of
+// the parts' checksums), and other uploads carry a CRC32C: for those
+// SHA256 is nil. driver.WriteOptions.RecordSHA256 is ignored: S3 computes
+// no SHA-256 of its own for a stream whose checksum the client did not
+// send, and computing one client-side to send it would cost a SHA-256
+// pass over every byte uploaded and, for payloads of several parts,
+// still give only a composite checksum.
+//
 // Neither New nor docblob.Open makes a network call; the first operation
 // does. The S3 client is made on first use, so a cold start that only
 // reads documents pays for the DynamoDB client alone. Tables and buckets are not created on open: see CreateTable and
@@ -185,9 +199,20 @@
 //
 // Direct-upload URLs (docblob.Store.NewUpload) are presigned PutObject
 // requests that sign If-None-Match: * (S3 answers a second PUT to the key
-// with 412 Precondition Failed) and, when UploadOptions.Size is set,
-// Content-Length. S3 cannot bound a presigned PUT's size to a range, so
-// UploadOptions.MaxSize is checked when the upload is committed.
+// with 412 Precondition Failed), when UploadOptions.Size is set,
+// Content-Length, and when UploadOptions.SHA256 is set,
+// x-amz-checksum-sha256: the client must send that header with exactly
+// that value (a request without it or with another does not match the
+// signature), S3 refuses a body with other bytes and stores nothing, and
+// StatBlob then reports the checksum, so the upload is committed without
+// reading it. (Against the pinned MinIO: other bytes get 400
+// XAmzContentChecksumMismatch, where S3 answers 400 BadDigest; a request
+// without the header 400 AccessDenied, and one with another value 403
+// SignatureDoesNotMatch. MinIO also accepts, verifies and keeps an
+// x-amz-checksum-sha256 that a URL did not sign, which S3 refuses as an
+// unsigned x-amz-* header.) S3 cannot bound a presigned PUT's size to a
+// range, so UploadOptions.MaxSize is checked when the upload is
+// committed.
 //
 // Payload keys that contain control characters, "../" or text that reads
 // as "__0x<hex>__" are stored under gocloud.dev's escaped form of the key
@@ -249,6 +274,8 @@
 // RequestLimitExceeded, SlowDown), server errors and connection failures,
 // after the SDK's retries, to Unavailable; anything else to Unknown.
 // DeleteBlob of a missing key succeeds, but a missing bucket is NotFound.
+// StatBlob of a missing key is NotFound: S3 answers the HeadObject with a
+// 404 that has no error body, which the SDK reports as NotFound.
 //
 // The SDK's errors stay reachable: Driver.ErrorAs (and docblob's ErrorAs)
 // finds smithy.APIError, *types.ConditionalCheckFailedException and the

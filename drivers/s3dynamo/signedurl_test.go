@@ -39,7 +39,7 @@ func signedHeaders(t *testing.T, u string) []string {
 	q := pu.Query()
 	for k := range q {
 		// Hoisted headers would not be enforced as headers.
-		if lk := strings.ToLower(k); lk == "if-none-match" || lk == "content-length" || lk == "content-type" {
+		if lk := strings.ToLower(k); lk == "if-none-match" || lk == "content-length" || lk == "content-type" || lk == "x-amz-checksum-sha256" {
 			t.Errorf("header %s was hoisted into the query", k)
 		}
 	}
@@ -70,7 +70,9 @@ func TestSignedURLPutSignedHeaders(t *testing.T) {
 		{"max size is not signed", driver.SignedURLOptions{Size: -1, MaxSize: 1 << 20, CreateOnly: true},
 			[]string{"host", "if-none-match"}, []string{"content-length"}},
 		{"not create only", driver.SignedURLOptions{Size: -1},
-			[]string{"host"}, []string{"if-none-match", "content-length", "content-type"}},
+			[]string{"host"}, []string{"if-none-match", "content-length", "content-type", "x-amz-checksum-sha256"}},
+		{"checksum", driver.SignedURLOptions{Size: 5, CreateOnly: true, SHA256: make([]byte, 32)},
+			[]string{"host", "if-none-match", "content-length", "x-amz-checksum-sha256"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -109,6 +111,8 @@ func TestSignedURLInvalidOptions(t *testing.T) {
 		{"size below -1", &driver.SignedURLOptions{Method: http.MethodPut, Expiry: 60e9, Size: -2}},
 		{"negative max size", &driver.SignedURLOptions{Method: http.MethodPut, Expiry: 60e9, Size: -1, MaxSize: -1}},
 		{"size over max size", &driver.SignedURLOptions{Method: http.MethodPut, Expiry: 60e9, Size: 11, MaxSize: 10}},
+		{"short SHA-256", &driver.SignedURLOptions{Method: http.MethodPut, Expiry: 60e9, Size: -1, SHA256: make([]byte, 31)}},
+		{"empty SHA-256", &driver.SignedURLOptions{Method: http.MethodPut, Expiry: 60e9, Size: -1, SHA256: []byte{}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
