@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/internal/attach"
 	gdriver "gocloud.dev/docstore/driver"
 )
@@ -16,14 +18,24 @@ import (
 // The document codec turns a user's struct or map into driver field values
 // and back, with gocloud.dev/docstore's reflection walker (struct tags,
 // embedded structs, omitempty, encoding.TextMarshaler and friends behave as
-// in docstore). docblob adds special types: time.Time stays a time, a
-// *Blob at the top level of a document is an attachment, and Decimal and
-// the set types stay what they are (see decimal.go for the rules of
-// numbers and sets).
+// in docstore). docblob adds special types: a *Blob at the top level of a
+// document is an attachment, and Decimal and the set types stay numbers
+// and sets (see decimal.go for the rules of numbers and sets).
+//
+// The encoder hands drivers canonical values only (see driver.Document
+// and driver.CanonicalValue): each value as DynamoDB gives it back, so
+// that a document reads back the same, Go types included, on every
+// driver. A time.Time becomes its RFC 3339 text in UTC (and decodes back
+// into a time.Time field), a float64 with an integral value an int64, a
+// Decimal an int64 or float64 if one holds it, a uint64 beyond int64 a
+// Decimal, and sets are sorted. The one exception is a time in a key
+// field, left as it is so that it is refused as a key (keys are strings)
+// as it is by Get.
 
 var (
 	blobType      = reflect.TypeFor[*Blob]()
 	timeType      = reflect.TypeFor[time.Time]()
+	ptrTimeType   = reflect.TypeFor[*time.Time]()
 	decimalType   = reflect.TypeFor[Decimal]()
 	stringSetType = reflect.TypeFor[StringSet]()
 	numberSetType = reflect.TypeFor[NumberSet]()
@@ -43,13 +55,14 @@ func (s *Store) encode(d *document) (map[string]any, error) {
 			return m, nil
 		}
 	}
-	return encodeDocument(d.g)
+	return encodeDocument(d.g, s.info.PartitionKey, s.info.SortKey)
 }
 
 // encodeDocument encodes a document (a struct pointer or map[string]any)
-// into driver field values.
-func encodeDocument(gdoc gdriver.Document) (map[string]any, error) {
-	root := &encoder{state: &encodeState{}}
+// into canonical driver field values. Times in the top-level fields named
+// keys (the key fields) are left as they are.
+func encodeDocument(gdoc gdriver.Document, keys ...string) (map[string]any, error) {
+	root := &encoder{state: &encodeState{keys: keys}}
 	if err := gdoc.Encode(root); err != nil {
 		return nil, err
 	}
@@ -63,7 +76,10 @@ func encodeDocument(gdoc gdriver.Document) (map[string]any, error) {
 	return m, nil
 }
 
-type encodeState struct{ err error }
+type encodeState struct {
+	err  error
+	keys []string // see encodeDocument
+}
 
 type encoder struct {
 	val   any
@@ -81,14 +97,24 @@ func (e *encoder) EncodeNil()            { e.val = nil }
 func (e *encoder) EncodeBool(b bool)     { e.val = b }
 func (e *encoder) EncodeString(s string) { e.val = s }
 func (e *encoder) EncodeInt(i int64)     { e.val = i }
-func (e *encoder) EncodeFloat(f float64) { e.val = f }
-func (e *encoder) EncodeBytes(b []byte)  { e.val = b }
+func (e *encoder) EncodeFloat(f float64) { e.val = driver.CanonicalFloat(f) }
 
-func (e *encoder) EncodeUint(u uint64) {
-	if u > math.MaxInt64 {
-		e.fail(fmt.Errorf("unsigned value %d overflows int64", u))
+func (e *encoder) EncodeBytes(b []byte) {
+	if b == nil {
+		b = []byte{} // a MarshalBinary's nil: DynamoDB gives back empty bytes
 	}
-	e.val = int64(u)
+	e.val = b
+}
+
+// EncodeUint encodes an unsigned integer as a number: an int64 if it fits,
+// otherwise as DynamoDB reads the number back (a Decimal, or a float64
+// that is the same number).
+func (e *encoder) EncodeUint(u uint64) {
+	if u <= math.MaxInt64 {
+		e.val = int64(u)
+		return
+	}
+	e.val = driver.CanonicalDecimal(Decimal(strconv.FormatUint(u, 10)))
 }
 
 func (e *encoder) EncodeList(n int) gdriver.Encoder {
@@ -119,25 +145,49 @@ func (e *encoder) EncodeSpecial(v reflect.Value) (bool, error) {
 		}
 		e.val = pendingBlob{v.Interface().(*Blob)}
 		return true, nil
-	case timeType:
-		e.val = v.Interface().(time.Time)
-		return true, nil
+	case timeType, ptrTimeType:
+		if v.Kind() == reflect.Pointer {
+			// Not left to the walker, which would store the bytes of
+			// (*time.Time).MarshalBinary.
+			if v.IsNil() {
+				e.val = nil
+				return true, nil
+			}
+			v = v.Elem()
+		}
+		t := v.Interface().(time.Time)
+		if e.depth == 1 {
+			e.val = t // a top-level field: MapKey makes it text, unless it is a key
+			return true, nil
+		}
+		text, err := timeText(t)
+		e.val = text
+		return true, err
 	case decimalType:
 		if v.Len() == 0 {
 			e.val = nil // "" is no number
 		} else {
-			e.val = Decimal(v.String())
+			e.val = driver.CanonicalDecimal(Decimal(v.String()))
 		}
 		return true, nil
 	case stringSetType, numberSetType, binarySetType:
 		if v.Len() == 0 {
 			e.val = nil // DynamoDB has no empty sets
 		} else {
-			e.val = v.Interface()
+			e.val = driver.CanonicalValue(v.Interface()) // a sorted copy
 		}
 		return true, nil
 	}
 	return false, nil
+}
+
+// timeText returns the canonical text of t (driver.CanonicalTime), or an
+// error if t has none that parses back.
+func timeText(t time.Time) (string, error) {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return "", fmt.Errorf("time %v is outside the years 0 to 9999, which the RFC 3339 text that stores a time cannot hold", t)
+	}
+	return driver.CanonicalTime(t), nil
 }
 
 type listEncoder struct {
@@ -152,7 +202,16 @@ type mapEncoder struct {
 	m map[string]any
 }
 
-func (m *mapEncoder) MapKey(k string) { m.m[k] = m.val }
+func (m *mapEncoder) MapKey(k string) {
+	if t, ok := m.val.(time.Time); ok && m.depth == 1 && !slices.Contains(m.state.keys, k) {
+		text, err := timeText(t)
+		if err != nil {
+			m.fail(fmt.Errorf("field %q: %w", k, err))
+		}
+		m.val = text
+	}
+	m.m[k] = m.val
+}
 
 // decoder decodes driver field values into Go values. At the top level of
 // a document, attachment maps decode to *Blob.
@@ -276,9 +335,15 @@ func (d *decoder) AsSpecial(v reflect.Value) (bool, any, error) {
 		switch x := d.val.(type) {
 		case time.Time:
 			return true, x, nil
-		case string:
+		case string: // the canonical form
 			t, err := time.Parse(time.RFC3339Nano, x)
 			return true, t, err
+		case []byte: // how older versions stored a *time.Time: MarshalBinary
+			var t time.Time
+			if err := t.UnmarshalBinary(x); err != nil {
+				return true, nil, fmt.Errorf("cannot decode %d bytes into time.Time: %w", len(x), err)
+			}
+			return true, t, nil
 		}
 		return true, nil, fmt.Errorf("cannot decode %T into time.Time", d.val)
 	case decimalType:

@@ -16,25 +16,40 @@ import "github.com/docblob/docblob/driver"
 // digits, magnitude 0 or between 1e-130 and 9.99…e125), and Equal
 // compares numbers by value ("1.50" equals "1.5"). See [driver.Decimal].
 //
-// Numbers and sets are kept without loss on every driver:
+// Numbers and sets are kept without loss on every driver, and come back
+// alike on every driver, in the form DynamoDB gives them back (see
+// driver.Document for every value type's canonical form):
 //
 //   - A Decimal field, or a Decimal value in a map[string]any document, is
-//     stored as a number with its text. The zero Decimal, "", is no
-//     number: it is stored as null, and null reads back into a Decimal as
-//     "". A Decimal that DynamoDB cannot store (Check) is refused with
-//     code InvalidArgument when the document is written.
+//     stored as a number, written as DynamoDB writes numbers: as an int64
+//     if it is an integer that fits, as a float64 if that float64 is the
+//     same number, and otherwise as a Decimal in plain normal text (no
+//     exponent, no superfluous zeros: "12345678901234567890.10" is stored
+//     as "12345678901234567890.1"). Read back into a Decimal field, it is
+//     the same number, though perhaps spelled otherwise ("1.50" reads back
+//     as "1.5", "1E+20" as "1e+20"): compare Decimals with Equal. The zero
+//     Decimal, "", is no number:
+//     it is stored as null, and null reads back into a Decimal as "". A
+//     Decimal that DynamoDB cannot store (Check) is refused with code
+//     InvalidArgument when the document is written.
+//   - Any other number is stored by the same rule: a float64 (or float32)
+//     with an integral value as an int64, a uint64 beyond int64's range
+//     as a Decimal (or a float64 that is the same number).
 //   - StringSet, NumberSet and BinarySet fields and values are stored as
-//     sets. A nil or empty set is stored as null, since DynamoDB has no
-//     empty sets; null reads back as a nil set. A set with duplicates is
-//     refused with code InvalidArgument.
+//     sets, sorted (numbers by value, in plain normal text). A nil or
+//     empty set is stored as null, since DynamoDB has no empty sets; null
+//     reads back as a nil set. A set with duplicates is refused with code
+//     InvalidArgument.
 //   - Read into a map[string]any document or an any field, a number comes
 //     back as an int64 if it is an integer that fits, as a float64 if that
 //     float64 is the same number (see Decimal.Float64), and otherwise as a
 //     Decimal; a set comes back as a set. Put the map back and the stored
 //     item is unchanged: nothing was rounded and no set became a list.
-//     (A Decimal that an int64 or float64 holds may come back as one: the
-//     DynamoDB driver reads every number by this rule, while the memory
-//     and file drivers return a Decimal as it was written.)
+//   - A time.Time is stored as its RFC 3339 text with nanoseconds, in UTC,
+//     as DynamoDB keeps it: a string, which decodes back into a time.Time
+//     field (in UTC) and comes back as that string in a map[string]any
+//     document. A time outside the years 0 to 9999, which has no RFC 3339
+//     text, is refused with code InvalidArgument.
 //   - Read into a Go integer field (int, int8, ..., uint64), a number must
 //     be an integer within the field's range; into a float64 field, a
 //     number a float64 holds exactly (0.1 is fine: it is the float64 0.1

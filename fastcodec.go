@@ -14,10 +14,10 @@ import (
 // discarded or redone.
 
 // encode returns the encoded fields of the struct v, as encodeDocument
-// would.
+// would: canonical driver values.
 func (p *structPlan) encode(v reflect.Value) (map[string]any, bool) {
 	m := make(map[string]any, len(p.fields))
-	for _, f := range p.fields {
+	for i, f := range p.fields {
 		fv := v.Field(f.index)
 		if f.omitEmpty && gdriver.IsEmptyValue(fv) {
 			continue
@@ -30,9 +30,16 @@ func (p *structPlan) encode(v reflect.Value) (map[string]any, bool) {
 		case kindInt:
 			m[f.name] = fv.Int()
 		case kindFloat:
-			m[f.name] = fv.Float()
+			m[f.name] = driver.CanonicalFloat(fv.Float())
 		case kindTime:
-			m[f.name] = fv.Interface()
+			if i == p.pk || i == p.sk {
+				return nil, false // a time key, which the general path leaves as it is
+			}
+			text, err := timeText(fv.Interface().(time.Time))
+			if err != nil {
+				return nil, false
+			}
+			m[f.name] = text
 		case kindBlob:
 			if fv.IsNil() {
 				m[f.name] = nil
@@ -41,8 +48,10 @@ func (p *structPlan) encode(v reflect.Value) (map[string]any, bool) {
 			}
 		case kindAny:
 			switch x := fv.Interface().(type) {
-			case nil, string, bool, int64, float64:
+			case nil, string, bool, int64:
 				m[f.name] = x
+			case float64:
+				m[f.name] = driver.CanonicalFloat(x)
 			default:
 				return nil, false // Decimals and sets among others
 			}

@@ -48,6 +48,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"Strict", testStrict},
 		{"Foreign", testForeign},
 		{"Values", testValues},
+		{"ValueTypes", testValueTypes},
 		{"Close", testClose},
 		{"Cancel", testCancel},
 		{"Concurrency", testConcurrency},

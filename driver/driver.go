@@ -44,12 +44,27 @@ func (k Key) String() string {
 // other fields.
 //
 // Fields holds only these value types, recursively: nil, bool, int64,
-// float64, Decimal, string, []byte, time.Time, StringSet, NumberSet,
-// BinarySet, []any and map[string]any (Decimal and the sets are
-// DynamoDB's numbers and sets, kept without loss; see Decimal). Fields
-// never contains the partition key, sort key or revision attributes: those
-// travel in Key and Revision, and the driver stores them under the
-// attribute names it reports in Info. Attachments are ordinary
+// float64, Decimal, string, []byte, StringSet, NumberSet, BinarySet, []any
+// and map[string]any (Decimal and the sets are DynamoDB's numbers and
+// sets, kept without loss; see Decimal), and each value in its canonical
+// form (CanonicalValue): the form in which DynamoDB gives the value back.
+// A number is an int64 if it is an integer within int64's range, else a
+// float64 if a float64 is the number, else a Decimal in plain normal text
+// ("12345678901234567890.1", never "1.2345678901234567890100E+19"); a time
+// is its RFC 3339 text in UTC (CanonicalTime), a string; the elements of
+// a set are sorted; []byte, []any and map[string]any values are not nil.
+// The portable layer gives drivers only canonical values, and a driver
+// must return them as given: the same Go types and values, so that a
+// document reads back alike on every driver (the conformance suite checks
+// it). Code that calls a driver directly may also give it values that are
+// not canonical (a time.Time, an integral float64, the Decimal "1.50",
+// unsorted sets, nil slices): a driver must accept them, and may return
+// them as given or in canonical form (CanonicalFields makes it), as the
+// DynamoDB driver does, DynamoDB keeping no other.
+//
+// Fields never contains the partition key, sort key or revision
+// attributes: those travel in Key and Revision, and the driver stores them
+// under the attribute names it reports in Info. Attachments are ordinary
 // map[string]any values; a driver need not know which fields are
 // attachments.
 //

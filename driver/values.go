@@ -63,7 +63,7 @@ func CloneValue(v any) any {
 		}
 		return out
 	default:
-		return v // nil, bool, int64, float64, string, Decimal, time.Time: immutable
+		return v // nil, bool, int64, float64, string, Decimal, time.Time (not canonical but accepted): immutable
 	}
 }
 
@@ -214,13 +214,14 @@ func equalSets[E any](a, b []E, key func(E) string) bool {
 // A Decimal is valid (Check) if DynamoDB can store it: at most 38
 // significant digits (leading and trailing zeros do not count), and zero
 // or of magnitude between 1e-130 and 9.9999999999999999999999999999999999999e125.
-// Its text is kept as it is written; two Decimals are the same number if
-// Equal says so ("1.50", "1.5" and "15e-1" are). The zero Decimal, "", is
-// not a number.
+// Two Decimals are the same number if Equal says so ("1.50", "1.5" and
+// "15e-1" are). The zero Decimal, "", is not a number.
 //
-// Drivers store a Decimal with its text, and read numbers back as
-// NumberValue says: a number that int64 or float64 holds exactly comes back
-// as that type, any other as a Decimal.
+// Drivers store numbers as DynamoDB does and read them back as
+// CanonicalDecimal says: a number that int64 or float64 holds exactly
+// comes back as that type, any other as a Decimal in plain normal text
+// (DynamoDB's: "12345678901234567890.10" comes back as
+// "12345678901234567890.1", "-9.9E+125" as "-99" followed by 124 zeros).
 type Decimal string
 
 // StringSet is a DynamoDB string set (SS): distinct strings, at least one,
@@ -236,7 +237,7 @@ type NumberSet []Decimal
 // one, in no particular order. It is a Document.Fields value type.
 type BinarySet [][]byte
 
-// String returns the number's text, as it is written.
+// String returns the number's text, as d spells it.
 func (d Decimal) String() string { return string(d) }
 
 // Check returns nil if d is a number DynamoDB can store, and otherwise an
@@ -345,7 +346,8 @@ func (d Decimal) Rat() (*big.Rat, error) {
 // number); else d itself, also when d is not a valid number. Every int64
 // and float64 that a driver writes therefore reads back as itself, except
 // that a float64 with an integral value in int64's range reads back as an
-// int64, and no number ever loses a digit.
+// int64, and no number ever loses a digit. CanonicalDecimal is NumberValue
+// with a Decimal's text in DynamoDB's plain normal form.
 func NumberValue(d Decimal) any {
 	p, err := d.valid()
 	if err != nil {

@@ -23,9 +23,13 @@ import (
 //	 "revision":{"str":"..."},
 //	 "fields":{"map":{"title":{"str":"March"},"pages":{"int":"12"}}}}
 //
-// Every value carries its type, so that each driver.Document value type
-// comes back exactly as it went in (in the spirit of DynamoDB's JSON, which
-// however does not tell int64 from float64):
+// Every value carries its type, so that each driver.Document value comes
+// back exactly as it went in, Go type and all (in the spirit of DynamoDB's
+// JSON, which however does not tell int64 from float64). The portable
+// layer writes canonical values only (see driver.Document): the values
+// DynamoDB gives back, so documents read back here as from DynamoDB. The
+// "time" and "timeb" tags hold a time.Time that code calling the driver
+// directly, or an older docblob, wrote; it comes back as a time.Time.
 //
 //	null                        nil
 //	{"bool":true}               bool

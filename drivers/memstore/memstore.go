@@ -9,14 +9,15 @@
 // (driver.CheckDynamoDBValues: no empty names, no NaN, ±Inf or numbers
 // outside DynamoDB's range), and, as S3 does, refuses a payload whose
 // bytes do not match the SHA-256 it was announced with (code Corrupt).
-// One difference remains: values come back with the Go types they were
-// stored with, where DynamoDB returns an integral float64 as an int64 and
-// a time.Time as its RFC 3339 text. Decode into typed struct fields (which
-// accept both), not type assertions on map values, and code behaves the
-// same on both. It is safe for
-// concurrent use, and deep-copies what it stores and returns: a caller that
-// modifies a document or a byte slice after a call never changes stored
-// state. Stored payloads are immutable; reads return them without copying.
+// Values come back exactly as they were stored, and a Store stores them in
+// canonical form (see driver.Document), the form DynamoDB gives back: a
+// time as its RFC 3339 text in UTC, a float64 with an integral value as an
+// int64, numbers in DynamoDB's normal form, sets sorted. So a document
+// read into a map[string]any holds the same Go types and values here as
+// on DynamoDB. It is safe for concurrent use, and deep-copies what it
+// stores and returns: a caller that modifies a document or a byte slice
+// after a call never changes stored state. Stored payloads are immutable;
+// reads return them without copying.
 //
 // # Collections
 //

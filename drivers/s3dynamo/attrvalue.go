@@ -140,7 +140,9 @@ func encodeValue(v any) (types.AttributeValue, error) {
 		}
 		return &types.AttributeValueMemberBS{Value: l}, nil
 	case time.Time:
-		return &types.AttributeValueMemberS{Value: x.UTC().Format(time.RFC3339Nano)}, nil
+		// Not a canonical value, but a driver accepts it (see
+		// driver.Document): its canonical form is a string.
+		return &types.AttributeValueMemberS{Value: driver.CanonicalTime(x)}, nil
 	case []any:
 		l := make([]types.AttributeValue, len(x))
 		for i, e := range x {
@@ -167,12 +169,13 @@ func encodeValue(v any) (types.AttributeValue, error) {
 
 var errEmptySet = errors.New("DynamoDB cannot store an empty set")
 
-// decodeValue converts an attribute value into a field value, without
-// loss: numbers as driver.NumberValue says (int64 if they are integers
-// that fit, float64 if a float64 written back is the same number, a
-// driver.Decimal with their text otherwise); string, number and binary
-// sets as driver.StringSet, driver.NumberSet (of Decimals, with their
-// text) and driver.BinarySet.
+// decodeValue converts an attribute value into a field value in canonical
+// form (see driver.Document), without loss: numbers as
+// driver.CanonicalDecimal says (int64 if they are integers that fit,
+// float64 if a float64 written back is the same number, a driver.Decimal
+// in plain normal text otherwise, which is DynamoDB's own); string, number
+// and binary sets as driver.StringSet, driver.NumberSet (of Decimals) and
+// driver.BinarySet, sorted.
 func decodeValue(av types.AttributeValue) any {
 	switch x := av.(type) {
 	case *types.AttributeValueMemberNULL:
@@ -184,7 +187,7 @@ func decodeValue(av types.AttributeValue) any {
 	case *types.AttributeValueMemberB:
 		return append([]byte{}, x.Value...)
 	case *types.AttributeValueMemberN:
-		return driver.NumberValue(driver.Decimal(x.Value))
+		return driver.CanonicalDecimal(driver.Decimal(x.Value))
 	case *types.AttributeValueMemberL:
 		l := make([]any, len(x.Value))
 		for i, e := range x.Value {
@@ -197,20 +200,18 @@ func decodeValue(av types.AttributeValue) any {
 			m[k] = decodeValue(e)
 		}
 		return m
+	// CanonicalValue copies the sets, and sorts them: DynamoDB promises
+	// no order.
 	case *types.AttributeValueMemberSS:
-		return driver.StringSet(append([]string{}, x.Value...))
+		return driver.CanonicalValue(driver.StringSet(x.Value))
 	case *types.AttributeValueMemberNS:
 		l := make(driver.NumberSet, len(x.Value))
 		for i, e := range x.Value {
 			l[i] = driver.Decimal(e)
 		}
-		return l
+		return driver.CanonicalValue(l)
 	case *types.AttributeValueMemberBS:
-		l := make(driver.BinarySet, len(x.Value))
-		for i, e := range x.Value {
-			l[i] = append([]byte{}, e...)
-		}
-		return l
+		return driver.CanonicalValue(driver.BinarySet(x.Value))
 	}
 	return nil
 }
