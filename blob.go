@@ -57,18 +57,39 @@ type BlobOptions struct {
 	// Metadata is user metadata recorded with the payload: small string
 	// pairs, stored in the document.
 	Metadata map[string]string
+	// Size, if positive, is the payload's expected length, and SHA256, if
+	// set, its expected SHA-256 (a migration knows both from the source).
+	// Put checks the payload against them as it reads it: a payload of
+	// another length fails with code InvalidArgument (a longer one as
+	// soon as it passes Size, without uploading the rest), other bytes
+	// with code Corrupt, and nothing is written (an upload already made
+	// is deleted before Put returns).
+	Size   int64
+	SHA256 []byte
 }
 
-// NewBlob returns a new attachment whose payload will be read from r, once,
-// when a document holding it is stored by Put. The payload is streamed:
-// it is never held whole in memory. If r is also an io.Seeker, a Put that
-// fails rewinds it so that the Put can be retried with the same Blob;
-// otherwise a retry needs a new Blob. opts may be nil.
+// NewBlob returns a new attachment whose payload will be read from r when
+// a document holding it is stored by Put. The payload is streamed: it is
+// never held whole in memory. How often r is read:
+//
+//   - a *bytes.Reader, a *strings.Reader or a regular *os.File of at most
+//     16 MiB is read twice, both locally: once to compute its SHA-256,
+//     once to send it with that checksum, which the backend verifies (S3
+//     refuses a payload damaged on the way);
+//   - any other reader, seekable or not (a gocloud.dev blob.Reader, an
+//     HTTP body, a larger file), is read exactly once, its SHA-256
+//     computed as it is sent, and seeked only to rewind it after a failed
+//     Put.
+//
+// If r is also an io.Seeker, a Put that fails rewinds it so that the Put
+// can be retried with the same Blob; otherwise a retry needs a new Blob.
+// opts may be nil.
 func NewBlob(r io.Reader, opts *BlobOptions) *Blob {
 	b := &Blob{src: r, srcStart: -1}
 	if opts != nil {
 		b.opts = *opts
 		b.opts.Metadata = maps.Clone(opts.Metadata)
+		b.opts.SHA256 = bytes.Clone(opts.SHA256)
 	}
 	if s, ok := r.(io.Seeker); ok {
 		if pos, err := s.Seek(0, io.SeekCurrent); err == nil {
@@ -90,9 +111,13 @@ func NewBlobBytes(data []byte, opts *BlobOptions) *Blob {
 // one not yet written by Put).
 func (b *Blob) Stored() bool { return b.ref != nil }
 
-// Key returns the payload's storage key in the blob store, or "" for a new
-// blob or an inline payload.
+// Key returns the payload's storage key in the blob store: for a direct
+// upload's Blob, the key the client uploads to; "" for a new blob or an
+// inline payload.
 func (b *Blob) Key() string {
+	if b.pending != nil {
+		return b.pending.key
+	}
 	if b.ref == nil {
 		return ""
 	}

@@ -1,7 +1,10 @@
 package docblob
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"maps"
 	"net/http"
@@ -31,6 +34,16 @@ type UploadOptions struct {
 	// while it arrives; S3 cannot bound a presigned PUT except exactly, so
 	// set Size where the client knows it (a browser's File.size).
 	MaxSize int64
+	// SHA256, if set, is the SHA-256 the client must send (a browser
+	// computes it with crypto.subtle.digest): the URL requires it as the
+	// header x-amz-checksum-sha256 (base64, in Header), the backend
+	// refuses other bytes, and Put then commits the upload on the
+	// backend's word without reading it (see Upload). Give it where the
+	// client can: it is what lets an S3 commit skip the read.
+	SHA256 []byte
+	// ReadOnCommit makes Put read the whole payload to compute its
+	// SHA-256 even when the backend vouches for one.
+	ReadOnCommit bool
 	// Name and Metadata are recorded with the payload, as in BlobOptions.
 	Name     string
 	Metadata map[string]string
@@ -46,11 +59,35 @@ type Upload struct {
 	Header  http.Header
 	Expires time.Time
 	// Blob is the attachment to set in the document's field once the
-	// client has finished; Put then reads the payload once to record its
-	// size and SHA-256, and commits the document.
+	// client has finished; Put then records the payload's size, SHA-256
+	// and type and commits the document. Blob works in the Stores of
+	// this process over the same namespace; in other processes, use
+	// Token.
 	Blob *Blob
+	// Token stands for Blob in any process whose store has the same
+	// configuration: hand it to the client with the URL, take it back
+	// with the client's "done" request, and turn it into the Blob with
+	// Store.BlobFromUpload. It is tamper-proof (authenticated with
+	// Options.Secret), holds no secret, and is good until the commit
+	// deadline (Options.CommitDeadline) after NewUpload.
+	Token string
 }
 
+// Committing an upload costs no read of the payload when the backend
+// vouches for its SHA-256: S3 when the client sent the checksum bound in
+// the URL (UploadOptions.SHA256), and localsign (file://, mem://) always,
+// as it computes the checksum while the bytes arrive. Put then asks the
+// backend for the payload's size and checksum (one HEAD request on S3)
+// and, if UploadOptions.ContentType was not set, reads the first 512
+// bytes to sniff the type. Otherwise (S3 without a client checksum, or
+// UploadOptions.ReadOnCommit) Put reads the payload once, within its
+// context's deadline. A declared ContentType is bound in the URL and
+// recorded as given, without sniffing, when nothing is read: browsers
+// never render a payload served as an image, PDF or plain text as a page,
+// and other types are downloaded (see Blob.SignedURL). When Put reads the
+// payload, a declared type gives way to a sniffed active one, as for
+// NewBlob.
+//
 // Direct uploads are create-only: the URL writes its key at most once
 // (the client sends "If-None-Match: *", in Header; S3 refuses a second PUT
 // with 412 Precondition Failed, and so does localsign), so neither a
@@ -99,6 +136,9 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if o.Size < 0 || o.MaxSize < 0 || (o.Size > 0 && o.MaxSize > 0 && o.Size > o.MaxSize) {
 		return nil, errorf(InvalidArgument, op, d.key, "upload size %d and maximum size %d must be non-negative, the size at most the maximum", o.Size, o.MaxSize)
 	}
+	if o.SHA256 != nil && len(o.SHA256) != sha256.Size {
+		return nil, errorf(InvalidArgument, op, d.key, "SHA256 is %d bytes, not %d", len(o.SHA256), sha256.Size)
+	}
 	signer, ok := s.drv.(driver.Signer)
 	if !ok {
 		return nil, errorf(Unimplemented, op, d.key, "the driver cannot sign URLs")
@@ -113,7 +153,7 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 		size = -1
 	}
 	u, err := signer.SignedURL(ctx, key, &driver.SignedURLOptions{Method: http.MethodPut, Expiry: o.Expiry, ContentType: o.ContentType,
-		Size: size, MaxSize: o.MaxSize, CreateOnly: true})
+		Size: size, MaxSize: o.MaxSize, SHA256: o.SHA256, CreateOnly: true})
 	if err != nil {
 		return nil, s.wrap(op, d.key, err)
 	}
@@ -122,33 +162,43 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if o.ContentType != "" {
 		up.Header.Set("Content-Type", o.ContentType)
 	}
+	if o.SHA256 != nil {
+		up.Header.Set("X-Amz-Checksum-Sha256", base64.StdEncoding.EncodeToString(o.SHA256))
+	}
 	up.Blob = &Blob{
 		opts: BlobOptions{Name: o.Name, ContentType: o.ContentType, Metadata: maps.Clone(o.Metadata)},
-		pending: &pendingUpload{store: s, key: key, docKey: d.key, field: field, created: created,
-			size: size, maxSize: o.MaxSize},
+		pending: &pendingUpload{ns: s.ns, key: key, docKey: d.key, field: field, created: created,
+			size: size, maxSize: o.MaxSize, sha256: bytes.Clone(o.SHA256), readOnCommit: o.ReadOnCommit},
 	}
+	up.Token = s.sealUpload(&uploadClaims{Namespace: s.ns, CollectionID: s.collectionID(),
+		Partition: d.key.Partition, Sort: d.key.Sort, Field: field, Key: key,
+		Created: created.UnixNano(), CommitBy: created.Add(s.opts.CommitDeadline).UnixNano(),
+		Size: o.Size, MaxSize: o.MaxSize, SHA256: o.SHA256, ContentType: o.ContentType,
+		Name: o.Name, Metadata: o.Metadata, ReadOnCommit: o.ReadOnCommit})
 	return up, nil
 }
 
 // pendingUpload is a payload a client is uploading directly.
 type pendingUpload struct {
-	store   *Store
-	key     string
-	docKey  Key
-	field   string
-	created time.Time
-	size    int64 // exact size, or -1
-	maxSize int64 // 0 for none
+	ns           string // the namespace of the store that signed it
+	key          string
+	docKey       Key
+	field        string
+	created      time.Time
+	size         int64  // exact size, or -1
+	maxSize      int64  // 0 for none
+	sha256       []byte // the checksum bound in the URL, or nil
+	readOnCommit bool
 }
 
-// adoptUpload reads a directly uploaded payload once, to record its size,
-// SHA-256 and (if not given) content type.
+// adoptUpload records a directly uploaded payload: its size and SHA-256
+// on the backend's word where it vouches for them, else read once.
 func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *attachment) (*attach.Ref, error) {
 	p := a.blob.pending
-	if p.store != s || p.docKey != d.key || p.field != a.field {
-		return nil, errorf(InvalidArgument, op, d.key, "the upload was made for field %q of document %q; it can only be attached there", p.field, p.docKey)
+	if p.ns != s.ns || p.docKey != d.key || p.field != a.field {
+		return nil, errorf(InvalidArgument, op, d.key, "the upload was made for field %q of document %v; it can only be attached there", p.field, p.docKey)
 	}
-	rc, err := s.drv.OpenBlob(ctx, p.key, 0, -1)
+	info, err := s.drv.StatBlob(ctx, p.key)
 	if err != nil {
 		err = s.wrap(op, d.key, err)
 		if Code(err) == NotFound {
@@ -156,9 +206,68 @@ func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *atta
 		}
 		return nil, err
 	}
-	defer rc.Close()
+	if err := p.checkSize(op, d.key, a.field, info.Size); err != nil {
+		return nil, err
+	}
 	ref := &attach.Ref{Key: p.key, Name: a.blob.opts.Name, ContentType: a.blob.opts.ContentType,
 		Metadata: a.blob.opts.Metadata, Created: p.created.UTC(), Bucket: s.info.Container}
+	vouched := len(info.SHA256) == sha256.Size
+	if vouched && p.sha256 != nil && !bytes.Equal(info.SHA256, p.sha256) {
+		return nil, errorf(Corrupt, op, d.key, "the backend holds another SHA-256 for the upload of field %q than its URL was signed for", a.field)
+	}
+	if vouched && !p.readOnCommit {
+		ref.Size, ref.SHA256 = info.Size, bytes.Clone(info.SHA256)
+		if ref.ContentType == "" {
+			head, err := s.readHead(ctx, op, d, p.key, info.Size)
+			if err != nil {
+				return nil, err
+			}
+			ref.ContentType = sniffContentType(head, ref.Name)
+		}
+		return ref, nil
+	}
+	return s.readUpload(ctx, op, d, a, ref, info)
+}
+
+// checkSize checks an upload's size against what its URL allowed.
+func (p *pendingUpload) checkSize(op string, key Key, field string, n int64) error {
+	switch {
+	case p.maxSize > 0 && n > p.maxSize:
+		return errorf(TooLarge, op, key, "the upload of field %q holds more than its maximum size of %d bytes", field, p.maxSize)
+	case p.size >= 0 && n != p.size:
+		return errorf(InvalidArgument, op, key, "the upload of field %q holds %d bytes, not the %d its URL was signed for", field, n, p.size)
+	}
+	return nil
+}
+
+// readHead reads the first bytes of an upload, enough to sniff its type.
+func (s *Store) readHead(ctx context.Context, op string, d *document, key string, size int64) ([]byte, error) {
+	n := min(size, sniffLen)
+	if n == 0 {
+		return nil, nil
+	}
+	rc, err := s.drv.OpenBlob(ctx, key, 0, n)
+	if err != nil {
+		return nil, s.wrap(op, d.key, err)
+	}
+	defer rc.Close()
+	head := make([]byte, n)
+	m, err := readUpTo(rc, head)
+	if err != nil {
+		return nil, s.wrap(op, d.key, err)
+	}
+	return head[:m], nil
+}
+
+// readUpload reads a directly uploaded payload once, to record its size,
+// SHA-256 and (if not given) content type.
+func (s *Store) readUpload(ctx context.Context, op string, d *document, a *attachment, ref *attach.Ref, info *driver.BlobInfo) (*attach.Ref, error) {
+	p := a.blob.pending
+	rc, err := s.drv.OpenBlob(ctx, p.key, 0, -1)
+	if err != nil {
+		return nil, s.wrap(op, d.key, err)
+	}
+	defer rc.Close()
 	var src io.Reader = rc
 	if p.maxSize > 0 {
 		src = io.LimitReader(rc, p.maxSize+1) // enough to tell it is too large
@@ -172,14 +281,15 @@ func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *atta
 	if err != nil {
 		return nil, s.wrap(op, d.key, err)
 	}
-	switch {
-	case p.maxSize > 0 && hr.n > p.maxSize:
-		return nil, errorf(TooLarge, op, d.key, "the upload of field %q holds more than its maximum size of %d bytes", a.field, p.maxSize)
-	case p.size >= 0 && hr.n != p.size:
-		return nil, errorf(InvalidArgument, op, d.key, "the upload of field %q holds %d bytes, not the %d its URL was signed for", a.field, hr.n, p.size)
+	if err := p.checkSize(op, d.key, a.field, hr.n); err != nil {
+		return nil, err
+	}
+	sum := hr.h.Sum(nil)
+	if (p.sha256 != nil && !bytes.Equal(sum, p.sha256)) || (info.SHA256 != nil && !bytes.Equal(sum, info.SHA256)) {
+		return nil, errorf(Corrupt, op, d.key, "the upload of field %q does not match the SHA-256 it was signed or stored with", a.field)
 	}
 	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head[:n], ref.Name))
-	ref.Size, ref.SHA256 = hr.n, hr.h.Sum(nil)
+	ref.Size, ref.SHA256 = hr.n, sum
 	return ref, nil
 }
 

@@ -119,6 +119,13 @@
 // StringSet, NumberSet and BinarySet and are written back as sets. See
 // Decimal for the rules.
 //
+// Every driver returns a value in the form DynamoDB gives it back, so a
+// map[string]any document reads the same on mem://, file:// and S3 +
+// DynamoDB: a time.Time as its RFC 3339 text in UTC (typed time.Time
+// fields decode it; times outside the years 0 to 9999 are refused), an
+// integral float64 as an int64, a Decimal in plain normal text ("1.50"
+// as "1.5"), sets sorted. The conformance suite holds every driver to it.
+//
 // # Ownership
 //
 // A store owns one namespace of payload keys, Store.Namespace:
@@ -151,10 +158,18 @@
 //
 // Blob.SignedURL makes a time-limited download link for a payload;
 // Store.NewUpload makes a signed PUT URL to which a client uploads a
-// payload directly, after which Put attaches it (reading it once to record
-// its size and SHA-256). S3 signs natively; the memory and filesystem
-// drivers sign through package localsign, an http.Handler with HMAC-signed
-// URLs, so local development uses the same flow.
+// payload directly, and a token (Upload.Token) that any process whose
+// store has the same configuration and Options.Secret turns back into the
+// upload's Blob with Store.BlobFromUpload; Put then attaches it. Tokens
+// are authenticated, expire at the commit deadline, and commit only into
+// the document and field they were made for. The commit records the size
+// and SHA-256 the backend vouches for (S3 with a client checksum,
+// UploadOptions.SHA256; localsign always) without reading the payload,
+// and reads it once otherwise. S3 signs natively; the memory and
+// filesystem drivers sign through package localsign, an http.Handler with
+// HMAC-signed URLs that answers like S3, which Open sets up from the URL
+// (sign_url, secret_env), so local development uses the same flow and
+// code.
 //
 // Download links are served safely: a payload a browser could run (HTML,
 // SVG, XML, JavaScript, or any type not known to be display-only) is served

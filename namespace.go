@@ -210,11 +210,7 @@ type ownerState struct {
 
 // ownerRecord is the content of the namespace's owner marker.
 func (s *Store) ownerRecord() []byte {
-	id := s.info.CollectionID
-	if id == "" {
-		id = s.info.Collection
-	}
-	return []byte("docblob namespace owner\ncollection: " + id + "\n")
+	return []byte("docblob namespace owner\ncollection: " + s.collectionID() + "\n")
 }
 
 // maxOwnerRecord bounds how much of a marker is read.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"sync"
 
 	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/localsign"
 )
 
 // DriverOpener opens a driver from a URL. Drivers register one for their
@@ -71,6 +73,21 @@ func Schemes() []string {
 //	prefix            a prefix for every payload key (see Options.BlobPrefix)
 //	inline_threshold  payloads of at most this many bytes are kept inside
 //	                  the document (see Options.InlineThreshold)
+//	secret_env        the name of an environment variable holding the
+//	                  store's secret (see Options.Secret), at least 32
+//	                  bytes; the value never appears in a URL
+//	sign_url          for a driver without signed URLs of its own (file://,
+//	                  mem://): the base URL under which a
+//	                  localsign.Signer's handler is served, for example
+//	                  http://127.0.0.1:8080/blobs; needs secret_env
+//
+// With sign_url, the store signs URLs with localsign (the signing key is
+// derived from the secret), so that local development and S3 differ only
+// in the URL; serve the handler with
+//
+//	var signer *localsign.Signer
+//	store.As(&signer)
+//	http.Handle("/blobs", signer.Handler())
 //
 // Every other parameter is the driver's; unknown ones are an error.
 func Open(ctx context.Context, urlstr string) (*Store, error) {
@@ -97,8 +114,30 @@ func Open(ctx context.Context, urlstr string) (*Store, error) {
 		}
 		opts.InlineThreshold = n
 	}
-	q.Del("prefix")
-	q.Del("inline_threshold")
+	for name, vs := range q {
+		if len(vs) > 1 && (name == "prefix" || name == "inline_threshold" || name == "secret_env" || name == "sign_url") {
+			return nil, errorf(InvalidArgument, "open", noKey, "parameter %s given %d times", name, len(vs))
+		}
+	}
+	if name := q.Get("secret_env"); name != "" {
+		v, ok := os.LookupEnv(name)
+		if !ok || len(v) < minSecretLen {
+			return nil, errorf(InvalidArgument, "open", noKey, "secret_env: the environment variable %s must hold a secret of at least %d bytes", name, minSecretLen)
+		}
+		opts.Secret = []byte(v)
+	}
+	signURL := q.Get("sign_url")
+	if signURL != "" && opts.Secret == nil {
+		return nil, errorf(InvalidArgument, "open", noKey, "sign_url needs secret_env, the environment variable holding the signing secret")
+	}
+	if signURL != "" {
+		if b, err := url.Parse(signURL); err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" || b.RawQuery != "" || b.Fragment != "" || b.Opaque != "" {
+			return nil, errorf(InvalidArgument, "open", noKey, "sign_url %q must be an absolute http(s) URL without query or fragment", signURL)
+		}
+	}
+	for _, name := range []string{"prefix", "inline_threshold", "secret_env", "sign_url"} {
+		q.Del(name)
+	}
 	u.RawQuery = q.Encode()
 	drv, err := opener.OpenDriverURL(ctx, u)
 	if err != nil {
@@ -106,6 +145,13 @@ func Open(ctx context.Context, urlstr string) (*Store, error) {
 			return nil, err
 		}
 		return nil, newError(InvalidArgument, "open", noKey, err)
+	}
+	if signURL != "" {
+		if _, ok := drv.(driver.Signer); ok {
+			drv.Close()
+			return nil, errorf(InvalidArgument, "open", noKey, "sign_url: the %s driver signs its own URLs", u.Scheme)
+		}
+		drv = localsign.New(drv, deriveKey(opts.Secret, "localsign"), signURL).Driver()
 	}
 	return NewStore(drv, opts)
 }

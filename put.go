@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -26,7 +27,14 @@ func (s *Store) Put(ctx context.Context, doc any) error {
 }
 
 // Create stores doc like Put, but only if no document has its key: if one
-// does, it fails with code AlreadyExists and writes nothing.
+// does, it fails with code AlreadyExists and writes nothing. When doc has
+// a payload to upload that is not known to be small (under 1 MiB: bytes,
+// or a local file or reader of known length), Create first reads the key
+// (one strongly consistent read) and fails before uploading anything if
+// it is taken, so that re-running a migration or a retried request does
+// not upload every payload again only to delete it. The write itself
+// stays conditional: a document created between the read and the write
+// still makes Create fail with AlreadyExists, its uploads deleted.
 func (s *Store) Create(ctx context.Context, doc any) error {
 	return s.put(ctx, "create", doc, true)
 }
@@ -82,6 +90,11 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 	if err := s.checkSize(op, d, atts); err != nil {
 		return err
 	}
+	if create && slices.ContainsFunc(atts, (*attachment).largeUpload) {
+		if err := s.checkFree(ctx, op, d); err != nil {
+			return err
+		}
+	}
 	started, err := s.storePayloads(ctx, op, d, atts)
 	if err != nil {
 		return err
@@ -92,6 +105,48 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 		return err
 	}
 	return s.afterCommit(ctx, op, d, ddoc, prev, atts)
+}
+
+// smallUpload is the size under which Create does not read the key before
+// uploading a payload.
+const smallUpload = 1 << 20
+
+// largeUpload reports whether a uploads a payload that is not known to be
+// smaller than smallUpload.
+func (a *attachment) largeUpload() bool {
+	b := a.blob
+	if a.ref != nil || b.pending != nil {
+		return false
+	}
+	if b.ref != nil { // a copy
+		return b.ref.Size >= smallUpload
+	}
+	n := int64(-1)
+	switch src := b.src.(type) {
+	case nil:
+		if b.isBytes {
+			n = int64(len(b.data))
+		}
+	case interface{ Len() int }: // *bytes.Reader, *strings.Reader, *bytes.Buffer
+		n = int64(src.Len())
+	case *os.File:
+		if fi, err := src.Stat(); err == nil && fi.Mode().IsRegular() {
+			n = fi.Size()
+		}
+	}
+	return n < 0 || n >= smallUpload
+}
+
+// checkFree fails with AlreadyExists if a document has d's key.
+func (s *Store) checkFree(ctx context.Context, op string, d *document) error {
+	_, err := s.drv.GetDocument(ctx, d.key)
+	switch err = s.wrap(op, d.key, err); Code(err) {
+	case NotFound:
+		return nil
+	case OK:
+		return errorf(AlreadyExists, op, d.key, "a document with this key exists; nothing was uploaded")
+	}
+	return err
 }
 
 // storePayloads is steps 1 and 2 of the protocol: each new payload is
@@ -143,12 +198,15 @@ func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc 
 	wctx := ctx
 	if len(fresh) > 0 || slices.ContainsFunc(atts, func(a *attachment) bool { return a.adopted }) {
 		deadline := started.Add(s.opts.CommitDeadline)
-		if s.opts.Now().After(deadline) {
+		now := s.opts.Now()
+		if now.After(deadline) {
 			s.deletePayloads(ctx, op, d.key, fresh)
 			return nil, errorf(Unavailable, op, d.key, "uploading the payloads took longer than the commit deadline (%v); nothing was written", s.opts.CommitDeadline)
 		}
+		// The deadline is on the store's clock; contexts run on the real
+		// one, so give the context the time that is left.
 		var cancel context.CancelFunc
-		wctx, cancel = context.WithDeadline(ctx, deadline.Add(s.opts.WriteTimeout))
+		wctx, cancel = context.WithTimeout(ctx, deadline.Add(s.opts.WriteTimeout).Sub(now))
 		defer cancel()
 	}
 	prev, err := s.drv.PutDocument(wctx, ddoc, cond)

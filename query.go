@@ -224,18 +224,13 @@ func (it *Iterator) PageToken() string {
 
 // All returns the documents that q selects as a sequence of *T (T is a
 // struct type or map[string]any), for use with range. Iteration stops at
-// the first error, which is yielded with a nil document.
+// the first error, which is yielded with a nil document. To page (a "next"
+// link), use Page, or Query's Iterator and its PageToken.
 func All[T any](ctx context.Context, s *Store, q *Query) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		it := s.Query(ctx, q)
 		for {
-			doc := new(T)
-			var dst any = doc
-			if m, ok := any(doc).(*map[string]any); ok {
-				*m = map[string]any{}
-				dst = *m
-			}
-			err := it.Next(dst)
+			doc, err := nextOf[T](it)
 			if err == io.EOF {
 				return
 			}
@@ -248,4 +243,53 @@ func All[T any](ctx context.Context, s *Store, q *Query) iter.Seq2[*T, error] {
 			}
 		}
 	}
+}
+
+// DefaultPageSize is the number of documents Page returns when q.Limit is
+// zero.
+const DefaultPageSize = 100
+
+// Page returns one page of the documents that q selects, as *T (a struct
+// type or map[string]any): at most q.Limit of them (DefaultPageSize if
+// zero), and the token of the next page, "" when there is none. Give that
+// token as q.PageToken, with the same query otherwise, to get the next
+// page; it may turn out empty. A web handler serves one page per request
+// with it:
+//
+//	invs, next, err := docblob.Page[Invoice](ctx, store, &docblob.Query{
+//		Partition: customer, Descending: true, Limit: 20, PageToken: r.FormValue("page")})
+func Page[T any](ctx context.Context, s *Store, q *Query) ([]*T, string, error) {
+	if q == nil {
+		return nil, "", errorf(InvalidArgument, "query", noKey, "nil query")
+	}
+	pq := *q
+	if pq.Limit == 0 {
+		pq.Limit = DefaultPageSize
+	}
+	it := s.Query(ctx, &pq)
+	var docs []*T
+	for {
+		doc, err := nextOf[T](it)
+		if err == io.EOF {
+			return docs, it.PageToken(), nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		docs = append(docs, doc)
+	}
+}
+
+// nextOf returns the iterator's next document as a new *T.
+func nextOf[T any](it *Iterator) (*T, error) {
+	doc := new(T)
+	var dst any = doc
+	if m, ok := any(doc).(*map[string]any); ok {
+		*m = map[string]any{}
+		dst = *m
+	}
+	if err := it.Next(dst); err != nil {
+		return nil, err
+	}
+	return doc, nil
 }

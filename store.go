@@ -24,6 +24,8 @@ type Store struct {
 	plans sync.Map   // reflect.Type of a struct to its *structPlan (see plan.go)
 	ns    string     // the payload namespace (see namespace.go)
 	owner ownerState // whether the namespace's owner marker was checked
+	// tokenKey authenticates upload tokens (see uploadtoken.go).
+	tokenKey []byte
 }
 
 // Options configure a Store. The zero value is ready to use.
@@ -64,6 +66,15 @@ type Options struct {
 	// stored. Default 1 minute.
 	WriteTimeout time.Duration
 
+	// Secret authenticates the tokens of direct uploads (Upload.Token),
+	// so that any process whose store has the same Secret (and
+	// collection) can commit an upload another one signed: at least 32
+	// bytes of randomness, kept secret, the same in every process of the
+	// service. If nil, the store makes a random one, and its tokens are
+	// good in this Store only. Open reads it from the environment
+	// variable named by the secret_env parameter.
+	Secret []byte
+
 	// Now is the store's clock: it dates payloads and uploads, times the
 	// commit deadline and gives Sweep the present. Default time.Now. Tests
 	// replace it (see memtest.Clock) to run Sweep past its grace period
@@ -90,6 +101,15 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 	if opts != nil {
 		s.opts = *opts
 	}
+	if err := secretError(s.opts.Secret); err != nil {
+		return nil, newError(InvalidArgument, "open", noKey, err)
+	}
+	secret := s.opts.Secret
+	if secret == nil {
+		secret = randomSecret()
+	}
+	s.tokenKey = deriveKey(secret, "upload token")
+	s.opts.Secret = nil // not kept beyond what it derived
 	if s.opts.InlineThreshold < 0 {
 		return nil, errorf(InvalidArgument, "open", noKey, "negative InlineThreshold")
 	}

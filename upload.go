@@ -11,7 +11,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"path"
+	"strings"
 	"sync"
 
 	"github.com/docblob/docblob/driver"
@@ -26,12 +28,14 @@ const sniffLen = 512
 const prehashMax = 16 << 20
 
 // writePayload stores the payload of a new (or copied) attachment: inline
-// if it is small enough, otherwise under a fresh key. A payload given as
-// bytes, or read from an io.ReadSeeker of at most prehashMax bytes, is
-// hashed first and handed to the driver whole, with its size and
-// checksum, so that the driver can send it in one request that the server
-// verifies. Any other payload is streamed, its size and SHA-256 computed
-// in the same pass.
+// if it is small enough, otherwise under a fresh key. A payload that can
+// be read again at no cost (bytes, or a local source of at most
+// prehashMax bytes: see rereadable) is hashed first and handed to the
+// driver whole, with its size and checksum, so that the driver can send
+// it in one request that the server verifies. Any other payload, seekable
+// or not, is streamed: read once, its size and SHA-256 computed in the
+// same pass, so that a remote source (a gocloud blob.Reader, an HTTP
+// body) is never downloaded twice.
 func (s *Store) writePayload(ctx context.Context, op string, d *document, a *attachment) (*attach.Ref, error) {
 	src, opts, known, err := s.payloadSource(ctx, op, d, a.blob)
 	if err != nil {
@@ -41,16 +45,74 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 		defer c.Close()
 	}
 	ref := &attach.Ref{Name: opts.Name, Metadata: opts.Metadata, Created: s.opts.Now().UTC(), ContentType: opts.ContentType}
-	if rs, ok := src.(io.ReadSeeker); ok {
+	if rs, ok := src.(io.ReadSeeker); ok && a.blob.rereadable() {
 		whole, ok, err := prehash(rs, known)
 		if err != nil {
 			return nil, s.sourceError(op, d, err)
 		}
 		if ok {
+			if err := s.checkExpected(op, d, &opts, &whole.knownPayload); err != nil {
+				return nil, err
+			}
 			return s.writeWhole(ctx, op, d, a.field, rs, &whole, ref)
 		}
 	}
+	if known == nil && (opts.Size > 0 || opts.SHA256 != nil) {
+		known = &knownPayload{size: opts.Size, sum: opts.SHA256, expected: true}
+		if opts.Size > 0 {
+			src = &sizeGuard{r: src, max: opts.Size}
+		}
+	}
 	return s.writeStream(ctx, op, d, a.field, src, known, ref)
+}
+
+// rereadable reports whether a new blob's payload can be read twice at no
+// cost: bytes, a *bytes.Reader or *strings.Reader, or a regular *os.File.
+// Every other source is read once.
+func (b *Blob) rereadable() bool {
+	if b.isBytes {
+		return true
+	}
+	switch src := b.src.(type) {
+	case *bytes.Reader, *strings.Reader:
+		return true
+	case *os.File:
+		fi, err := src.Stat()
+		return err == nil && fi.Mode().IsRegular()
+	}
+	return false
+}
+
+// checkExpected checks a payload whose size and SHA-256 are known before
+// it is written against what BlobOptions said to expect.
+func (s *Store) checkExpected(op string, d *document, opts *BlobOptions, got *knownPayload) error {
+	switch {
+	case opts.Size > 0 && got.size != opts.Size:
+		return errorf(InvalidArgument, op, d.key, "the payload is %d bytes, not the %d its BlobOptions.Size expects; nothing was written", got.size, opts.Size)
+	case opts.SHA256 != nil && !bytes.Equal(got.sum, opts.SHA256):
+		return errorf(Corrupt, op, d.key, "the payload does not match the SHA-256 its BlobOptions expects; nothing was written")
+	}
+	return nil
+}
+
+// sizeGuard fails a read once more than max bytes have come, so that a
+// payload longer than expected is not uploaded to its end.
+type sizeGuard struct {
+	r   io.Reader
+	max int64
+	n   int64
+}
+
+// errTooLong is the error of a payload longer than its BlobOptions.Size.
+var errTooLong = errors.New("the payload is longer than its BlobOptions.Size")
+
+func (g *sizeGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if g.n > g.max {
+		return 0, errTooLong
+	}
+	return n, err
 }
 
 // peekLen is how much of a payload is looked at before writing it: enough
@@ -168,10 +230,17 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 	}
 	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head, ref.Name))
 	mismatch := func() error {
+		if known.expected {
+			code := Corrupt
+			if known.size > 0 && known.size != ref.Size {
+				code = InvalidArgument
+			}
+			return errorf(code, op, d.key, "the payload (%d bytes) does not match the size and SHA-256 its BlobOptions expect; nothing was written", ref.Size)
+		}
 		return errorf(Corrupt, op, d.key, "copied payload does not match its recorded size and SHA-256")
 	}
 	if s.inline(ref, head, perr == io.EOF, nil) {
-		if known != nil && (known.size != ref.Size || !bytes.Equal(known.sum, ref.SHA256)) {
+		if known.mismatch(ref.Size, ref.SHA256) {
 			return nil, mismatch()
 		}
 		return ref, nil
@@ -200,17 +269,31 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 	}
 	ref.Key, ref.Size, ref.SHA256 = key, hr.n, hr.h.Sum(nil)
 	ref.ETag, ref.Bucket = attrs.ETag, s.info.Container
-	if known != nil && (known.size != ref.Size || !bytes.Equal(known.sum, ref.SHA256)) {
+	if known.mismatch(ref.Size, ref.SHA256) {
 		s.deletePayloads(ctx, op, d.key, []string{key})
 		return nil, mismatch()
 	}
 	return ref, nil
 }
 
-// knownPayload is what is known of a payload before it is read.
+// knownPayload is what is known of a payload before it is read: from its
+// record (a copy), from its bytes, or, if expected, from BlobOptions.
 type knownPayload struct {
-	size int64
-	sum  []byte
+	size     int64 // 0 with expected: not given
+	sum      []byte
+	expected bool
+}
+
+// mismatch reports whether a payload of size and sum differs from what
+// is known of it; nothing known never differs.
+func (k *knownPayload) mismatch(size int64, sum []byte) bool {
+	switch {
+	case k == nil:
+		return false
+	case k.expected:
+		return (k.size > 0 && k.size != size) || (k.sum != nil && !bytes.Equal(k.sum, sum))
+	}
+	return k.size != size || !bytes.Equal(k.sum, sum)
 }
 
 // payloadSource returns the reader of a payload to write, its options, and
@@ -280,7 +363,7 @@ func (s *Store) sourceError(op string, d *document, err error) error {
 		return err
 	}
 	code := Unknown
-	if errors.Is(err, errReaderContract) {
+	if errors.Is(err, errReaderContract) || errors.Is(err, errTooLong) {
 		code = InvalidArgument
 	}
 	return newError(code, op, d.key, fmt.Errorf("reading the payload: %w", err))

@@ -54,6 +54,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"Concurrency", testConcurrency},
 		{"Inline", testInline},
 		{"SignedURLs", testSignedURLs},
+		{"UploadTokens", testUploadTokens},
 		{"RequestCounts", testRequestCounts},
 		{"Faults", testFaults},
 		{"Ownership", testOwnership},
