@@ -78,3 +78,20 @@ func TestReceiptServiceStoreDown(t *testing.T) {
 	}
 	memtest.AssertEmpty(t, store) // the uploaded scan was cleaned up
 }
+
+func TestReceiptServiceConnectionLost(t *testing.T) {
+	// A lost connection is an ambiguous failure: in production the write
+	// may still land, so the scan is left for Sweep, and memtest shows
+	// what Check would report.
+	store := memtest.New(t)
+	svc := &ReceiptService{store: store}
+	memtest.FailNext(store, memtest.PutDocument, errors.New("connection reset by peer"))
+
+	if err := svc.File(context.Background(), "bakery", "r3", 100, []byte("scan")); err == nil {
+		t.Fatal("File succeeded despite the lost connection")
+	}
+	memtest.AssertNoBrokenReferences(t, store) // no document points nowhere
+	if orphans := memtest.Orphans(t, store); len(orphans) != 1 {
+		t.Fatalf("orphans %q, want the scan, left for Sweep", orphans)
+	}
+}

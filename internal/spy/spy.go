@@ -1,6 +1,13 @@
 // Package spy wraps a driver to count its calls and inject faults. The
 // conformance suite counts requests with it; memtest exposes its faults to
 // users.
+//
+// Calls made with a context from Bypass pass through uncounted and
+// unfaulted, so that test helpers can inspect storage through the wrapper
+// without disturbing what a test measures or arranges. A wrapper made with
+// Options.Unsettled reports Info.SettledOnReturn false, so that the
+// portable layer treats an injected failure as it would a network
+// backend's: maybe applied later.
 package spy
 
 import (
@@ -71,15 +78,62 @@ func Recover(err *error) {
 type Driver struct {
 	driver.Driver
 
+	unsettled bool
+
 	mu     sync.Mutex
 	counts map[Op]int
 	faults map[Op][]Fault
 	hook   func(Op) *Fault
 }
 
+// Options configure NewWithOptions.
+type Options struct {
+	// Unsettled makes Info report SettledOnReturn false whatever the
+	// wrapped driver reports: a document write or delete that returned an
+	// error may still be applied later, as behind a network. The portable
+	// layer then leaves the payloads of an ambiguously failed write to
+	// Sweep instead of deleting them at once.
+	Unsettled bool
+}
+
 // New wraps d.
 func New(d driver.Driver) *Driver {
-	return &Driver{Driver: d, counts: map[Op]int{}, faults: map[Op][]Fault{}}
+	return NewWithOptions(d, nil)
+}
+
+// NewWithOptions wraps d with options; opts may be nil.
+func NewWithOptions(d driver.Driver, opts *Options) *Driver {
+	s := &Driver{Driver: d, counts: map[Op]int{}, faults: map[Op][]Fault{}}
+	if opts != nil {
+		s.unsettled = opts.Unsettled
+	}
+	return s
+}
+
+// Info implements driver.Driver: the wrapped driver's, with
+// SettledOnReturn false if the wrapper was made with Options.Unsettled.
+func (s *Driver) Info() driver.Info {
+	i := s.Driver.Info()
+	if s.unsettled {
+		i.SettledOnReturn = false
+	}
+	return i
+}
+
+// bypassKey marks a context whose calls the spy neither counts nor faults.
+type bypassKey struct{}
+
+// Bypass returns a context derived from ctx whose calls pass through every
+// spy uncounted and unfaulted: queued faults and the hook are left for
+// other calls.
+func Bypass(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bypassKey{}, true)
+}
+
+// bypassed reports whether ctx came from Bypass.
+func bypassed(ctx context.Context) bool {
+	b, _ := ctx.Value(bypassKey{}).(bool)
+	return b
 }
 
 // Counts returns the number of calls of each primitive since the last
@@ -129,8 +183,12 @@ func (s *Driver) ClearFaults() {
 	s.mu.Unlock()
 }
 
-// call counts a call and returns its fault, if any.
-func (s *Driver) call(op Op) *Fault {
+// call counts a call and returns its fault, if any. Calls with a context
+// from Bypass are not counted and meet no fault.
+func (s *Driver) call(ctx context.Context, op Op) *Fault {
+	if bypassed(ctx) {
+		return nil
+	}
 	s.mu.Lock()
 	s.counts[op]++
 	if q := s.faults[op]; len(q) > 0 {
@@ -206,7 +264,7 @@ func (s *Driver) ErrorCode(err error) driver.ErrorCode {
 
 // GetDocument implements driver.Driver.
 func (s *Driver) GetDocument(ctx context.Context, key driver.Key) (*driver.Document, error) {
-	f := s.call(GetDocument)
+	f := s.call(ctx, GetDocument)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
@@ -219,7 +277,7 @@ func (s *Driver) GetDocument(ctx context.Context, key driver.Key) (*driver.Docum
 
 // PutDocument implements driver.Driver.
 func (s *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond driver.Condition) (*driver.Document, error) {
-	f := s.call(PutDocument)
+	f := s.call(ctx, PutDocument)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
@@ -232,7 +290,7 @@ func (s *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 
 // DeleteDocument implements driver.Driver.
 func (s *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver.Condition) (*driver.Document, error) {
-	f := s.call(DeleteDocument)
+	f := s.call(ctx, DeleteDocument)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
@@ -245,7 +303,7 @@ func (s *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 
 // QueryDocuments implements driver.Driver.
 func (s *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.QueryPage, error) {
-	f := s.call(QueryDocuments)
+	f := s.call(ctx, QueryDocuments)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
@@ -258,7 +316,7 @@ func (s *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 
 // WriteBlob implements driver.Driver.
 func (s *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *driver.WriteOptions) (*driver.BlobAttrs, error) {
-	f := s.call(WriteBlob)
+	f := s.call(ctx, WriteBlob)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
@@ -271,7 +329,7 @@ func (s *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 
 // OpenBlob implements driver.Driver.
 func (s *Driver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	f := s.call(OpenBlob)
+	f := s.call(ctx, OpenBlob)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
@@ -287,7 +345,7 @@ func (s *Driver) OpenBlob(ctx context.Context, key string, offset, length int64)
 
 // DeleteBlob implements driver.Driver.
 func (s *Driver) DeleteBlob(ctx context.Context, key string) error {
-	f := s.call(DeleteBlob)
+	f := s.call(ctx, DeleteBlob)
 	if done, err := before(ctx, f); done {
 		return err
 	}
@@ -296,7 +354,7 @@ func (s *Driver) DeleteBlob(ctx context.Context, key string) error {
 
 // ListBlobs implements driver.Driver.
 func (s *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driver.BlobPage, error) {
-	f := s.call(ListBlobs)
+	f := s.call(ctx, ListBlobs)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
@@ -309,7 +367,7 @@ func (s *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driv
 
 // StatBlob implements driver.Driver.
 func (s *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
-	f := s.call(StatBlob)
+	f := s.call(ctx, StatBlob)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
