@@ -52,7 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzKeySegment -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz FuzzCodec -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz FuzzPlanDecode -fuzztime $(FUZZTIME) .
-	$(GO) test -run '^$$' -fuzz FuzzPlanEncode -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz FuzzPlanLocate -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz FuzzAttachDecode -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz FuzzOwnership -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz FuzzNames -fuzztime $(FUZZTIME) ./drivers/filestore

@@ -293,7 +293,8 @@ func (b *Blob) CopyTo(ctx context.Context, w io.Writer) (int64, error) {
 
 // SignedURLOptions are the options of Blob.SignedURL.
 type SignedURLOptions struct {
-	// Expiry is how long the URL stays valid; default one hour.
+	// Expiry is how long the URL stays valid: default one hour, at most
+	// MaxSignedURLExpiry, rounded up to a whole second.
 	Expiry time.Duration
 	// ContentType sets the Content-Type of the download response; default
 	// the payload's recorded content type.
@@ -308,6 +309,10 @@ type SignedURLOptions struct {
 	// harm.
 	AllowActiveContent bool
 }
+
+// MaxSignedURLExpiry is the longest a signed URL may stay valid, on every
+// backend: S3's limit for presigned URLs.
+const MaxSignedURLExpiry = 7 * 24 * time.Hour
 
 // SignedURL returns a URL from which anyone holding it can download the
 // payload until it expires, without credentials. Drivers that cannot sign
@@ -335,17 +340,18 @@ func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, e
 		return "", err
 	}
 	defer exit()
-	signer, ok := b.store.drv.(driver.Signer)
-	if !ok {
-		return "", errorf(Unimplemented, op, b.docKey, "the driver cannot sign URLs")
-	}
 	if opts == nil {
 		opts = &SignedURLOptions{}
 	}
 	dopts := &driver.SignedURLOptions{Method: "GET", Expiry: opts.Expiry,
 		ContentType: opts.ContentType, ContentDisposition: opts.ContentDisposition}
-	if dopts.Expiry <= 0 {
+	switch e := dopts.Expiry; {
+	case e == 0:
 		dopts.Expiry = time.Hour
+	case e < 0 || e > MaxSignedURLExpiry:
+		return "", errorf(InvalidArgument, op, b.docKey, "expiry %v must be positive and at most %v", e, MaxSignedURLExpiry)
+	default:
+		dopts.Expiry = (e + time.Second - 1).Truncate(time.Second) // backends count whole seconds
 	}
 	if dopts.ContentType == "" {
 		dopts.ContentType = b.ref.ContentType
@@ -358,7 +364,7 @@ func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, e
 			return "", errorf(InvalidArgument, op, b.docKey, "content type %q may be rendered as active content; serving it with Content-Disposition %q needs SignedURLOptions.AllowActiveContent", dopts.ContentType, dopts.ContentDisposition)
 		}
 	}
-	u, err := signer.SignedURL(ctx, b.ref.Key, dopts)
+	u, err := b.store.drv.SignedURL(ctx, b.ref.Key, dopts)
 	if err != nil {
 		return "", b.store.wrap(op, b.docKey, err)
 	}

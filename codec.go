@@ -31,6 +31,9 @@ import (
 // Decimal, and sets are sorted. The one exception is a time in a key
 // field, left as it is so that it is refused as a key (keys are strings)
 // as it is by Get.
+//
+// Get decodes flat structs on a faster path with the same results (see
+// structplan.go).
 
 var (
 	blobType      = reflect.TypeFor[*Blob]()
@@ -47,14 +50,8 @@ var (
 // map.
 type pendingBlob struct{ b *Blob }
 
-// encode encodes a document into driver field values, on the fast path of
-// its struct plan if it can (see plan.go).
+// encode encodes a document into driver field values.
 func (s *Store) encode(d *document) (map[string]any, error) {
-	if d.plan != nil {
-		if m, ok := d.plan.encode(d.v); ok {
-			return m, nil
-		}
-	}
 	return encodeDocument(d.g, s.info.PartitionKey, s.info.SortKey)
 }
 

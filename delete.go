@@ -37,7 +37,7 @@ func (s *Store) Delete(ctx context.Context, doc any) error {
 		return s.wrap(op, d.key, err)
 	}
 	if prev != nil {
-		s.deletePayloads(ctx, op, d.key, s.references(d.key, prev.Fields))
+		s.deletePayloads(ctx, op, d.key, s.releasable(d.key, prev.Fields))
 	}
 	return nil
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -21,9 +23,13 @@ type UploadOptions struct {
 	// written within the commit deadline of the URL's creation.
 	Expiry time.Duration
 	// ContentType is the Content-Type the client must send, recorded as
-	// the payload's type (but see BlobOptions.ContentType for bytes that
-	// sniff as active content). If empty, the client may send any, and the
-	// type is sniffed when Put reads the payload.
+	// the payload's type. When the commit reads nothing (see Upload), it
+	// is recorded as given, whatever the bytes: a download of HTML
+	// uploaded as image/png is served as image/png, which browsers never
+	// render as a page. When the commit reads the payload, a declared
+	// type that displays inline gives way to a sniffed active one, as in
+	// BlobOptions.ContentType. If empty, the client may send any type,
+	// and the type is sniffed from the first 512 bytes at the commit.
 	ContentType string
 	// Size, if positive, is the exact number of bytes the client must
 	// send: the URL accepts no other length (a signed Content-Length on
@@ -68,8 +74,11 @@ type Upload struct {
 	// configuration: hand it to the client with the URL, take it back
 	// with the client's "done" request, and turn it into the Blob with
 	// Store.BlobFromUpload. It is tamper-proof (authenticated with
-	// Options.Secret), holds no secret, and is good until the commit
-	// deadline (Options.CommitDeadline) after NewUpload.
+	// Options.Secret) and good until the commit deadline
+	// (Options.CommitDeadline) after NewUpload. It holds no secret but is
+	// readable: it names the store's namespace and collection (the
+	// DynamoDB region and table), the document key, the field, the payload
+	// key, and the upload's name, type, size, checksum and metadata.
 	Token string
 }
 
@@ -91,12 +100,25 @@ type Upload struct {
 // Direct uploads are create-only: the URL writes its key at most once
 // (the client sends "If-None-Match: *", in Header; S3 refuses a second PUT
 // with 412 Precondition Failed, and so does localsign), so neither a
-// reused URL nor a late retry can replace a payload a document
-// references. A Put that commits an upload and fails keeps the upload, so
-// the commit can be retried; an upload never committed is an orphan that
-// Sweep removes after its grace period, by which time the URL has
-// expired. (A document deleted while its upload URL is still valid leaves
-// the key free: a late PUT then stores an orphan, which Sweep removes.)
+// reused URL nor a late retry can replace a payload. A client whose PUT
+// response was lost and whose retry gets 412 has uploaded: it should go
+// on to commit. A payload committed from an upload is not deleted while
+// its URL is valid, even when the document is replaced or deleted (Sweep
+// removes it later), so that the freed key can never be written again
+// through the old URL. A Put that commits an upload and fails keeps the
+// upload, so the commit can be retried; an upload never committed is an
+// orphan that Sweep removes after its grace period, by which time the URL
+// has expired.
+//
+// The URL and the token are bearer credentials until they expire: whoever
+// holds them can upload (once) and commit, and can replay a commit, which
+// attaches the very bytes uploaded to the very document and field it was
+// made for (bringing back a replaced or deleted version). Authorize the
+// commit request as the upload request, and give the document's revision
+// (as the client last saw it) to make the commit conditional: a replay
+// then fails with FailedPrecondition. On S3, only Size bounds what the
+// URL accepts; MaxSize alone is checked at the commit, so an oversized
+// upload is refused then and stays until Sweep.
 
 // NewUpload prepares a direct upload of the payload of field in doc (whose
 // key fields must be set). After the client has sent the payload to the
@@ -124,11 +146,21 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if o.Expiry == 0 {
 		o.Expiry = 15 * time.Minute
 	}
-	if o.Expiry < 0 || o.Expiry > s.opts.CommitDeadline/2 {
+	o.Expiry = (o.Expiry + time.Second - 1).Truncate(time.Second) // backends count whole seconds
+	if o.Expiry <= 0 || o.Expiry > s.opts.CommitDeadline/2 || o.Expiry > MaxSignedURLExpiry {
 		return nil, errorf(InvalidArgument, op, d.key, "expiry %v must be positive and at most half the commit deadline (%v)", o.Expiry, s.opts.CommitDeadline)
 	}
-	if field == "" {
-		return nil, errorf(InvalidArgument, op, d.key, "empty field name")
+	if err := s.checkUploadField(d, field); err != nil {
+		return nil, newError(InvalidArgument, op, d.key, err)
+	}
+	if s.info.DynamoDBValues && len(o.Metadata) > 0 {
+		md := make(map[string]any, len(o.Metadata))
+		for k, v := range o.Metadata {
+			md[k] = v
+		}
+		if err := driver.CheckDynamoDBValues(map[string]any{field: map[string]any{"metadata": md}}); err != nil {
+			return nil, newError(InvalidArgument, op, d.key, err)
+		}
 	}
 	if err := checkContentType(o.ContentType); err != nil {
 		return nil, newError(InvalidArgument, op, d.key, err)
@@ -139,9 +171,10 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if o.SHA256 != nil && len(o.SHA256) != sha256.Size {
 		return nil, errorf(InvalidArgument, op, d.key, "SHA256 is %d bytes, not %d", len(o.SHA256), sha256.Size)
 	}
-	signer, ok := s.drv.(driver.Signer)
-	if !ok {
-		return nil, errorf(Unimplemented, op, d.key, "the driver cannot sign URLs")
+	if !s.info.SignsURLs {
+		// Before freshKey, which may claim the namespace: a store that
+		// cannot sign does no work.
+		return nil, errorf(Unimplemented, op, d.key, "the driver cannot sign URLs (package localsign signs them for local backends)")
 	}
 	key, err := s.freshKey(ctx, op, d, field)
 	if err != nil {
@@ -152,7 +185,7 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	if size == 0 {
 		size = -1
 	}
-	u, err := signer.SignedURL(ctx, key, &driver.SignedURLOptions{Method: http.MethodPut, Expiry: o.Expiry, ContentType: o.ContentType,
+	u, err := s.drv.SignedURL(ctx, key, &driver.SignedURLOptions{Method: http.MethodPut, Expiry: o.Expiry, ContentType: o.ContentType,
 		Size: size, MaxSize: o.MaxSize, SHA256: o.SHA256, CreateOnly: true})
 	if err != nil {
 		return nil, s.wrap(op, d.key, err)
@@ -167,15 +200,42 @@ func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *Uplo
 	}
 	up.Blob = &Blob{
 		opts: BlobOptions{Name: o.Name, ContentType: o.ContentType, Metadata: maps.Clone(o.Metadata)},
-		pending: &pendingUpload{ns: s.ns, key: key, docKey: d.key, field: field, created: created,
+		pending: &pendingUpload{ns: s.ns, key: key, docKey: d.key, field: field, created: created, urlExpires: up.Expires,
 			size: size, maxSize: o.MaxSize, sha256: bytes.Clone(o.SHA256), readOnCommit: o.ReadOnCommit},
 	}
-	up.Token = s.sealUpload(&uploadClaims{Namespace: s.ns, CollectionID: s.collectionID(),
+	claims := &uploadClaims{Namespace: s.ns, CollectionID: s.collectionID(), Container: s.info.Container,
 		Partition: d.key.Partition, Sort: d.key.Sort, Field: field, Key: key,
-		Created: created.UnixNano(), CommitBy: created.Add(s.opts.CommitDeadline).UnixNano(),
+		Created: created.UnixNano(), URLExpires: up.Expires.UnixNano(), CommitBy: created.Add(s.opts.CommitDeadline).UnixNano(),
 		Size: o.Size, MaxSize: o.MaxSize, SHA256: o.SHA256, ContentType: o.ContentType,
-		Name: o.Name, Metadata: o.Metadata, ReadOnCommit: o.ReadOnCommit})
+		Name: o.Name, Metadata: o.Metadata, ReadOnCommit: o.ReadOnCommit}
+	if up.Token = s.sealUpload(claims); len(up.Token) > maxTokenLen {
+		return nil, errorf(InvalidArgument, op, d.key, "the upload's name and metadata make its token %d bytes, over the limit of %d", len(up.Token), maxTokenLen)
+	}
 	return up, nil
+}
+
+// checkUploadField checks that field can hold an attachment of d: a
+// *Blob field of a struct document (by its stored name, exactly), or any
+// field of a map document but its key and revision fields.
+func (s *Store) checkUploadField(d *document, field string) error {
+	switch field {
+	case "":
+		return fmt.Errorf("empty field name")
+	case s.info.PartitionKey, s.info.SortKey, s.opts.RevisionField:
+		return fmt.Errorf("field %q is a key or revision field", field)
+	}
+	if !d.v.IsValid() {
+		return nil // a map document
+	}
+	if !slices.Contains(d.g.FieldNames(), field) {
+		return fmt.Errorf("%s has no field stored as %q", d.v.Type(), field)
+	}
+	if v, err := d.g.GetField(field); err != nil {
+		return err
+	} else if _, ok := v.(*Blob); !ok {
+		return fmt.Errorf("field %q of %s is a %T, not a *docblob.Blob", field, d.v.Type(), v)
+	}
+	return nil
 }
 
 // pendingUpload is a payload a client is uploading directly.
@@ -185,6 +245,7 @@ type pendingUpload struct {
 	docKey       Key
 	field        string
 	created      time.Time
+	urlExpires   time.Time
 	size         int64  // exact size, or -1
 	maxSize      int64  // 0 for none
 	sha256       []byte // the checksum bound in the URL, or nil
@@ -195,7 +256,10 @@ type pendingUpload struct {
 // on the backend's word where it vouches for them, else read once.
 func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *attachment) (*attach.Ref, error) {
 	p := a.blob.pending
-	if p.ns != s.ns || p.docKey != d.key || p.field != a.field {
+	if p.ns != s.ns {
+		return nil, errorf(InvalidArgument, op, d.key, "the upload was made by a store over namespace %q, not this store's %q; it can only be committed there", p.ns, s.ns)
+	}
+	if p.docKey != d.key || p.field != a.field {
 		return nil, errorf(InvalidArgument, op, d.key, "the upload was made for field %q of document %v; it can only be attached there", p.field, p.docKey)
 	}
 	info, err := s.drv.StatBlob(ctx, p.key)
@@ -210,7 +274,7 @@ func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *atta
 		return nil, err
 	}
 	ref := &attach.Ref{Key: p.key, Name: a.blob.opts.Name, ContentType: a.blob.opts.ContentType,
-		Metadata: a.blob.opts.Metadata, Created: p.created.UTC(), Bucket: s.info.Container}
+		Metadata: a.blob.opts.Metadata, Created: p.created.UTC(), Bucket: s.info.Container, UploadUntil: p.urlExpires.UTC()}
 	vouched := len(info.SHA256) == sha256.Size
 	if vouched && p.sha256 != nil && !bytes.Equal(info.SHA256, p.sha256) {
 		return nil, errorf(Corrupt, op, d.key, "the backend holds another SHA-256 for the upload of field %q than its URL was signed for", a.field)

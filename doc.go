@@ -40,26 +40,33 @@
 // # The write protocol
 //
 // The Store, not the driver, runs the protocol, so every backend behaves
-// the same:
+// the same. This is its one statement; the code refers to its steps.
 //
 //  1. Each new payload is written under a storage key that has never held
-//     anything: namespace/partition/sort/field/id (see Ownership), with the
-//     key parts escaped (and hashed if long) and a time-ordered random id. A committed payload
-//     is never overwritten, so a failed or losing write cannot damage data a
-//     document points to.
+//     anything: namespace/partition/sort/field/id (see Ownership), with
+//     the key parts escaped (and hashed if long) and a time-ordered random
+//     id. A committed payload is never overwritten, so a failed or losing
+//     write cannot damage data a document points to.
 //  2. Payloads are written first, streamed, with their SHA-256 and size
 //     computed in the same pass. If an upload fails, nothing is written and
 //     the partial upload is aborted.
 //  3. Then the document is written with the caller's condition (Create:
 //     must not exist; a non-nil revision: must match; otherwise
 //     unconditional), and the driver reports, atomically with the write,
-//     which version it replaced.
+//     which version it replaced. The write must start within
+//     Options.CommitDeadline of the first upload, and is cancelled
+//     Options.WriteTimeout after that deadline; a Put that cannot start it
+//     in time deletes its payloads and fails with code Unavailable (see Why
+//     Sweep is safe).
 //  4. If the document write fails definitely (a condition that did not
 //     hold, a rejected request), the new payloads are deleted and the store
 //     is exactly as before. If it fails ambiguously (a timeout, a reset, a
 //     lost response), the Store reads the document back: if its own write
 //     was applied, Put succeeds; otherwise the new payloads are left for
-//     Sweep rather than risk deleting something a late write will point to.
+//     Sweep rather than risk deleting something a late write will point to
+//     (unless the driver reports that a failed write is never applied
+//     later). Only payloads the call itself uploaded are ever deleted,
+//     never a client's direct upload.
 //  5. After the commit, the payloads the replaced version referenced and the
 //     new one does not are deleted. A failure there does not fail the call;
 //     it is reported to Options.OnCleanupError and leaves an orphan for
@@ -190,7 +197,44 @@
 // they are older than a grace period, and never a payload a committed
 // document references, even with writers running; Store.Check reports
 // dangling references, size and checksum mismatches and orphans without
-// changing anything. Both keep memory bounded on large stores.
+// changing anything. Both keep memory bounded on large stores: Sweep
+// holds at most SweepOptions.BatchSize candidate payloads and scans the
+// documents once per batch.
+//
+// # Why Sweep is safe
+//
+// Sweep deletes a payload only if no document references it and it was
+// stored more than the grace period ago. That never deletes a payload a
+// committed document references, because of three facts of the write
+// protocol:
+//
+//  1. A payload is referenced by one document only, the one whose key
+//     prefix it lies under (see Ownership), and it becomes referenced only
+//     by the Put that stored it, or for a direct upload the Put that
+//     commits it. A Put that keeps a stored attachment is conditioned on
+//     the revision that references it, and a copied attachment is a new
+//     payload, so a payload no longer referenced is never referenced
+//     again.
+//  2. That Put notes the time t0 before its first upload starts (for a
+//     direct upload, the time its URL was signed, before any byte could be
+//     stored), so the payload's modification time m, as the backend
+//     records it, is at least t0, less clock skew.
+//  3. The Put starts its document write no later than t0 +
+//     Options.CommitDeadline, with a context deadline of t0 +
+//     CommitDeadline + Options.WriteTimeout: the document lands, if at
+//     all, before t0 + CommitDeadline + WriteTimeout, plus the time a
+//     request may linger in the network after the client gave up.
+//
+// Sweep starts at time s, lists the payloads with m < s - grace, and only
+// then reads the documents. A payload it finds unreferenced was either
+// referenced once and, by 1, never will be again, or belongs to a Put
+// that has not committed; that Put would have to land after s > m +
+// grace >= t0 + grace, which 3 rules out as long as the grace period
+// exceeds CommitDeadline + WriteTimeout by more than the clock skew and
+// network delay. Sweep therefore refuses a grace period shorter than
+// CommitDeadline + WriteTimeout + 10 minutes; the default is 24 hours.
+// Several Sweeps may run at once: each deletes only what it found
+// unreferenced.
 //
 // # Errors
 //
@@ -202,20 +246,40 @@
 // clients. Bad input (empty or oversized keys, a missing key field, a value
 // that is not a document, a field that cannot be encoded, an oversized
 // document) fails with InvalidArgument or TooLarge before anything is
-// written. Messages never contain credentials.
+// written. Messages never contain credentials. The table on ErrorCode says
+// what each code means for the caller and whether retrying may help. A
+// write that fails with Unknown or Unavailable may have been applied:
+// retry it conditionally (with the revision the document had, or with
+// Create). Store.ErrorAs panics on a target that is not a non-nil pointer
+// to an interface or error type, as errors.As does.
 //
 // # Drivers
 //
 // Open selects a driver by URL scheme; importing a driver's package
 // registers it: mem:// (drivers/memstore), file:// (drivers/filestore),
 // s3dynamo:// (drivers/s3dynamo). Driver authors implement the small
-// interface in package driver and test it with package conformance.
+// interface in package driver, every method of it (a driver without
+// signed URLs of its own embeds driver.Unsupported, which answers
+// Unimplemented, and may be given localsign's with Open's sign_url), and
+// test it with package conformance: conformance.TestDriver checks the
+// primitives directly, conformance.Run the whole Store on top. A driver
+// decides some codes itself by returning a *driver.Error; the Store
+// honours it before asking the driver's ErrorCode. The revision field of
+// documents defaults to the driver's Info.RevisionKey, "DocstoreRevision"
+// on every driver of this module.
 //
 // # Testing
 //
-// Package memtest gives unit tests a ready store on the memory driver, with
-// fault injection and assertions that nothing is orphaned; a filestore
-// directory serves local development. The Store behaves the same over all
-// of them, since the protocol lives here and every driver passes one
-// conformance suite.
+// Package memtest gives unit tests a ready store on the memory driver,
+// with fault injection (failures, lost responses, hangs), a fake clock,
+// and assertions that nothing is orphaned:
+//
+//	store := memtest.New(t) // closed when the test ends
+//	memtest.FailNext(store, memtest.PutDocument, docblob.PermissionDenied)
+//	err := svc.Archive(ctx, invoice) // the code under test
+//	memtest.AssertConsistent(t, store) // no orphan, no dangling reference
+//
+// A filestore directory serves local development. The Store behaves the
+// same over all of them, since the protocol lives here and every driver
+// passes one conformance suite.
 package docblob

@@ -4,13 +4,69 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/docblob/docblob/driver"
 )
 
 // ErrorCode is the portable code of a docblob error. An ErrorCode is itself
 // an error, so errors.Is(err, docblob.NotFound) reports whether err has that
-// code.
+// code; Code(err) returns it. Every driver reports the same code for the
+// same failure (the conformance suite checks it).
+//
+// What each code means for the caller, and whether retrying the same call
+// may help:
+//
+//	Code                What it means                                    Retry?
+//	------------------  -----------------------------------------------  ------
+//	Unknown             The backend failed in a way the driver could     Maybe
+//	                    not classify. A write that failed with it may
+//	                    have been applied (see below).
+//	NotFound            The document, or a payload it references, does   No
+//	                    not exist (a payload Sweep removed, a direct
+//	                    upload never made).
+//	AlreadyExists       Create found a document with the key. Nothing    No
+//	                    was written.
+//	FailedPrecondition  The document's revision field did not match the No
+//	                    stored document's (another writer changed or
+//	                    deleted it since it was read), or the store is
+//	                    closed, or its payload namespace belongs to
+//	                    another collection. Nothing was written; Get the
+//	                    document, reapply the change and Put again.
+//	InvalidArgument     The call was malformed: a bad or missing key, a  No
+//	                    value the backend cannot store, bad options, a
+//	                    foreign page or upload token. Nothing was
+//	                    written.
+//	PermissionDenied    The backend refused the credentials or the       No
+//	                    request, or an upload token was forged.
+//	TooLarge            A key, document or payload exceeds a backend     No
+//	                    limit. Nothing was written; keep large data in
+//	                    attachments.
+//	Corrupt             A payload does not match its recorded SHA-256    Maybe
+//	                    or size: read in error (a retry may succeed if
+//	                    the bytes were damaged on the way), stored in
+//	                    error (Check reports it; no retry helps), or
+//	                    refused on upload (nothing was written).
+//	Unimplemented       The backend does not support the operation:      No
+//	                    signed URLs on a driver without a signer (see
+//	                    package localsign), a signed URL of an inline
+//	                    payload.
+//	Unavailable         The backend could not be reached, or throttled   Yes
+//	                    after the driver's own retries, or a Put missed
+//	                    its commit deadline. A write that failed with it
+//	                    may have been applied (see below). Retry with
+//	                    backoff.
+//
+// OK is the code of no error: Code(nil). Context errors are not coded:
+// they are returned as they are, and a retry with a live context may help.
+//
+// A write (Put, Create, Delete) that fails with Unknown or Unavailable may
+// have been applied, its response lost: the store is then either as
+// before the call or as after it, never in between, and no payload that a
+// committed document references is ever deleted. Retrying it is safe
+// where the write is conditional: a Put with the revision it read fails
+// with FailedPrecondition if the earlier attempt was applied, and Create
+// with AlreadyExists. Every other code means the write was not applied.
 type ErrorCode = driver.ErrorCode
 
 // Key identifies a document: its partition key and, on stores with sort
@@ -18,7 +74,7 @@ type ErrorCode = driver.ErrorCode
 // keys print alike.
 type Key = driver.Key
 
-// The portable error codes. See package driver for what each means.
+// The portable error codes; see ErrorCode for what each means.
 const (
 	Unknown            = driver.Unknown
 	OK                 = driver.OK
@@ -52,9 +108,13 @@ func (e *Error) Error() string {
 	if e.Key != noKey {
 		msg += " " + e.Key.String()
 	}
-	msg += ": " + e.Code.String()
-	if e.Err != nil && e.Err.Error() != e.Code.String() {
-		msg += ": " + e.Err.Error()
+	code := e.Code.String()
+	msg += ": " + code
+	if e.Err != nil {
+		// A driver's error may already start with the code.
+		if detail := e.Err.Error(); detail != code {
+			msg += ": " + strings.TrimPrefix(detail, code+": ")
+		}
 	}
 	return msg
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/docblob/docblob/driver"
 )
 
 func TestErrorMessageAndCode(t *testing.T) {
@@ -47,13 +49,16 @@ func TestErrorCodeNames(t *testing.T) {
 	}
 }
 
-func TestDefinite(t *testing.T) {
-	for c, want := range map[ErrorCode]bool{
-		Unknown: false, Unavailable: false, AlreadyExists: true, FailedPrecondition: true,
-		InvalidArgument: true, PermissionDenied: true, TooLarge: true, NotFound: true,
-	} {
-		if c.Definite() != want {
-			t.Errorf("%v.Definite() = %v", c, !want)
-		}
+// TestCodeOfDriverError checks that Code reads the code of a driver's
+// *driver.Error, as of a docblob *Error: a caller that uses a driver (or
+// localsign's Signer) directly classifies its errors the same way.
+func TestCodeOfDriverError(t *testing.T) {
+	cause := errors.New("cause")
+	err := fmt.Errorf("outer: %w", &driver.Error{Code: PermissionDenied, Err: cause})
+	if Code(err) != PermissionDenied || !errors.Is(err, PermissionDenied) || errors.Is(err, NotFound) || !errors.Is(err, cause) {
+		t.Errorf("Code(%v) = %v", err, Code(err))
+	}
+	if got := newError(PermissionDenied, "get", noKey, err).Error(); got != "docblob: get: permission denied: outer: cause" {
+		t.Errorf("message %q", got)
 	}
 }

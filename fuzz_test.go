@@ -64,8 +64,9 @@ type fuzzDoc struct {
 	} `docstore:"inner"`
 }
 
-// FuzzCodec checks that documents survive encoding and decoding, and that
-// attachment maps survive their own encoding.
+// FuzzCodec checks that documents encode to canonical values and survive
+// encoding and decoding, and that attachment maps survive their own
+// encoding.
 func FuzzCodec(f *testing.F) {
 	f.Add("p", "s", "text", int64(-5), uint16(7), 1.5, []byte{0, 1}, int64(0), "name", "ct", int64(3))
 	f.Add("", "", "", int64(math.MinInt64), uint16(math.MaxUint16), math.Inf(1), []byte(nil), int64(1<<60), "", "", int64(0))
@@ -85,6 +86,9 @@ func FuzzCodec(f *testing.F) {
 		fields, err := encodeDocument(d.g)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(driver.CanonicalFields(fields), fields) {
+			t.Fatalf("encoded values are not canonical: %#v", fields)
 		}
 		fields["blob"] = ref.Encode()
 		out := &fuzzDoc{}

@@ -64,7 +64,7 @@ func matchRevision(rev string) driver.Condition {
 }
 
 // decodeInto decodes a driver document into the user's document d, on the
-// fast path of its struct plan if it can (see plan.go).
+// fast path of its struct plan if it can (see structplan.go).
 func (s *Store) decodeInto(d *document, got *driver.Document) error {
 	keyStr := d.key
 	if got.Key != d.key {

@@ -148,6 +148,8 @@ func TestBlobExpectations(t *testing.T) {
 		{"Shorter", docblob.BlobOptions{Size: int64(len(data)) + 1}, docblob.InvalidArgument},
 		{"Longer", docblob.BlobOptions{Size: 1000}, docblob.InvalidArgument},
 		{"OtherChecksum", docblob.BlobOptions{SHA256: other[:]}, docblob.Corrupt},
+		{"ShortChecksum", docblob.BlobOptions{SHA256: sum[:16]}, docblob.InvalidArgument},
+		{"NegativeSize", docblob.BlobOptions{Size: -1}, docblob.InvalidArgument},
 	} {
 		for _, srcName := range []string{"Bytes", "Stream", "Seeker", "File"} {
 			t.Run(tc.name+"/"+srcName, func(t *testing.T) {

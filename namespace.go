@@ -166,6 +166,24 @@ func (s *Store) references(k driver.Key, fields map[string]any) []string {
 	return keys
 }
 
+// releasable returns the keys of the payloads that the fields of document
+// k reference and that may be deleted now that the document no longer
+// references them: all but direct uploads whose URL is still valid, since
+// deleting one would free its key for the URL to create again (a stale
+// link overwriting a newer payload, or bringing back a deleted document
+// with a replayed token). Those are left to Sweep, whose grace period
+// outlasts every upload URL.
+func (s *Store) releasable(k driver.Key, fields map[string]any) []string {
+	var keys []string
+	now := s.opts.Now()
+	for field, v := range fields {
+		if ref, err := s.honour(k, field, v); err == nil && ref != nil && !ref.IsInline && !now.Before(ref.UploadUntil) {
+			keys = append(keys, ref.Key)
+		}
+	}
+	return keys
+}
+
 // isPayloadKey reports whether key is a payload key of this store: the
 // namespace, the escaped key parts and field, and an id.
 func (s *Store) isPayloadKey(key string) bool {
@@ -241,10 +259,10 @@ func (s *Store) claimNamespace(ctx context.Context, op string) error {
 	key := s.ns + attach.OwnerMarker
 	want := s.ownerRecord()
 	got, err := s.readMarker(ctx, key)
-	if err != nil && s.drv.ErrorCode(err) == NotFound {
+	if err != nil && s.errorCode(err) == NotFound {
 		sum := sha256.Sum256(want)
 		_, werr := s.drv.WriteBlob(ctx, key, bytes.NewReader(want), &driver.WriteOptions{ContentType: "text/plain; charset=utf-8", Size: int64(len(want)), SHA256: sum[:]})
-		if werr != nil && s.drv.ErrorCode(werr) != AlreadyExists {
+		if werr != nil && s.errorCode(werr) != AlreadyExists {
 			return s.wrap(op, noKey, fmt.Errorf("creating the owner marker %q of namespace %q: %w", key, s.ns, werr))
 		}
 		// Read it back: of two stores creating it at once, the last

@@ -131,8 +131,8 @@ func Open(ctx context.Context, urlstr string) (*Store, error) {
 		return nil, errorf(InvalidArgument, "open", noKey, "sign_url needs secret_env, the environment variable holding the signing secret")
 	}
 	if signURL != "" {
-		if b, err := url.Parse(signURL); err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" || b.RawQuery != "" || b.Fragment != "" || b.Opaque != "" {
-			return nil, errorf(InvalidArgument, "open", noKey, "sign_url %q must be an absolute http(s) URL without query or fragment", signURL)
+		if b, err := url.Parse(signURL); err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" || b.RawQuery != "" || b.Fragment != "" || b.Opaque != "" || b.User != nil {
+			return nil, errorf(InvalidArgument, "open", noKey, "sign_url must be an absolute http(s) URL without credentials, query or fragment")
 		}
 	}
 	for _, name := range []string{"prefix", "inline_threshold", "secret_env", "sign_url"} {
@@ -147,11 +147,14 @@ func Open(ctx context.Context, urlstr string) (*Store, error) {
 		return nil, newError(InvalidArgument, "open", noKey, err)
 	}
 	if signURL != "" {
-		if _, ok := drv.(driver.Signer); ok {
+		if drv.Info().SignsURLs {
 			drv.Close()
 			return nil, errorf(InvalidArgument, "open", noKey, "sign_url: the %s driver signs its own URLs", u.Scheme)
 		}
-		drv = localsign.New(drv, deriveKey(opts.Secret, "localsign"), signURL).Driver()
+		// The key is bound to the base URL as well as the secret, so
+		// that stores sharing a secret but served at different URLs (two
+		// tenants' directories) never accept each other's URLs.
+		drv = localsign.New(drv, deriveKey(opts.Secret, "localsign "+signURL), signURL).Driver()
 	}
 	return NewStore(drv, opts)
 }

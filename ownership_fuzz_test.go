@@ -20,6 +20,7 @@ import (
 
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/internal/attach"
+	"github.com/docblob/docblob/internal/fieldtest"
 )
 
 // FuzzOwnership checks the ownership rule of the design ("No path lets a
@@ -932,7 +933,7 @@ func (c *ownCase) verifyVictims() {
 	c.t.Helper()
 	for _, v := range c.victims {
 		got := c.d.doc(v.doc.Key)
-		if got == nil || got.Revision != v.doc.Revision || !driver.EqualFields(got.Fields, v.doc.Fields) {
+		if got == nil || got.Revision != v.doc.Revision || !fieldtest.Equal(got.Fields, v.doc.Fields) {
 			c.t.Fatalf("victim %q changed: %+v, was %+v", v.doc.Key, got, v.doc)
 		}
 		m := map[string]any{"pk": v.doc.Key.Partition, "sk": v.doc.Key.Sort}
@@ -977,11 +978,13 @@ type ownEmbedded struct {
 	Note string `docstore:"note"`
 }
 
-// ownDriver is a map-backed driver.Driver and driver.Signer that records
-// the payload keys it is asked to open, sign, write and delete. ListBlobs
+// ownDriver is a map-backed driver.Driver that signs URLs and records the
+// payload keys it is asked to open, sign, write and delete. ListBlobs
 // reports every payload as stored two days early, so that Sweep's grace
 // period has passed.
 type ownDriver struct {
+	driver.Unsupported // As and ErrorAs
+
 	mu     sync.Mutex
 	docs   map[driver.Key]*driver.Document
 	blobs  map[string][]byte
@@ -1071,7 +1074,7 @@ func (d *ownDriver) blobData(key string) ([]byte, bool) {
 
 func (d *ownDriver) Info() driver.Info {
 	return driver.Info{PartitionKey: "pk", SortKey: "sk", MaxPartitionKeyBytes: 2048, MaxSortKeyBytes: 1024,
-		MaxDocumentBytes: 400 << 10, MaxBlobKeyBytes: 1024, Collection: "ownfuzz", SettledOnReturn: true}
+		MaxDocumentBytes: 400 << 10, MaxBlobKeyBytes: 1024, Collection: "ownfuzz", SettledOnReturn: true, SignsURLs: true}
 }
 
 func (d *ownDriver) GetDocument(ctx context.Context, key driver.Key) (*driver.Document, error) {

@@ -149,10 +149,10 @@ func (s *Store) checkFree(ctx context.Context, op string, d *document) error {
 	return err
 }
 
-// storePayloads is steps 1 and 2 of the protocol: each new payload is
-// stored first, under a fresh key, and the attachments are recorded in the
-// document's fields. It returns when the first upload started. On failure
-// it deletes what it stored.
+// storePayloads is steps 1 and 2 of the write protocol (see the package
+// documentation): each new payload is stored first, under a fresh key, and
+// the attachments are recorded in the document's fields. It returns when
+// the first upload started. On failure it deletes what it stored.
 func (s *Store) storePayloads(ctx context.Context, op string, d *document, atts []*attachment) (started time.Time, err error) {
 	started = s.opts.Now()
 	for _, a := range atts {
@@ -182,11 +182,11 @@ func (s *Store) storePayloads(ctx context.Context, op string, d *document, atts 
 	return started, nil
 }
 
-// writeDocument is steps 3 and 4: the document, written with its
-// condition, learning atomically what it replaced (nil if nothing, or if
-// unknown after an ambiguous failure that turned out committed). A write
-// with fresh payloads must land before the commit deadline (see sweep.go
-// for why).
+// writeDocument is steps 3 and 4 of the write protocol: the document,
+// written with its condition, learning atomically what it replaced (nil if
+// nothing, or if unknown after an ambiguous failure that turned out
+// committed). A write with new payloads must land before the commit
+// deadline (see the package documentation, Why Sweep is safe).
 func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc *driver.Document, cond driver.Condition, atts []*attachment, started time.Time) (*driver.Document, error) {
 	fresh := freshKeys(atts) // deleted if the write fails definitely
 	if max := s.info.MaxDocumentBytes; max > 0 {
@@ -201,6 +201,11 @@ func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc 
 		now := s.opts.Now()
 		if now.After(deadline) {
 			s.deletePayloads(ctx, op, d.key, fresh)
+			if slices.ContainsFunc(atts, func(a *attachment) bool {
+				return a.adopted && now.After(a.blob.pending.created.Add(s.opts.CommitDeadline))
+			}) {
+				return nil, errorf(FailedPrecondition, op, d.key, "a direct upload's commit deadline (%v after its URL was signed) has passed; nothing was written: upload again", s.opts.CommitDeadline)
+			}
 			return nil, errorf(Unavailable, op, d.key, "uploading the payloads took longer than the commit deadline (%v); nothing was written", s.opts.CommitDeadline)
 		}
 		// The deadline is on the store's clock; contexts run on the real
@@ -220,14 +225,14 @@ func (s *Store) writeDocument(ctx context.Context, op string, d *document, ddoc 
 	return prev, nil
 }
 
-// afterCommit is step 5: it deletes the payloads that the replaced version
-// referenced and this one does not, and updates the caller's document: new
-// revision, stored blobs.
+// afterCommit is step 5 of the write protocol: it deletes the payloads
+// that the replaced version referenced and this one does not, and updates
+// the caller's document: new revision, stored blobs.
 func (s *Store) afterCommit(ctx context.Context, op string, d *document, ddoc *driver.Document, prev *driver.Document, atts []*attachment) error {
 	if prev != nil {
 		keep := s.references(d.key, d.fields)
 		var stale []string
-		for _, k := range s.references(d.key, prev.Fields) {
+		for _, k := range s.releasable(d.key, prev.Fields) {
 			if !slices.Contains(keep, k) {
 				stale = append(stale, k)
 			}
@@ -253,15 +258,14 @@ func (s *Store) afterCommit(ctx context.Context, op string, d *document, ddoc *d
 	return nil
 }
 
-// afterFailedWrite is step 4 of the protocol: the document write failed.
-// If the failure is definite, it deletes the payloads this call wrote and
-// returns the error. If it is ambiguous, it reads the document back: if the
-// write was applied it reports committed; if not, and the backend may still
-// apply it later, it leaves the payloads to Sweep, which checks references.
+// afterFailedWrite is step 4 of the write protocol (see the package
+// documentation): the document write failed with werr. It reports whether
+// the write turned out to be committed; if not, it returns the error,
+// having deleted the payloads in fresh only if that is safe.
 func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, rev string, fresh []string, werr error) (committed bool, err error) {
 	err = s.wrap(op, d.key, werr)
-	code := s.drv.ErrorCode(werr)
-	if code.Definite() {
+	code := s.errorCode(werr)
+	if driver.IsDefinite(code) {
 		s.deletePayloads(ctx, op, d.key, fresh)
 		return false, err
 	}
@@ -271,7 +275,7 @@ func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, re
 	switch {
 	case gerr == nil && got.Revision == rev:
 		return true, nil
-	case gerr == nil || s.drv.ErrorCode(gerr) == NotFound:
+	case gerr == nil || s.errorCode(gerr) == NotFound:
 		// Not applied, so far.
 		if s.info.SettledOnReturn {
 			s.deletePayloads(ctx, op, d.key, fresh)

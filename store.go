@@ -44,8 +44,10 @@ type Options struct {
 	InlineThreshold int64
 
 	// RevisionField is the name of the document field that holds the
-	// revision, for optimistic locking. Default "DocstoreRevision" (as in
-	// gocloud.dev/docstore).
+	// revision, for optimistic locking. Default: the attribute name under
+	// which the driver stores revisions (driver.Info.RevisionKey),
+	// "DocstoreRevision" on every driver of this module, as in
+	// gocloud.dev/docstore.
 	RevisionField string
 
 	// CleanupTimeout bounds the clean-up work that follows a write (deleting
@@ -119,13 +121,19 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 	if s.info.PartitionKey == "" {
 		return nil, errorf(InvalidArgument, "open", noKey, "driver reports no partition key attribute")
 	}
+	if s.info.RevisionKey == "" {
+		s.info.RevisionKey = driver.DefaultRevisionKey
+	}
+	if s.info.RevisionKey == s.info.PartitionKey || s.info.RevisionKey == s.info.SortKey {
+		return nil, errorf(InvalidArgument, "open", noKey, "driver stores revisions under its key attribute %q", s.info.RevisionKey)
+	}
 	ns, err := storeNamespace(s.opts.BlobPrefix, s.info)
 	if err != nil {
 		return nil, newError(InvalidArgument, "open", noKey, err)
 	}
 	s.ns = ns
 	if s.opts.RevisionField == "" {
-		s.opts.RevisionField = "DocstoreRevision"
+		s.opts.RevisionField = s.info.RevisionKey
 	}
 	if s.opts.CleanupTimeout <= 0 {
 		s.opts.CleanupTimeout = 30 * time.Second
@@ -157,14 +165,16 @@ func (s *Store) As(i any) bool {
 		*p = s.drv
 		return true
 	}
-	a, ok := s.drv.(driver.Aser)
-	return ok && a.As(i)
+	return s.drv.As(i)
 }
 
 // ErrorAs sets i to the driver's underlying error in err, if it has one of
 // i's type, and reports whether it did. It works on errors returned by this
 // store; see the driver's documentation for the error types it supports.
+// Like errors.As, it panics if i is not a non-nil pointer to an interface
+// type or to a type that implements error.
 func (s *Store) ErrorAs(err error, i any) bool {
+	checkErrorAsTarget(i)
 	if err == nil {
 		return false
 	}
@@ -172,10 +182,31 @@ func (s *Store) ErrorAs(err error, i any) bool {
 	if errors.As(err, &e) && e.Err != nil {
 		err = e.Err
 	}
-	if a, ok := s.drv.(driver.Aser); ok && a.ErrorAs(err, i) {
-		return true
+	return s.drv.ErrorAs(err, i) || errors.As(err, i)
+}
+
+var errorType = reflect.TypeFor[error]()
+
+// checkErrorAsTarget panics, with a message naming Store.ErrorAs, if i is
+// not a target that errors.As accepts: so drivers' ErrorAs methods are
+// only ever given good ones, as in gocloud.dev's gcerr.ErrorAs.
+func checkErrorAsTarget(i any) {
+	if i == nil {
+		panic("docblob: Store.ErrorAs target is nil; want a non-nil pointer, such as &apiErr")
 	}
-	return errors.As(err, i)
+	v := reflect.ValueOf(i)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		panic(fmt.Sprintf("docblob: Store.ErrorAs target must be a non-nil pointer, not %T", i))
+	}
+	if t := v.Type().Elem(); t.Kind() != reflect.Interface && !t.Implements(errorType) {
+		panic(fmt.Sprintf("docblob: Store.ErrorAs target must point to an interface or to a type that implements error, not %T", i))
+	}
+}
+
+// errorCode classifies an error returned by the driver (driver.Classify):
+// the code of a *driver.Error in its chain, else the driver's ErrorCode.
+func (s *Store) errorCode(err error) ErrorCode {
+	return driver.Classify(s.drv, err)
 }
 
 // wrap wraps a driver error once, with the operation and document key.
@@ -188,7 +219,7 @@ func (s *Store) wrap(op string, key Key, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	code := s.drv.ErrorCode(err)
+	code := s.errorCode(err)
 	if c := contextErr(err); c != nil && (code == Unknown || code == Unavailable) {
 		return c
 	}

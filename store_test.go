@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -183,5 +184,182 @@ func TestRevisionFieldTypeCheckedBeforeWriting(t *testing.T) {
 	}
 	if err := s.Get(ctx, &Invoice{Customer: "a", ID: "1"}); docblob.Code(err) != docblob.NotFound {
 		t.Errorf("the refused Put wrote a document: %v", err)
+	}
+}
+
+// TestErrorAsBadTarget checks that Store.ErrorAs refuses a target that
+// errors.As cannot fill with a clear panic, whatever the driver and error.
+func TestErrorAsBadTarget(t *testing.T) {
+	ctx := context.Background()
+	s, _ := docblob.Open(ctx, "mem://")
+	defer s.Close()
+	err := s.Get(ctx, &Invoice{Customer: "a", ID: "missing"})
+	var notPointer error
+	var nilPointer *error
+	var notError int
+	for _, tc := range []struct {
+		name   string
+		err    error
+		target any
+	}{
+		{"Nil", err, nil},
+		{"NotPointer", err, notPointer},
+		{"NilPointer", err, nilPointer},
+		{"PointerToNonError", err, &notError},
+		{"NilError", nil, &notError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if msg, _ := r.(string); !strings.Contains(msg, "docblob: Store.ErrorAs target") {
+					t.Errorf("panic %v, want one naming Store.ErrorAs's target", r)
+				}
+			}()
+			s.ErrorAs(tc.err, tc.target)
+		})
+	}
+	var target error
+	if s.ErrorAs(nil, &target) {
+		t.Error("ErrorAs(nil) reported true")
+	}
+}
+
+// codedDriver returns a *driver.Error from GetDocument and counts the
+// ErrorCode calls, which must classify raw errors only.
+type codedDriver struct {
+	driver.Driver
+	codeCalls int
+}
+
+var errCodedCause = errors.New("the driver's own reason")
+
+func (d *codedDriver) GetDocument(ctx context.Context, k driver.Key) (*driver.Document, error) {
+	if k.Sort == "coded" {
+		return nil, &driver.Error{Code: driver.PermissionDenied, Err: errCodedCause}
+	}
+	return d.Driver.GetDocument(ctx, k)
+}
+
+func (d *codedDriver) ErrorCode(err error) driver.ErrorCode {
+	d.codeCalls++
+	return d.Driver.ErrorCode(err)
+}
+
+// TestDriverErrorHonoured checks that the Store takes the code of a
+// *driver.Error without asking the driver's ErrorCode, and keeps the
+// error's cause reachable.
+func TestDriverErrorHonoured(t *testing.T) {
+	ctx := context.Background()
+	d := &codedDriver{Driver: memstore.New(nil)}
+	s, err := docblob.NewStore(d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Get(ctx, &Invoice{Customer: "a", ID: "coded"})
+	if docblob.Code(err) != docblob.PermissionDenied || !errors.Is(err, errCodedCause) || d.codeCalls != 0 {
+		t.Errorf("Get: %v (code %v) after %d ErrorCode calls", err, docblob.Code(err), d.codeCalls)
+	}
+	if !strings.Contains(err.Error(), "permission denied: the driver's own reason") {
+		t.Errorf("message %q", err)
+	}
+	var de *driver.Error
+	if !s.ErrorAs(err, &de) || de.Err != errCodedCause {
+		t.Errorf("ErrorAs did not reach the *driver.Error: %v", de)
+	}
+}
+
+// TestUnsignedDriver checks that a driver that cannot sign URLs answers
+// Unimplemented, and that NewUpload finds out from Info before any work.
+func TestUnsignedDriver(t *testing.T) {
+	ctx := context.Background()
+	sp := spy.New(memstore.New(nil))
+	s, err := docblob.NewStore(sp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	inv := &Invoice{Customer: "a", ID: "1", PDF: docblob.NewBlobBytes([]byte("%PDF-1.7"), nil)}
+	if err := s.Put(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.PDF.SignedURL(ctx, nil); docblob.Code(err) != docblob.Unimplemented {
+		t.Errorf("SignedURL: %v, want Unimplemented", err)
+	}
+	sp.Reset()
+	if _, err := s.NewUpload(ctx, &Invoice{Customer: "a", ID: "2"}, "pdf", nil); docblob.Code(err) != docblob.Unimplemented {
+		t.Errorf("NewUpload: %v, want Unimplemented", err)
+	}
+	if n := sp.Counts(); len(n) != 0 {
+		t.Errorf("NewUpload on a driver that cannot sign made driver calls: %v", n)
+	}
+}
+
+// selfSigner is a driver that signs its own URLs.
+type selfSigner struct{ driver.Driver }
+
+func (s selfSigner) Info() driver.Info {
+	i := s.Driver.Info()
+	i.SignsURLs = true
+	return i
+}
+
+func init() {
+	docblob.Register("selfsigning", docblob.DriverOpenerFunc(func(context.Context, *url.URL) (driver.Driver, error) {
+		return selfSigner{memstore.New(nil)}, nil
+	}))
+}
+
+// TestOpenSignURL checks that sign_url gives localsign's URLs to a driver
+// that cannot sign, by its Info, and refuses one that can.
+func TestOpenSignURL(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("DOCBLOB_SIGN_TEST_SECRET", strings.Repeat("s", 32))
+	const params = "?secret_env=DOCBLOB_SIGN_TEST_SECRET&sign_url=http://127.0.0.1:1/blobs"
+	s, err := docblob.Open(ctx, "mem://"+params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d driver.Driver
+	if !s.As(&d) || !d.Info().SignsURLs {
+		t.Error("sign_url did not give the driver signed URLs")
+	}
+	s.Close()
+	if _, err := docblob.Open(ctx, "selfsigning://"+params); docblob.Code(err) != docblob.InvalidArgument || !strings.Contains(err.Error(), "signs its own URLs") {
+		t.Errorf("sign_url on a driver that signs: %v", err)
+	}
+}
+
+// revKeyDriver stores revisions under another attribute name.
+type revKeyDriver struct {
+	driver.Driver
+	key string
+}
+
+func (d revKeyDriver) Info() driver.Info {
+	i := d.Driver.Info()
+	i.RevisionKey = d.key
+	return i
+}
+
+// TestRevisionKeyFromInfo checks that the revision field's default name is
+// the driver's revision attribute, and that a driver whose revision
+// attribute is a key attribute is refused.
+func TestRevisionKeyFromInfo(t *testing.T) {
+	ctx := context.Background()
+	s, err := docblob.NewStore(revKeyDriver{memstore.New(nil), "ver"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	doc := map[string]any{"pk": "a", "sk": "1", "ver": nil}
+	if err := s.Put(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	if rev, _ := doc["ver"].(string); rev == "" {
+		t.Errorf("the revision field named after Info.RevisionKey was not set: %v", doc)
+	}
+	if _, err := docblob.NewStore(revKeyDriver{memstore.New(nil), "sk"}, nil); docblob.Code(err) != docblob.InvalidArgument {
+		t.Errorf("NewStore with a revision attribute named like the sort key: %v", err)
 	}
 }

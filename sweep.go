@@ -8,35 +8,11 @@ import (
 	"github.com/docblob/docblob/driver"
 )
 
-// Sweep and the commit deadline
-//
-// Sweep deletes payloads that no document references and that were stored
-// more than a grace period ago. It must never delete a payload that a
-// committed document references, even while writers run. The argument:
-//
-//  1. A payload becomes referenced only by the Put that uploaded it (a Put
-//     that keeps a stored attachment is conditioned on the revision that
-//     references it, so the payload is already referenced; a copied
-//     attachment is a new upload).
-//  2. That Put records time t0 before its upload starts, so the payload's
-//     modification time m, as the backend records it, is at least t0 (less
-//     any clock skew between the writer and the backend).
-//  3. The Put refuses to start its document write after t0 +
-//     Options.CommitDeadline, and gives that write a context deadline of t0
-//     + CommitDeadline + Options.WriteTimeout: the document lands (if at
-//     all) before t0 + CommitDeadline + WriteTimeout, plus the time a
-//     request may sit in the network after the client gave up.
-//  4. Sweep starts at time s, lists payloads with m < s - grace, and only
-//     then scans the documents. A payload it deletes was unreferenced in a
-//     scan that began after s. For its Put to commit later, the document
-//     must land after s > m + grace >= t0 + grace, which contradicts 3 when
-//     grace exceeds CommitDeadline + WriteTimeout by more than the clock
-//     skew and network delay. Sweep enforces grace >= CommitDeadline +
-//     WriteTimeout + 10 minutes; the default grace is 24 hours.
-//
-// Payloads are listed and matched against documents in batches, so memory
-// stays bounded (about BatchSize keys) on stores of any size, at the cost of
-// one document scan per batch.
+// Why Sweep never deletes a referenced payload, even while writers run,
+// is argued once, in the package documentation (doc.go, "Why Sweep is
+// safe"), from the commit deadline that put.go enforces. Sweep's part: it
+// lists payloads before it reads the documents, and it refuses a grace
+// period shorter than CommitDeadline + WriteTimeout + 10 minutes.
 
 // SweepOptions configure Sweep.
 type SweepOptions struct {
@@ -60,15 +36,14 @@ type SweepResult struct {
 	Orphans    int // old payloads that no document references
 	Deleted    int // orphans deleted (0 in a dry run)
 	Failed     int // orphans whose deletion failed
-	TempFiles  int // stale temporary files removed by the driver
 	Documents  int // documents read, over all batches
 }
 
 // Sweep finds payloads that no document references, left by a crash or a
 // failed clean-up, and deletes those stored more than the grace period
 // ago. It never deletes a payload that a committed document references,
-// also while other writers run (see the comment in sweep.go for the
-// argument). It is safe to run from several processes at once. It looks
+// also while other writers run (see the package documentation, Why Sweep
+// is safe). It is safe to run from several processes at once. It looks
 // only inside the store's own namespace (see Store.Namespace), after
 // checking that the namespace is the store's own; objects there whose keys
 // are not payload keys are left alone.
@@ -151,13 +126,6 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 	}
 	if err != nil {
 		return res, s.wrap(op, noKey, err)
-	}
-	if tr, ok := s.drv.(driver.TempRemover); ok && !o.DryRun {
-		n, err := tr.RemoveStaleTemp(ctx, o.GracePeriod)
-		res.TempFiles = n
-		if err != nil {
-			return res, s.wrap(op, noKey, err)
-		}
 	}
 	return res, nil
 }

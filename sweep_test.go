@@ -51,6 +51,19 @@ func newSweepStore(t *testing.T) (*docblob.Store, *agedDriver, *memstore.Driver)
 	return s, aged, mem
 }
 
+// replacePayload replaces the payload under key behind the store's back,
+// through the driver.
+func replacePayload(t *testing.T, d driver.Driver, key, data string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := d.DeleteBlob(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.WriteBlob(ctx, key, strings.NewReader(data), &driver.WriteOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	s, aged, mem := newSweepStore(t)
@@ -124,8 +137,8 @@ func TestCheck(t *testing.T) {
 		return inv.PDF
 	}
 	mem.DeleteBlob(ctx, get("dangling").Key())
-	mem.ReplaceBlobData(get("corrupt").Key(), []byte("PAYLOAD corrupt"))
-	mem.ReplaceBlobData(get("resized").Key(), []byte("short"))
+	replacePayload(t, mem, get("corrupt").Key(), "PAYLOAD corrupt")
+	replacePayload(t, mem, get("resized").Key(), "short")
 	aged.FailNext(spy.DeleteBlob, 1, spy.Fault{Err: errors.New("boom")})
 	s.Put(ctx, &Invoice{Customer: "c", ID: "ok", PDF: docblob.NewBlobBytes([]byte("v2"), nil)})
 

@@ -41,6 +41,12 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 	if err != nil {
 		return nil, err
 	}
+	if opts.Size < 0 || (opts.SHA256 != nil && len(opts.SHA256) != sha256.Size) {
+		if c, ok := src.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, errorf(InvalidArgument, op, d.key, "BlobOptions.Size %d must not be negative, and BlobOptions.SHA256 (%d bytes) must be %d bytes if set", opts.Size, len(opts.SHA256), sha256.Size)
+	}
 	if c, ok := src.(io.Closer); ok {
 		defer c.Close()
 	}

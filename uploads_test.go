@@ -11,12 +11,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/drivers/filestore"
+	"github.com/docblob/docblob/drivers/memstore"
+	"github.com/docblob/docblob/internal/signtest"
 	"github.com/docblob/docblob/localsign"
 )
 
@@ -240,6 +243,7 @@ func TestOpenSigningParameters(t *testing.T) {
 		{"UnsetSecret", "mem://?secret_env=DOCBLOB_NO_SUCH_VARIABLE", docblob.InvalidArgument},
 		{"ShortSecret", "mem://?secret_env=DOCBLOB_SHORT_SECRET", docblob.InvalidArgument},
 		{"RelativeSignURL", "mem://?secret_env=DOCBLOB_TEST_SECRET&sign_url=/blobs", docblob.InvalidArgument},
+		{"SignURLWithCredentials", "mem://?secret_env=DOCBLOB_TEST_SECRET&sign_url=" + url.QueryEscape("http://user:pass@127.0.0.1:1/b"), docblob.InvalidArgument},
 		{"SignURLWithQuery", "mem://?secret_env=DOCBLOB_TEST_SECRET&sign_url=" + url.QueryEscape("http://127.0.0.1:1/b?x=1"), docblob.InvalidArgument},
 		{"DuplicateSignURL", "mem://?secret_env=DOCBLOB_TEST_SECRET&sign_url=http://127.0.0.1:1/a&sign_url=http://127.0.0.1:1/b", docblob.InvalidArgument},
 		{"DuplicatePrefix", "mem://?prefix=a/&prefix=b/", docblob.InvalidArgument},
@@ -280,5 +284,212 @@ func TestSecretTooShort(t *testing.T) {
 	defer drv.Close()
 	if _, err := docblob.NewStore(drv, &docblob.Options{Secret: []byte("short")}); docblob.Code(err) != docblob.InvalidArgument {
 		t.Fatalf("NewStore with a 5-byte secret: %v", err)
+	}
+}
+
+// TestStaleUploadLinks: an upload URL and token that were used once cannot
+// put other bytes into the document later, after it was replaced or
+// deleted; a replayed token can only bring back the very bytes uploaded,
+// and a revision condition refuses even that.
+func TestStaleUploadLinks(t *testing.T) {
+	ctx := context.Background()
+	_, s, other := signingStores(t)
+	up, err := s.NewUpload(ctx, &receipt{User: "ann", ID: "r"}, "scan", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := browserPut(t, up, []byte("original scan")); st != http.StatusOK {
+		t.Fatalf("upload: %d", st)
+	}
+	commit := func(doc *receipt) error {
+		blob, err := other.BlobFromUpload(up.Token)
+		if err != nil {
+			return err
+		}
+		doc.Scan = blob
+		return other.Put(ctx, doc)
+	}
+	doc := &receipt{User: "ann", ID: "r"}
+	if err := commit(doc); err != nil {
+		t.Fatal(err)
+	}
+	seen := doc.Revision
+	// The owner replaces the scan; the old URL must not be able to write.
+	if err := s.Put(ctx, &receipt{User: "ann", ID: "r", Scan: docblob.NewBlobBytes([]byte("newer scan"), nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if st := browserPut(t, up, []byte("attacker")); st != http.StatusPreconditionFailed {
+		t.Fatalf("PUT to a used upload URL after the document moved on: %d, want 412", st)
+	}
+	// A replay with the revision the client last saw is refused.
+	if err := commit(&receipt{User: "ann", ID: "r", Revision: seen}); docblob.Code(err) != docblob.FailedPrecondition {
+		t.Fatalf("replay with a stale revision: %v, want FailedPrecondition", err)
+	}
+	// The owner deletes the document: the URL still cannot write.
+	if err := s.Delete(ctx, &receipt{User: "ann", ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := browserPut(t, up, []byte("attacker")); st != http.StatusPreconditionFailed {
+		t.Fatalf("PUT to a used upload URL after the document was deleted: %d, want 412", st)
+	}
+	// A bare replay brings back only the original bytes.
+	if err := commit(&receipt{User: "ann", ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	got := &receipt{User: "ann", ID: "r"}
+	if err := s.Get(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := got.Scan.ReadAll(ctx); err != nil || string(data) != "original scan" {
+		t.Fatalf("after the replay: %q, %v", data, err)
+	}
+}
+
+// TestCommitAfterDeadline: an upload committed after its commit deadline
+// fails with FailedPrecondition (retrying cannot help; upload again), not
+// Unavailable.
+func TestCommitAfterDeadline(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	drv, stop := signtest.Wrap(memstore.New(nil))
+	defer stop()
+	s, err := docblob.NewStore(drv, &docblob.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	up, err := s.NewUpload(ctx, &receipt{User: "ann", ID: "late"}, "scan", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := browserPut(t, up, []byte("payload")); st != http.StatusOK {
+		t.Fatalf("upload: %d", st)
+	}
+	mu.Lock()
+	now = now.Add(3 * time.Hour)
+	mu.Unlock()
+	err = s.Put(ctx, &receipt{User: "ann", ID: "late", Scan: up.Blob})
+	if docblob.Code(err) != docblob.FailedPrecondition {
+		t.Fatalf("commit 3 hours after signing: %v, want FailedPrecondition", err)
+	}
+	if _, err := s.BlobFromUpload(up.Token); docblob.Code(err) != docblob.FailedPrecondition {
+		t.Fatalf("BlobFromUpload 3 hours after signing: %v, want FailedPrecondition", err)
+	}
+}
+
+// TestNewUploadRefusesWhatCannotBeCommitted: NewUpload refuses, before the
+// client uploads anything, what Put would refuse at the commit.
+func TestNewUploadRefusesWhatCannotBeCommitted(t *testing.T) {
+	ctx := context.Background()
+	drv, stop := signtest.Wrap(memstore.New(nil))
+	defer stop()
+	s, err := docblob.NewStore(drv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	type withTitle struct {
+		User  string        `docstore:"pk"`
+		ID    string        `docstore:"sk"`
+		Title string        `docstore:"title"`
+		Scan  *docblob.Blob `docstore:"scan"`
+	}
+	doc := &withTitle{User: "ann", ID: "1"}
+	for _, tc := range []struct {
+		name  string
+		doc   any
+		field string
+		opts  *docblob.UploadOptions
+	}{
+		{"NoSuchField", doc, "nope", nil},
+		{"NotABlob", doc, "title", nil},
+		{"GoName", doc, "Scan", nil},
+		{"PartitionKey", doc, "pk", nil},
+		{"Revision", map[string]any{"pk": "ann", "sk": "1"}, "DocstoreRevision", nil},
+		{"Empty", doc, "", nil},
+		{"EmptyMetadataName", doc, "scan", &docblob.UploadOptions{Metadata: map[string]string{"": "x"}}},
+		{"HugeMetadata", doc, "scan", &docblob.UploadOptions{Metadata: map[string]string{"note": strings.Repeat("x", 10<<10)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := s.NewUpload(ctx, tc.doc, tc.field, tc.opts); docblob.Code(err) != docblob.InvalidArgument {
+				t.Fatalf("NewUpload: %v, want InvalidArgument", err)
+			}
+		})
+	}
+	if _, err := s.NewUpload(ctx, doc, "scan", nil); err != nil {
+		t.Fatalf("NewUpload of the *Blob field: %v", err)
+	}
+	if _, err := s.NewUpload(ctx, map[string]any{"pk": "ann", "sk": "1"}, "anything", nil); err != nil {
+		t.Fatalf("NewUpload of a map document's field: %v", err)
+	}
+}
+
+func TestSignedURLExpiry(t *testing.T) {
+	ctx := context.Background()
+	drv, stop := signtest.Wrap(memstore.New(nil))
+	defer stop()
+	s, err := docblob.NewStore(drv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	doc := &receipt{User: "ann", ID: "1", Scan: docblob.NewBlobBytes([]byte("x"), nil)}
+	if err := s.Put(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		expiry time.Duration
+		code   docblob.ErrorCode
+	}{
+		{"Default", 0, docblob.OK},
+		{"Millisecond", time.Millisecond, docblob.OK},
+		{"Week", docblob.MaxSignedURLExpiry, docblob.OK},
+		{"Negative", -time.Minute, docblob.InvalidArgument},
+		{"OverAWeek", docblob.MaxSignedURLExpiry + time.Second, docblob.InvalidArgument},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := doc.Scan.SignedURL(ctx, &docblob.SignedURLOptions{Expiry: tc.expiry})
+			if docblob.Code(err) != tc.code {
+				t.Fatalf("SignedURL: %v, want code %v", err, tc.code)
+			}
+			if err != nil {
+				return
+			}
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET of a fresh URL: %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestSignedURLsBoundToTheirStore: two file:// stores that share a secret
+// (two tenants' directories) never accept each other's upload URLs.
+func TestSignedURLsBoundToTheirStore(t *testing.T) {
+	ctx := context.Background()
+	_, a, _ := signingStores(t)
+	_, b, _ := signingStores(t)
+	up, err := a.NewUpload(ctx, &receipt{User: "ann", ID: "1"}, "scan", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upB, err := b.NewUpload(ctx, &receipt{User: "ann", ID: "1"}, "scan", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua, _ := url.Parse(up.URL)
+	ub, _ := url.Parse(upB.URL)
+	ua.Host = ub.Host // A's URL sent to B's handler
+	rehosted := *up
+	rehosted.URL = ua.String()
+	if st := browserPut(t, &rehosted, []byte("x")); st != http.StatusForbidden {
+		t.Fatalf("A's upload URL at B's handler: %d, want 403", st)
 	}
 }

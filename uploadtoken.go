@@ -32,15 +32,34 @@ const tokenPrefix = "u1."
 // minSecretLen is the least length of Options.Secret.
 const minSecretLen = 32
 
+// maxTokenLen bounds an upload token; NewUpload refuses an upload whose
+// token would be longer (its metadata is too large).
+const maxTokenLen = 8 << 10
+
+// tokenChars reports whether t holds only the characters of a token
+// (base64url and '.'), so that a token has one spelling: the base64
+// decoder would skip line breaks.
+func tokenChars(t string) bool {
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // uploadClaims are the contents of an upload token.
 type uploadClaims struct {
 	Namespace    string            `json:"ns"`
 	CollectionID string            `json:"cid"`
+	Container    string            `json:"b,omitempty"`
 	Partition    string            `json:"p"`
 	Sort         string            `json:"s,omitempty"`
 	Field        string            `json:"f"`
 	Key          string            `json:"k"`
 	Created      int64             `json:"c"` // Unix nanoseconds
+	URLExpires   int64             `json:"x"` // Unix nanoseconds
 	CommitBy     int64             `json:"e"` // Unix nanoseconds
 	Size         int64             `json:"sz,omitempty"`
 	MaxSize      int64             `json:"mx,omitempty"`
@@ -85,7 +104,7 @@ func (s *Store) tokenMAC(body string) []byte {
 func (s *Store) openUpload(token string) (*uploadClaims, error) {
 	const op = "upload token"
 	body, sig, ok := strings.Cut(strings.TrimPrefix(token, tokenPrefix), ".")
-	if !ok || !strings.HasPrefix(token, tokenPrefix) || len(token) > 16<<10 {
+	if !ok || !strings.HasPrefix(token, tokenPrefix) || len(token) > maxTokenLen || !tokenChars(token) {
 		return nil, errorf(InvalidArgument, op, noKey, "malformed upload token")
 	}
 	mac, err := base64.RawURLEncoding.Strict().DecodeString(sig)
@@ -127,8 +146,9 @@ func (s *Store) BlobFromUpload(token string) (*Blob, error) {
 	}
 	key := Key{Partition: c.Partition, Sort: c.Sort}
 	switch {
-	case c.Namespace != s.ns || c.CollectionID != s.collectionID():
-		return nil, errorf(InvalidArgument, op, key, "the upload token belongs to another store (namespace %q of collection %q, not %q of %q)", c.Namespace, c.CollectionID, s.ns, s.collectionID())
+	case c.Namespace != s.ns || c.CollectionID != s.collectionID() || c.Container != s.info.Container:
+		return nil, errorf(InvalidArgument, op, key, "the upload token belongs to another store (namespace %q of collection %q in %q, not %q of %q in %q)",
+			c.Namespace, c.CollectionID, c.Container, s.ns, s.collectionID(), s.info.Container)
 	case !s.owns(key, c.Field, c.Key):
 		return nil, errorf(InvalidArgument, op, key, "the upload token's payload key is outside its document's namespace")
 	case !s.opts.Now().Before(time.Unix(0, c.CommitBy)):
@@ -144,7 +164,7 @@ func (s *Store) BlobFromUpload(token string) (*Blob, error) {
 	}
 	return &Blob{
 		opts: BlobOptions{Name: c.Name, ContentType: c.ContentType, Metadata: c.Metadata},
-		pending: &pendingUpload{ns: s.ns, key: c.Key, docKey: key, field: c.Field, created: time.Unix(0, c.Created),
+		pending: &pendingUpload{ns: s.ns, key: c.Key, docKey: key, field: c.Field, created: time.Unix(0, c.Created), urlExpires: time.Unix(0, c.URLExpires),
 			size: size, maxSize: c.MaxSize, sha256: c.SHA256, readOnCommit: c.ReadOnCommit},
 	}, nil
 }

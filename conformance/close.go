@@ -142,6 +142,11 @@ func (w *closeWatch) ListBlobs(ctx context.Context, prefix, token string) (*driv
 	return w.Driver.ListBlobs(ctx, prefix, token)
 }
 
+func (w *closeWatch) SignedURL(ctx context.Context, key string, o *driver.SignedURLOptions) (string, error) {
+	w.call()
+	return w.Driver.SignedURL(ctx, key, o)
+}
+
 // gatedReader blocks its first Read until release is closed.
 type gatedReader struct {
 	entered chan struct{}

@@ -2,11 +2,11 @@ package conformance
 
 import (
 	"io"
-	"maps"
 	"testing"
 
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/internal/spy"
+	"github.com/stretchr/testify/assert"
 )
 
 // testRequestCounts checks the design's minimum number of driver calls per
@@ -16,9 +16,7 @@ func testRequestCounts(t *testing.T, newHarness HarnessMaker) {
 	e := newEnv(t, newHarness, nil)
 	want := func(name string, counts map[spy.Op]int) {
 		t.Helper()
-		if got := e.spy.Counts(); !maps.Equal(got, counts) {
-			t.Errorf("%s made calls %v, want %v", name, got, counts)
-		}
+		assert.Equal(t, counts, e.spy.Counts(), "%s made these driver calls", name)
 		e.spy.Reset()
 	}
 	// Claiming the namespace is once per Store, not per Put.

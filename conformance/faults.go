@@ -15,7 +15,6 @@ import (
 
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
-	"github.com/docblob/docblob/internal/check"
 	"github.com/docblob/docblob/internal/spy"
 )
 
@@ -197,12 +196,8 @@ func faultedRun(t *testing.T, e *env, store *docblob.Store, sp *spy.Driver, rng 
 	if _, err := store.Sweep(e.ctx, nil); err != nil {
 		fail("sweep: %v", err)
 	}
-	problems, err := check.Storage(e.ctx, e.rawDriver())
-	if err != nil {
-		fail("checking storage: %v", err)
-	}
-	for _, p := range problems {
-		fail("after the sweep: %s", p)
+	for _, f := range findings(e.ctx, t, store) {
+		fail("after the sweep: Check reports %v", f)
 	}
 	checkDocs("after the sweep")
 	// Leave the store empty, so that later runs' sweeps stay cheap.

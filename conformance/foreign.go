@@ -140,7 +140,9 @@ func testForeign(t *testing.T, newHarness HarnessMaker) {
 	})
 }
 
-// brokenReader breaks the io.Reader contract after good full reads.
+// brokenReader breaks the io.Reader contract after good reads of at most
+// 32 KiB each (so that what it produces is bounded however large the
+// buffers it is given).
 type brokenReader struct {
 	extra    int  // the bad count, relative to len(p) unless absolute
 	absolute bool //
@@ -151,8 +153,9 @@ type brokenReader struct {
 func (b *brokenReader) Read(p []byte) (int, error) {
 	b.reads++
 	if b.reads <= b.good {
-		clear(p)
-		return len(p), nil
+		n := min(len(p), 32<<10)
+		clear(p[:n])
+		return n, nil
 	}
 	if b.absolute {
 		return b.extra, nil

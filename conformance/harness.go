@@ -9,18 +9,21 @@ import (
 
 // Harness gives the suite access to one backend's storage.
 type Harness interface {
-	// MakeDriver returns a new driver over the harness's storage. Every
-	// driver a harness makes sees the same documents and payloads, so a test
-	// can use two at once. The suite closes the drivers it makes.
+	// MakeDriver returns a new driver over the harness's storage, keyed by
+	// the default attribute names "pk" and "sk". Every driver a harness
+	// makes sees the same documents and payloads, so a test can use two at
+	// once. The suite closes the drivers it makes.
 	MakeDriver(ctx context.Context) (driver.Driver, error)
 	// MakeCollectionDriver returns a new driver over the harness's blob
 	// storage (the same payloads MakeDriver's drivers see) and a separate
-	// document collection named c.Name, empty at first, keyed by "pk"
-	// (and "sk" unless c.NoSortKey). The driver reports c.Name as
-	// Info.Collection, or a name made unique from it (a DynamoDB table
-	// name on a shared server, say). Drivers made for the same c.Name see
-	// the same documents. The suite closes the drivers it makes; the
-	// harness removes the collections when it is closed.
+	// document collection named c.Name, empty at first, with the key
+	// layout c describes. The driver reports c.Name as Info.Collection,
+	// or a name made unique from it (a DynamoDB table name on a shared
+	// server, say), and c's key attribute names in Info.PartitionKey and
+	// Info.SortKey. Drivers made for the same c.Name see the same
+	// documents; the suite always describes a name with the same layout.
+	// The suite closes the drivers it makes; the harness removes the
+	// collections when it is closed.
 	MakeCollectionDriver(ctx context.Context, c Collection) (driver.Driver, error)
 	// CorruptBlob changes the stored bytes of the payload under key behind
 	// the driver's back, keeping its length, so that a later read sees other
@@ -30,16 +33,81 @@ type Harness interface {
 	Close()
 }
 
-// Collection describes a document collection for
-// Harness.MakeCollectionDriver.
+// Collection describes a document collection and its key layout for
+// Harness.MakeCollectionDriver, as gocloud.dev's docstore drivertest
+// describes collections by kind.
 type Collection struct {
 	// Name is the collection's name: letters, digits and '-', other than
 	// the name of the collection MakeDriver's drivers use.
 	Name string
+	// PartitionKey is the partition key's attribute name; "" means "pk".
+	PartitionKey string
+	// SortKey is the sort key's attribute name; "" means "sk". It is
+	// ignored if NoSortKey is set.
+	SortKey string
 	// NoSortKey makes documents keyed by a partition key only.
 	NoSortKey bool
+}
+
+// Keys returns the key attribute names of the collection: c.PartitionKey
+// and c.SortKey with their defaults filled in, and sortKey "" if
+// c.NoSortKey. Harnesses pass them to their drivers' options.
+func (c Collection) Keys() (partitionKey, sortKey string) {
+	partitionKey, sortKey = c.PartitionKey, c.SortKey
+	if partitionKey == "" {
+		partitionKey = "pk"
+	}
+	if sortKey == "" {
+		sortKey = "sk"
+	}
+	if c.NoSortKey {
+		sortKey = ""
+	}
+	return partitionKey, sortKey
 }
 
 // HarnessMaker makes a harness over fresh, empty storage. The suite calls it
 // once per test, so tests never see each other's data.
 type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
+
+// AsTester is implemented by harnesses whose drivers expose their clients
+// and errors through As and ErrorAs (see driver.Driver), like the AsTest of
+// gocloud.dev's blob drivertest. The As group checks every store with
+// what every store supports (Store.As of a *driver.Driver, and false for a
+// type nobody supports), and, if the harness implements AsTester, with
+// what AsTest lists.
+type AsTester interface {
+	AsTest() AsTest
+}
+
+// AsTest lists what Store.As and Store.ErrorAs must support on a store over
+// a harness's driver (see AsTester).
+type AsTest struct {
+	// Clients are pointers to variables of the types that Store.As must
+	// set, such as new(*s3.Client): the As group wants As to report true
+	// for each and to set a non-nil value.
+	Clients []any
+	// Errors are the error types that Store.ErrorAs must reach in the
+	// errors of failed operations.
+	Errors []ErrorAs
+}
+
+// ErrorAs says that Store.ErrorAs must reach an error of Target's type in
+// the error of a failed operation.
+type ErrorAs struct {
+	// Failure names the failed operation, one of these:
+	//
+	//	"GetMissing"        Store.Get of a document that does not exist
+	//	                    (NotFound)
+	//	"CreateExisting"    Store.Create of a document that exists
+	//	                    (AlreadyExists)
+	//	"RevisionConflict"  Store.Put with a stale revision
+	//	                    (FailedPrecondition)
+	//	"ReadMissing"       reading a payload deleted behind the store's
+	//	                    back (NotFound)
+	Failure string
+	// Target is a pointer to a variable of the error type, such as
+	// new(*types.ConditionalCheckFailedException) or new(smithy.APIError).
+	// The As group wants ErrorAs to report true and to set a non-nil value.
+	Target any
+}

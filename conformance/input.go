@@ -43,9 +43,9 @@ type badRevision struct {
 func testBadInput(t *testing.T, newHarness HarnessMaker) {
 	e := newEnv(t, newHarness, nil)
 	blob := func() *docblob.Blob { return docblob.NewBlobBytes([]byte("payload"), nil) }
-	huge := strings.Repeat("x", 500<<10)
-	var nilRecord *record
 	info := e.rawDriver().Info()
+	huge := strings.Repeat("x", info.MaxDocumentBytes+1)
+	var nilRecord *record
 	for _, tc := range []struct {
 		name    string
 		doc     any
@@ -63,16 +63,21 @@ func testBadInput(t *testing.T, newHarness HarnessMaker) {
 		{"NonStringKey", &intKey{PK: 1, SK: "s"}, docblob.InvalidArgument, false},
 		{"MapKeyWrongType", map[string]any{"pk": 1, "sk": "s"}, docblob.InvalidArgument, false},
 		{"InvalidUTF8Key", &record{PK: "p\xff", SK: "s", File: blob()}, docblob.InvalidArgument, false},
-		{"PartitionKeyTooLong", &record{PK: strings.Repeat("k", 4097), SK: "s", File: blob()}, docblob.InvalidArgument, false},
-		{"SortKeyTooLong", &record{PK: "p", SK: strings.Repeat("k", 4097), File: blob()}, docblob.InvalidArgument, false},
+		{"PartitionKeyTooLong", &record{PK: strings.Repeat("k", info.MaxPartitionKeyBytes+1), SK: "s", File: blob()}, docblob.InvalidArgument, false},
+		{"SortKeyTooLong", &record{PK: "p", SK: strings.Repeat("k", info.MaxSortKeyBytes+1), File: blob()}, docblob.InvalidArgument, false},
 		{"Unencodable", &withChannel{PK: "p", SK: "s", Ch: make(chan int), File: blob()}, docblob.InvalidArgument, true},
 		{"NestedBlob", &nestedBlob{PK: "p", SK: "s", Files: []*docblob.Blob{blob()}}, docblob.InvalidArgument, true},
 		{"RevisionWrongType", &badRevision{PK: "p", SK: "s", Revision: 3}, docblob.InvalidArgument, false},
 		{"HugeDocument", &record{PK: "p", SK: "s", Title: huge, File: blob()}, docblob.TooLarge, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.code == docblob.TooLarge && info.MaxDocumentBytes == 0 {
+			switch {
+			case tc.name == "HugeDocument" && info.MaxDocumentBytes == 0:
 				t.Skip("the driver reports no document size limit (Info.MaxDocumentBytes is 0)")
+			case tc.name == "PartitionKeyTooLong" && info.MaxPartitionKeyBytes == 0:
+				t.Skip("the driver reports no partition key limit (Info.MaxPartitionKeyBytes is 0)")
+			case tc.name == "SortKeyTooLong" && info.MaxSortKeyBytes == 0:
+				t.Skip("the driver reports no sort key limit (Info.MaxSortKeyBytes is 0)")
 			}
 			e.spy.Reset()
 			err := e.store.Put(e.ctx, tc.doc)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/docblob/docblob"
+	"github.com/stretchr/testify/assert"
 )
 
 // queryKeys returns the sort keys an iterator yields.
@@ -47,16 +48,10 @@ func testQuery(t *testing.T, newHarness HarnessMaker) {
 		{"GreaterOrEqual", docblob.SortGreaterOrEqual("2026-03a"), all[4:]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := queryKeys(e, &docblob.Query{Partition: "acme", Sort: tc.sort})
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("ascending: %v, want %v", got, tc.want)
-			}
-			got = queryKeys(e, &docblob.Query{Partition: "acme", Sort: tc.sort, Descending: true})
+			assert.Equal(t, tc.want, queryKeys(e, &docblob.Query{Partition: "acme", Sort: tc.sort}), "ascending")
 			want := slices.Clone(tc.want)
 			slices.Reverse(want)
-			if !slices.Equal(got, want) {
-				t.Errorf("descending: %v, want %v", got, want)
-			}
+			assert.Equal(t, want, queryKeys(e, &docblob.Query{Partition: "acme", Sort: tc.sort, Descending: true}), "descending")
 		})
 	}
 	t.Run("Pagination", func(t *testing.T) {
@@ -93,9 +88,7 @@ func testQuery(t *testing.T, newHarness HarnessMaker) {
 					if desc {
 						slices.Reverse(want)
 					}
-					if !slices.Equal(got, want) {
-						t.Errorf("pages gave %v, want %v", got, want)
-					}
+					assert.Equal(t, want, got, "the pages' documents")
 				})
 			}
 		}
@@ -119,9 +112,7 @@ func testQuery(t *testing.T, newHarness HarnessMaker) {
 			must(t, err, "query")
 			titles = append(titles, fmt.Sprint((*m)["title"]))
 		}
-		if !slices.Equal(titles, []string{"t2026-01"}) {
-			t.Errorf("titles = %v", titles)
-		}
+		assert.Equal(t, []string{"t2026-01"}, titles)
 	})
 	t.Run("Attachments", func(t *testing.T) {
 		for doc, err := range docblob.All[record](e.ctx, e.store, &docblob.Query{Partition: "other"}) {
@@ -132,9 +123,7 @@ func testQuery(t *testing.T, newHarness HarnessMaker) {
 		}
 	})
 	t.Run("EmptyPartition", func(t *testing.T) {
-		if got := queryKeys(e, &docblob.Query{Partition: "nobody"}); len(got) != 0 {
-			t.Errorf("got %v", got)
-		}
+		assert.Empty(t, queryKeys(e, &docblob.Query{Partition: "nobody"}))
 	})
 	t.Run("BadQueries", func(t *testing.T) {
 		for name, q := range map[string]*docblob.Query{
@@ -219,9 +208,7 @@ func testQueryResume(t *testing.T, newHarness HarnessMaker) {
 						want = append(want, doc.SK)
 					}
 				}
-				if !slices.Equal(rest, want) {
-					t.Errorf("resumed after %q: %v, want %v", last, rest, want)
-				}
+				assert.Equal(t, want, rest, "resumed after %q", last)
 				other := &docblob.Query{Partition: "resume", Sort: docblob.SortEqual("03"), PageToken: token}
 				wantCode(t, e.store.Query(e.ctx, other).Next(&record{}), docblob.InvalidArgument, "token of another query")
 			})

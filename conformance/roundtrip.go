@@ -2,12 +2,12 @@ package conformance
 
 import (
 	"bytes"
-	"maps"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/docblob/docblob"
+	"github.com/stretchr/testify/assert"
 )
 
 func testRoundTrip(t *testing.T, newHarness HarnessMaker) {
@@ -29,24 +29,14 @@ func testRoundTrip(t *testing.T, newHarness HarnessMaker) {
 			if b == nil {
 				t.Fatal("Get returned no attachment")
 			}
-			if b.Size() != tc.size {
-				t.Errorf("Size = %d, want %d", b.Size(), tc.size)
-			}
-			if want := patternSHA256(seed, tc.size); b.SHA256() != want {
-				t.Errorf("SHA256 = %s, want %s", b.SHA256(), want)
-			}
-			if b.ContentType() != "application/x-test" || b.Name() != "payload.bin" {
-				t.Errorf("ContentType, Name = %q, %q", b.ContentType(), b.Name())
-			}
-			if !maps.Equal(b.Metadata(), map[string]string{"origin": "conformance"}) {
-				t.Errorf("Metadata = %v", b.Metadata())
-			}
-			if c := b.Created(); c.Before(start.Add(-time.Minute)) || c.After(time.Now().Add(time.Minute)) {
-				t.Errorf("Created = %v, want about %v", c, start)
-			}
-			if b.Key() == "" || b.Key() != in.File.Key() {
-				t.Errorf("Key = %q after Get, %q after Put", b.Key(), in.File.Key())
-			}
+			assert.Equal(t, tc.size, b.Size(), "Size")
+			assert.Equal(t, patternSHA256(seed, tc.size), b.SHA256(), "SHA256")
+			assert.Equal(t, "application/x-test", b.ContentType(), "ContentType")
+			assert.Equal(t, "payload.bin", b.Name(), "Name")
+			assert.Equal(t, map[string]string{"origin": "conformance"}, b.Metadata(), "Metadata")
+			assert.WithinDuration(t, start, b.Created(), time.Minute, "Created")
+			assert.NotEmpty(t, b.Key(), "Key")
+			assert.Equal(t, in.File.Key(), b.Key(), "Key after Get and after Put")
 			r, err := b.Open(e.ctx)
 			must(t, err, "Open")
 			if err := equalStreams(r, pattern(seed, tc.size)); err != nil {

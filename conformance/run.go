@@ -1,6 +1,38 @@
 // Package conformance is the test suite every docblob driver passes, in the
-// spirit of testing/fstest and gocloud.dev's drivertest: a driver's own
-// tests call Run with a harness over its storage.
+// spirit of testing/fstest and gocloud.dev's drivertest. It has two entry
+// points:
+//
+//   - TestDriver checks a driver's primitives directly, as fstest.TestFS
+//     checks a file system: every method of driver.Driver, with errors that
+//     name the method, its input and what was expected. It needs no
+//     testing.T, so it runs anywhere, and a driver's author runs it first.
+//   - Run runs the whole suite through the portable docblob.Store, over
+//     drivers that a Harness makes: the write protocol, queries, values,
+//     faults, concurrency, ownership, signed URLs, Check, As and ErrorAs,
+//     and TestDriver as its Driver group.
+//
+// # Writing a driver
+//
+// A driver implements driver.Driver as package driver documents it. The
+// suite also holds every driver to what a DynamoDB table does, so that a
+// test double fails where production would:
+//
+//   - Documents follow DynamoDB's rules for values: Info.DynamoDBValues is
+//     true, and PutDocument refuses what driver.CheckDynamoDBValues refuses,
+//     with InvalidArgument (its errors wrap that ErrorCode, which
+//     Driver.ErrorCode then reports).
+//   - Documents read back in canonical form (see driver.Document):
+//     driver.CanonicalFields makes it.
+//   - The limits in Info are optional: the suite tests those a driver
+//     reports, and skips the tests of a limit reported as zero.
+//   - Signed URLs are optional: a driver whose Info.SignsURLs is false
+//     answers SignedURL with Unimplemented (driver.Unsupported does), and
+//     the groups that need signed URLs are skipped. Package localsign gives
+//     any driver signed URLs.
+//
+// Then its tests call TestDriver on a driver over fresh storage, and Run
+// with a Harness, whose methods say what each needs. Run calls the
+// HarnessMaker once per test, for fresh, empty storage:
 //
 //	func TestConformance(t *testing.T) {
 //		conformance.Run(t, func(ctx context.Context, t *testing.T) (conformance.Harness, error) {
@@ -8,13 +40,17 @@
 //		})
 //	}
 //
+// The package's example (in example_driver_test.go) is a complete driver,
+// a map in memory, with its harness: it passes both.
+//
+// # Running the suite
+//
 // Subtests have stable names, so one group or case can be selected with
 // -run, for example -run 'Conformance/Query/Prefix'. Every test runs
 // through the portable docblob.Store, over the harness's driver wrapped in
-// a counter, and ends by checking the storage: every payload a document
-// references exists with its recorded size, and no payload is orphaned.
-//
-// Harness drivers must use the default key attribute names, "pk" and "sk".
+// a counter, and ends with Store.Check, the consistency checker users run:
+// every payload a document references exists with its recorded size, no
+// attachment is malformed or foreign, and no payload is orphaned.
 package conformance
 
 import (
@@ -34,21 +70,24 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		name string
 		run  func(*testing.T, HarnessMaker)
 	}{
+		{"Driver", testDriver},
 		{"RoundTrip", testRoundTrip},
 		{"Attachments", testAttachments},
 		{"Documents", testDocuments},
 		{"Writes", testWrites},
 		{"Reads", testReads},
-		{"StatBlob", testStatBlob},
 		{"ContentType", testContentType},
 		{"Query", testQuery},
 		{"QueryResume", testQueryResume},
 		{"Keys", testKeys},
+		{"Layouts", testLayouts},
 		{"BadInput", testBadInput},
 		{"Strict", testStrict},
 		{"Foreign", testForeign},
 		{"Values", testValues},
 		{"ValueTypes", testValueTypes},
+		{"Check", testCheck},
+		{"As", testAs},
 		{"Close", testClose},
 		{"Cancel", testCancel},
 		{"Concurrency", testConcurrency},
@@ -91,7 +130,7 @@ func newEnv(t *testing.T, newHarness HarnessMaker, opts *docblob.Options) *env {
 	}
 	if info := drv.Info(); info.PartitionKey != "pk" || info.SortKey != "sk" {
 		drv.Close()
-		t.Fatalf("conformance needs key attributes \"pk\" and \"sk\"; the harness's driver has %q and %q", info.PartitionKey, info.SortKey)
+		t.Fatalf("Harness.MakeDriver must return drivers with the key attributes \"pk\" and \"sk\", not %q and %q", info.PartitionKey, info.SortKey)
 	}
 	e := &env{t: t, ctx: ctx, h: h, spy: spy.New(drv)}
 	if e.store, err = docblob.NewStore(e.spy, opts); err != nil {

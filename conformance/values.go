@@ -8,6 +8,7 @@ import (
 
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/fieldtest"
 )
 
 // foreignNumbers are numbers that int64 and float64 do not all hold, as
@@ -128,7 +129,7 @@ func testValues(t *testing.T, newHarness HarnessMaker) {
 		key := rawPut(t, "sets", fields)
 		stored := rawGet(t, key)
 		for _, k := range []string{"ss", "ns", "bs", "nested"} {
-			if !driver.EqualFields(map[string]any{k: stored[k]}, map[string]any{k: fields[k]}) {
+			if !fieldtest.Equal(map[string]any{k: stored[k]}, map[string]any{k: fields[k]}) {
 				t.Errorf("the driver stored %#v as %#v", fields[k], stored[k])
 			}
 		}
@@ -136,13 +137,13 @@ func testValues(t *testing.T, newHarness HarnessMaker) {
 
 		got := &setFields{PK: key.Partition, SK: key.Sort}
 		must(t, e.store.Get(e.ctx, got), "Get into set fields")
-		if !driver.EqualFields(map[string]any{"ss": got.Strings, "ns": got.Numbers, "bs": got.Binary},
+		if !fieldtest.Equal(map[string]any{"ss": got.Strings, "ns": got.Numbers, "bs": got.Binary},
 			map[string]any{"ss": fields["ss"], "ns": fields["ns"], "bs": fields["bs"]}) {
 			t.Errorf("Get into set fields = %+v", got)
 		}
 		must(t, e.store.Put(e.ctx, got), "Put of set fields")
 		delete(stored, "nested") // setFields has no field for it
-		if after := rawGet(t, key); !driver.EqualFields(after, stored) {
+		if after := rawGet(t, key); !fieldtest.Equal(after, stored) {
 			t.Errorf("after Get and Put of set fields, the stored fields are\n%#v\nnot\n%#v", after, stored)
 		}
 	})
@@ -254,7 +255,7 @@ func testValues(t *testing.T, newHarness HarnessMaker) {
 			doc := map[string]any{"pk": "values", "sk": "refused-" + tc.name, "n": tc.value}
 			wantCode(t, e.store.Put(e.ctx, doc), docblob.InvalidArgument, "Put")
 			_, err := raw.GetDocument(e.ctx, driver.Key{Partition: "values", Sort: "refused-" + tc.name})
-			if raw.ErrorCode(err) != driver.NotFound {
+			if driver.Classify(raw, err) != driver.NotFound {
 				t.Errorf("after a refused Put, the document was read back: %v", err)
 			}
 		})

@@ -236,7 +236,7 @@ func testValueTypes(t *testing.T, newHarness HarnessMaker) {
 		t.Run("RefusedTime/"+tc.name, func(t *testing.T) {
 			sk := "refused-" + tc.name
 			wantCode(t, e.store.Put(e.ctx, map[string]any{"pk": partition, "sk": sk, "t": tc.value}), docblob.InvalidArgument, "Put")
-			if _, err := raw.GetDocument(e.ctx, driver.Key{Partition: partition, Sort: sk}); raw.ErrorCode(err) != driver.NotFound {
+			if _, err := raw.GetDocument(e.ctx, driver.Key{Partition: partition, Sort: sk}); driver.Classify(raw, err) != driver.NotFound {
 				t.Errorf("after a refused Put, the document was read back: %v", err)
 			}
 		})

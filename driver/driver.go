@@ -4,9 +4,16 @@
 // write, read and delete one payload; list both for sweeps and checks. The
 // portable [github.com/docblob/docblob.Store] owns everything else (the write
 // protocol, validation, attachment encoding, checksums, inline payloads and
-// error wrapping), so that every backend behaves the same. Drivers must not
-// wrap their errors in docblob errors: they return raw errors (SDK errors,
-// *fs.PathError, their own sentinel values) and classify them in ErrorCode.
+// error wrapping), so that every backend behaves the same.
+//
+// Every method of Driver is required. A driver that cannot do what a method
+// asks (sign URLs, say) answers an error whose code is Unimplemented; a
+// driver embeds Unsupported to get such answers for SignedURL, As and
+// ErrorAs, and overrides the methods it does support. The portable layer
+// never looks for optional interfaces, so a wrapper that embeds a Driver
+// (to count or fault its calls, say) passes every capability through.
+// Where the portable layer must know in advance whether a driver supports
+// something, Info says so (Info.SignsURLs).
 //
 // Every method may be called concurrently from many goroutines. Every method
 // that takes a context must return promptly once the context is done, and
@@ -14,6 +21,17 @@
 //
 // The conformance suite in github.com/docblob/docblob/conformance checks a
 // driver against this contract.
+//
+// # Errors
+//
+// Drivers must not wrap their errors in docblob errors: they return raw
+// errors (SDK errors, *fs.PathError), classified by ErrorCode, or errors
+// whose code they decided themselves (a failed condition, an argument they
+// refuse), as an *Error that carries the code. The portable layer takes the
+// code of an *Error without calling ErrorCode (see Classify), wraps the
+// error once, naming the operation and the key, and keeps it reachable
+// through ErrorAs. A failed document write is taken as not applied only if
+// its code is definite (IsDefinite).
 package driver
 
 import (
@@ -82,13 +100,14 @@ type ConditionKind int
 const (
 	// Always applies the write unconditionally.
 	Always ConditionKind = iota
-	// MustNotExist applies the write only if no document has the key. If one
-	// does, the driver returns an error that ErrorCode maps to AlreadyExists.
+	// MustNotExist applies the write only if no document has the key. If
+	// one does, the driver returns an error whose code (Classify) is
+	// AlreadyExists.
 	MustNotExist
 	// MustMatchRevision applies the write only if a document with the key
 	// exists and its revision equals Condition.Revision; a Revision of ""
 	// matches a document that has no revision (written by another tool).
-	// Otherwise the driver returns an error that ErrorCode maps to
+	// Otherwise the driver returns an error whose code (Classify) is
 	// FailedPrecondition (also when the document does not exist).
 	MustMatchRevision
 )
@@ -247,6 +266,31 @@ type Info struct {
 	// backends, false of anything behind a network). It lets the portable
 	// layer clean up after failures it could otherwise not classify.
 	SettledOnReturn bool
+	// RevisionKey is the attribute name under which the driver stores
+	// Document.Revision; "" means DefaultRevisionKey, the name every driver
+	// of this module uses. DocumentSize counts it, and the portable layer
+	// refuses key attributes of that name and makes it the default name of
+	// the documents' revision field.
+	RevisionKey string
+	// SignsURLs reports that SignedURL makes URLs, rather than answer
+	// Unimplemented. The portable layer refuses a direct upload on a driver
+	// that does not sign URLs before it does any work, and docblob.Open's
+	// sign_url parameter gives such a driver localsign's URLs (and refuses
+	// a driver that signs its own).
+	SignsURLs bool
+}
+
+// DefaultRevisionKey is the attribute name under which drivers store a
+// document's revision unless their Info says otherwise: gocloud.dev/docstore's
+// revision field name.
+const DefaultRevisionKey = "DocstoreRevision"
+
+// revisionKey returns the revision attribute name that info reports.
+func (info *Info) revisionKey() string {
+	if info.RevisionKey == "" {
+		return DefaultRevisionKey
+	}
+	return info.RevisionKey
 }
 
 // Driver is the interface a docblob backend implements. See the package
@@ -255,15 +299,15 @@ type Driver interface {
 	// Info returns the driver's fixed properties.
 	Info() Info
 
-	// GetDocument returns the document with the key, or an error that
-	// ErrorCode maps to NotFound.
+	// GetDocument returns the document with the key, or an error whose
+	// code (Classify) is NotFound.
 	GetDocument(ctx context.Context, key Key) (*Document, error)
 
 	// PutDocument stores doc if cond holds, replacing any document with the
 	// same key, and returns the document it replaced (nil if there was
 	// none), learned atomically with the write. If cond does not hold it
 	// returns the error the Condition describes and changes nothing. If the
-	// document is too large it returns an error that ErrorCode maps to
+	// document is too large it returns an error whose code (Classify) is
 	// TooLarge and changes nothing.
 	//
 	// A condition error is definite: the portable layer then deletes the
@@ -297,13 +341,13 @@ type Driver interface {
 	// OpenBlob returns a reader for length bytes of the payload starting at
 	// offset, or through the end if length is negative. The portable layer
 	// only asks for ranges within the payload's recorded size, with
-	// length != 0. A missing payload is an error that ErrorCode maps to
+	// length != 0. A missing payload is an error whose code (Classify) is
 	// NotFound. The reader's reads observe ctx.
 	OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 
 	// StatBlob describes the payload under key (Key, Size, ModTime, and
 	// SHA256 and ContentType where the backend keeps them) without
-	// reading it. A missing payload is an error that ErrorCode maps to
+	// reading it. A missing payload is an error whose code (Classify) is
 	// NotFound.
 	StatBlob(ctx context.Context, key string) (*BlobInfo, error)
 
@@ -315,25 +359,36 @@ type Driver interface {
 	// prefix, in key order.
 	ListBlobs(ctx context.Context, prefix, pageToken string) (*BlobPage, error)
 
-	// ErrorCode classifies an error returned by this driver. Errors it does
-	// not recognize map to Unknown; the portable layer treats context errors
-	// itself.
+	// SignedURL returns a URL that grants opts.Method on the payload under
+	// key for opts.Expiry, without credentials, or an error whose code is
+	// Unimplemented if the driver cannot sign URLs (see Info.SignsURLs and
+	// Unsupported). opts is never nil and its Expiry is positive.
+	SignedURL(ctx context.Context, key string, opts *SignedURLOptions) (string, error)
+
+	// As sets i to an underlying client if it is of i's type, and reports
+	// whether it did, like gocloud.dev's As escape hatches. i is a pointer
+	// to a client type the driver documents. A driver with nothing to
+	// expose reports false (see Unsupported).
+	As(i any) bool
+
+	// ErrorAs sets i to the underlying error of err (an error this driver
+	// returned) if it is of i's type, and reports whether it did. The
+	// portable layer checks that i is a non-nil pointer first, and falls
+	// back to errors.As when ErrorAs reports false, so a driver whose
+	// errors unwrap to its underlying errors may report false (see
+	// Unsupported) or use errors.As.
+	ErrorAs(err error, i any) bool
+
+	// ErrorCode classifies an error returned by this driver that holds no
+	// *Error: raw SDK and operating-system errors. (The portable layer
+	// takes the code of an *Error without calling ErrorCode; see
+	// Classify.) Errors it does not recognize map to Unknown; the portable
+	// layer treats context errors itself.
 	ErrorCode(error) ErrorCode
 
 	// Close releases the driver's resources. No other method is called
 	// after Close.
 	Close() error
-}
-
-// Aser is implemented by drivers that expose their underlying clients and
-// errors, like gocloud.dev's As escape hatches.
-type Aser interface {
-	// As sets i to an underlying client if it is of i's type, and reports
-	// whether it did. i is a pointer to a client type the driver documents.
-	As(i any) bool
-	// ErrorAs sets i to the underlying error of err (an error this driver
-	// returned) if it is of i's type, and reports whether it did.
-	ErrorAs(err error, i any) bool
 }
 
 // SignedURLOptions are the options of a signed URL.
@@ -367,20 +422,4 @@ type SignedURLOptions struct {
 	// URL may only create the payload, never replace one (If-None-Match: *
 	// on S3). A driver that cannot enforce it must refuse to sign PUTs.
 	CreateOnly bool
-}
-
-// Signer is implemented by drivers that can make URLs granting time-limited
-// access to one payload without credentials.
-type Signer interface {
-	// SignedURL returns a URL for the payload under key.
-	SignedURL(ctx context.Context, key string, opts *SignedURLOptions) (string, error)
-}
-
-// TempRemover is implemented by drivers whose writes can leave temporary
-// files behind when a process is killed (the filesystem driver). Sweep
-// calls it.
-type TempRemover interface {
-	// RemoveStaleTemp removes temporary files last modified more than
-	// olderThan ago and returns how many it removed.
-	RemoveStaleTemp(ctx context.Context, olderThan time.Duration) (int, error)
 }

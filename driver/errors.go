@@ -1,5 +1,7 @@
 package driver
 
+import "errors"
+
 // ErrorCode is a portable error code. The root package re-exports it as
 // docblob.ErrorCode with the same constants; an ErrorCode is itself an error,
 // so errors.Is(err, docblob.NotFound) tests an error's code.
@@ -61,14 +63,80 @@ func (c ErrorCode) String() string {
 // errors.Is.
 func (c ErrorCode) Error() string { return c.String() }
 
-// Definite reports whether a failed document write or delete with this code
-// is known not to have been applied. Unknown and Unavailable are not
-// definite: the request may have reached the backend.
-func (c ErrorCode) Definite() bool {
+// IsDefinite reports whether a failed document write or delete with code c
+// is known not to have been applied, so that the portable layer may delete
+// the payloads the write uploaded. Unknown and Unavailable are not definite:
+// the request may have reached the backend and been applied.
+func IsDefinite(c ErrorCode) bool {
 	switch c {
 	case NotFound, AlreadyExists, FailedPrecondition, InvalidArgument,
 		PermissionDenied, TooLarge, Corrupt, Unimplemented:
 		return true
 	}
 	return false
+}
+
+// Error is an error whose portable code the driver decided itself: a
+// condition that did not hold, a key or argument the driver refuses before
+// sending anything, a payload that does not match its checksum, an
+// operation it does not support. Err is the underlying error (a sentinel
+// of the driver's, or an SDK error it classified), reachable with Unwrap.
+//
+// The portable layer takes the Code of the first *Error in a driver
+// error's chain without calling Driver.ErrorCode (see Classify), so a
+// driver that returns only *Error values and raw errors needs ErrorCode for
+// the raw ones alone. Drivers return it as a pointer:
+//
+//	return nil, &driver.Error{Code: driver.AlreadyExists, Err: errExists}
+//
+// An *Error matches its Code with errors.Is and errors.As, as an error
+// that wraps the ErrorCode would: errors.Is(err, driver.NotFound), and
+// errors.As into a *ErrorCode, report the Code.
+type Error struct {
+	Code ErrorCode
+	Err  error
+}
+
+// Error returns the message of Err, or the code's name if Err is nil. The
+// portable layer's error names the code itself.
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Code.String()
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is the ErrorCode e.Code.
+func (e *Error) Is(target error) bool {
+	c, ok := target.(ErrorCode)
+	return ok && c == e.Code
+}
+
+// As sets target to e.Code if it is a *ErrorCode, and reports whether it
+// did.
+func (e *Error) As(target any) bool {
+	p, ok := target.(*ErrorCode)
+	if ok {
+		*p = e.Code
+	}
+	return ok
+}
+
+// Classify returns the portable code of err, an error that d returned: the
+// Code of the first *Error in err's chain if it holds one, and otherwise
+// d.ErrorCode(err); OK if err is nil. It is how the portable layer
+// classifies driver errors; code that calls a driver directly (a test, a
+// server such as localsign's handler) classifies them with it too.
+func Classify(d Driver, err error) ErrorCode {
+	if err == nil {
+		return OK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return d.ErrorCode(err)
 }

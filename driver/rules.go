@@ -21,7 +21,8 @@ import (
 //     their numbers valid Decimals;
 //   - documents nest at most 32 levels deep.
 //
-// The error wraps InvalidArgument and names the offending attribute.
+// The error is a *Error with code InvalidArgument that names the
+// offending attribute.
 func CheckDynamoDBValues(fields map[string]any) error {
 	return checkMap(fields, "", 1)
 }
@@ -31,7 +32,7 @@ const maxDynamoDBDepth = 32
 
 func checkMap(m map[string]any, path string, depth int) error {
 	if depth > maxDynamoDBDepth {
-		return fmt.Errorf("%w: attribute %s nests deeper than DynamoDB's %d levels", InvalidArgument, path, maxDynamoDBDepth)
+		return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", path, maxDynamoDBDepth)
 	}
 	for k, v := range m {
 		p := path + "." + k
@@ -40,9 +41,9 @@ func checkMap(m map[string]any, path string, depth int) error {
 		}
 		switch {
 		case k == "":
-			return fmt.Errorf("%w: an attribute name in %q is empty, which DynamoDB refuses", InvalidArgument, "."+path)
+			return invalidValue("an attribute name in %q is empty, which DynamoDB refuses", "."+path)
 		case !utf8.ValidString(k):
-			return fmt.Errorf("%w: attribute name %q is not valid UTF-8", InvalidArgument, k)
+			return invalidValue("attribute name %q is not valid UTF-8", k)
 		}
 		if err := checkValue(v, p, depth); err != nil {
 			return err
@@ -55,11 +56,11 @@ func checkValue(v any, path string, depth int) error {
 	switch x := v.(type) {
 	case string:
 		if !utf8.ValidString(x) {
-			return fmt.Errorf("%w: attribute %q holds a string that is not valid UTF-8", InvalidArgument, path)
+			return invalidValue("attribute %q holds a string that is not valid UTF-8", path)
 		}
 	case float64:
 		if err := checkNumber(x); err != nil {
-			return fmt.Errorf("%w: attribute %q: %v", InvalidArgument, path, err)
+			return invalidValue("attribute %q: %v", path, err)
 		}
 	case Decimal:
 		if err := x.Check(); err != nil {
@@ -68,7 +69,7 @@ func checkValue(v any, path string, depth int) error {
 	case StringSet:
 		return checkSet(x, path, func(s string) (string, error) {
 			if !utf8.ValidString(s) {
-				return "", fmt.Errorf("%w: attribute %q holds a string that is not valid UTF-8", InvalidArgument, path)
+				return "", invalidValue("attribute %q holds a string that is not valid UTF-8", path)
 			}
 			return s, nil
 		})
@@ -83,7 +84,7 @@ func checkValue(v any, path string, depth int) error {
 		return checkSet(x, path, func(b []byte) (string, error) { return string(b), nil })
 	case []any:
 		if depth+1 > maxDynamoDBDepth {
-			return fmt.Errorf("%w: attribute %s nests deeper than DynamoDB's %d levels", InvalidArgument, path, maxDynamoDBDepth)
+			return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", path, maxDynamoDBDepth)
 		}
 		for i, e := range x {
 			if err := checkValue(e, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
@@ -114,7 +115,7 @@ func checkNumber(f float64) error {
 // and distinct, as told apart by key (which also checks an element).
 func checkSet[E any](set []E, path string, key func(E) (string, error)) error {
 	if len(set) == 0 {
-		return fmt.Errorf("%w: attribute %q holds an empty set, which DynamoDB refuses", InvalidArgument, path)
+		return invalidValue("attribute %q holds an empty set, which DynamoDB refuses", path)
 	}
 	seen := make(map[string]bool, len(set))
 	for _, e := range set {
@@ -123,9 +124,14 @@ func checkSet[E any](set []E, path string, key func(E) (string, error)) error {
 			return err
 		}
 		if seen[k] {
-			return fmt.Errorf("%w: attribute %q holds a set with duplicate elements, which DynamoDB refuses", InvalidArgument, path)
+			return invalidValue("attribute %q holds a set with duplicate elements, which DynamoDB refuses", path)
 		}
 		seen[k] = true
 	}
 	return nil
+}
+
+// invalidValue returns the *Error of a value DynamoDB refuses.
+func invalidValue(format string, args ...any) error {
+	return &Error{Code: InvalidArgument, Err: fmt.Errorf(format, args...)}
 }

@@ -3,7 +3,6 @@ package driver
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math/big"
 	"slices"
 	"strconv"
@@ -69,14 +68,15 @@ func CloneValue(v any) any {
 
 // DocumentSize returns the size of doc as DynamoDB counts it: the UTF-8
 // length of every attribute name plus the size of every value, the key and
-// revision attributes included. Drivers may use it to enforce
+// revision attributes included (under the names info reports, the revision
+// under info.RevisionKey). Drivers may use it to enforce
 // Info.MaxDocumentBytes; the portable layer checks it before writing.
 func DocumentSize(doc *Document, info Info) int {
 	n := len(info.PartitionKey) + len(doc.Key.Partition)
 	if info.SortKey != "" {
 		n += len(info.SortKey) + len(doc.Key.Sort)
 	}
-	n += len("DocstoreRevision") + len(doc.Revision)
+	n += len(info.revisionKey()) + len(doc.Revision)
 	for k, v := range doc.Fields {
 		n += FieldSize(k, v)
 	}
@@ -136,73 +136,6 @@ func valueSize(v any) int {
 	default:
 		panic(fmt.Sprintf("docblob/driver: unsupported field value type %T", v))
 	}
-}
-
-// EqualFields reports whether two Fields maps hold equal values. It is meant
-// for tests. Times are equal if they are the same instant, Decimals if they
-// are the same number (Decimal.Equal), and sets if they have the same
-// elements in any order; values of different types are never equal.
-func EqualFields(a, b map[string]any) bool {
-	return maps.EqualFunc(a, b, equalValue)
-}
-
-func equalValue(a, b any) bool {
-	switch x := a.(type) {
-	case []byte:
-		y, ok := b.([]byte)
-		return ok && string(x) == string(y)
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equalValue(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		return ok && EqualFields(x, y)
-	case time.Time:
-		y, ok := b.(time.Time)
-		return ok && x.Equal(y)
-	case Decimal:
-		y, ok := b.(Decimal)
-		return ok && x.Equal(y)
-	case StringSet:
-		y, ok := b.(StringSet)
-		return ok && equalSets(x, y, func(s string) string { return s })
-	case NumberSet:
-		y, ok := b.(NumberSet)
-		return ok && equalSets(x, y, Decimal.key)
-	case BinarySet:
-		y, ok := b.(BinarySet)
-		return ok && equalSets(x, y, func(b []byte) string { return string(b) })
-	default:
-		return a == b
-	}
-}
-
-// equalSets reports whether two sets hold the same elements, as told apart
-// by key, in any order.
-func equalSets[E any](a, b []E, key func(E) string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	count := make(map[string]int, len(a))
-	for _, e := range a {
-		count[key(e)]++
-	}
-	for _, e := range b {
-		k := key(e)
-		if count[k] == 0 {
-			return false
-		}
-		count[k]--
-	}
-	return true
 }
 
 // Decimal is a number as DynamoDB stores it, kept as decimal text so that

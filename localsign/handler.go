@@ -204,7 +204,7 @@ func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 	case err == nil:
 		writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", "a payload exists under this key; payloads are never replaced")
 		return
-	case s.drv.ErrorCode(err) != driver.NotFound:
+	case driver.Classify(s.drv, err) != driver.NotFound:
 		s.driverError(w, err)
 		return
 	}
@@ -348,7 +348,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // driverError answers a driver failure after the signature was accepted.
 func (s *Signer) driverError(w http.ResponseWriter, err error) {
-	code := s.drv.ErrorCode(err)
+	code := driver.Classify(s.drv, err)
 	status, s3code := http.StatusInternalServerError, "InternalError"
 	switch {
 	case code == driver.NotFound:

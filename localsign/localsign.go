@@ -10,9 +10,11 @@
 //	http.Handle("/blobs", signer.Handler())
 //	u, err := signer.SignedURL(ctx, key, &driver.SignedURLOptions{Method: "GET", Expiry: time.Hour})
 //
-// A driver implements driver.Signer by delegating to a Signer's SignedURL.
-// The errors SignedURL returns wrap driver.InvalidArgument: such a driver's
-// ErrorCode can recover the code with errors.As into a driver.ErrorCode.
+// Signer.Driver wraps the driver in one whose SignedURL is the Signer's and
+// whose Info reports SignsURLs; docblob.Open's sign_url parameter does it
+// for any driver that cannot sign URLs itself. The errors SignedURL returns
+// are *driver.Error values with code InvalidArgument, which docblob reports
+// without asking the wrapped driver's ErrorCode.
 //
 // # URLs
 //
@@ -150,8 +152,6 @@ type Signer struct {
 	uploading map[string]bool // keys with a PUT in progress
 }
 
-var _ driver.Signer = (*Signer)(nil)
-
 // New returns a Signer for drv's payloads, signing with secret, for URLs
 // under baseURL (an absolute http or https URL without query or fragment,
 // where Handler is served). The secret must be at least 32 bytes of
@@ -203,7 +203,8 @@ func (g *grant) sha256() []byte {
 // is for GET only; Size, MaxSize, SHA256 and CreateOnly are for PUT only
 // (and ignored for GET). SHA256, if set, must be 32 bytes. Size is -1 for any length; a MaxSize of 0 means no
 // limit, and a MaxSize below Size is refused. nil opts mean a GET valid
-// for an hour. Errors wrap driver.InvalidArgument.
+// for an hour. Its errors are *driver.Error values with code
+// InvalidArgument.
 func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -260,7 +261,7 @@ func (s *Signer) SignedURL(ctx context.Context, key string, opts *driver.SignedU
 }
 
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("localsign: %s: %w", fmt.Sprintf(format, args...), driver.InvalidArgument)
+	return &driver.Error{Code: driver.InvalidArgument, Err: fmt.Errorf("localsign: "+format, args...)}
 }
 
 // headerSafe reports whether v can be a header value as is: no control

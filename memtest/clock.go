@@ -19,7 +19,8 @@ import (
 // The Clock stands still unless moved. A Clock is safe for concurrent use.
 //
 // Signed URLs still follow the real clock: advancing the Clock does not
-// expire them.
+// expire them, and Upload.Expires, read on the Clock, says when they would
+// expire in the Clock's time, not in real time.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time

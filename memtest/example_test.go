@@ -24,6 +24,7 @@ func (t *exampleT) Helper()                           {}
 func (t *exampleT) Logf(string, ...any)               {}
 func (t *exampleT) Errorf(format string, args ...any) { fmt.Printf("error: "+format+"\n", args...) }
 func (t *exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (t *exampleT) FailNow()                          { panic("the example failed") }
 func (t *exampleT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
 
 // done runs the clean-ups, as the end of a test would.

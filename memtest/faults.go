@@ -1,8 +1,6 @@
 package memtest
 
 import (
-	"testing"
-
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/internal/spy"
 )
@@ -45,11 +43,11 @@ type Faults struct {
 //
 // The package-level FailNext, Calls and the rest are short forms of its
 // methods for stores made by New.
-func FaultsOf(tb testing.TB, s *docblob.Store) *Faults {
-	tb.Helper()
+func FaultsOf(t TestingT, s *docblob.Store) *Faults {
+	helper(t)
 	var sp *spy.Driver
 	if !s.As(&sp) {
-		tb.Fatalf("memtest: fault injection needs a store made by memtest.New or NewWithConfig")
+		fatalf(t, "memtest: fault injection needs a store made by memtest.New or NewWithConfig")
 		return nil
 	}
 	return &Faults{sp: sp}
@@ -57,10 +55,14 @@ func FaultsOf(tb testing.TB, s *docblob.Store) *Faults {
 
 // FailNext makes the next call of op fail with err without reaching the
 // storage. If err is (or wraps) a docblob.ErrorCode, such as
-// docblob.PermissionDenied, the store sees that code: a definite failure.
-// Any other error is an ambiguous failure of unknown kind: unless the
-// store was made with Config.SettledFailures, a failed document write then
-// leaves its payloads to Sweep, as in production.
+// docblob.PermissionDenied, the store sees that code. A code that says the
+// write was not applied (NotFound, AlreadyExists, FailedPrecondition,
+// InvalidArgument, PermissionDenied, TooLarge, Corrupt, Unimplemented) is
+// a definite failure: the store deletes what the write uploaded. Unknown,
+// Unavailable and any other error (a *docblob.Error included: pass its
+// Code) are ambiguous, as a timeout is in production: unless the store was
+// made with Config.SettledFailures, a failed document write then leaves
+// its payloads to Sweep.
 func (f *Faults) FailNext(op Op, err error) { f.FailNextN(op, 1, err) }
 
 // FailNextN makes the next n calls of op fail as FailNext does.

@@ -59,12 +59,21 @@
 //
 // Documents, Payloads, Orphans and the assertions work on any
 // *docblob.Store: one from docblob.Open("mem://"), one over a directory
-// (package drivers/filestore), even one over a real backend. Their own
-// calls to the driver are never counted by Calls and never meet an
-// injected fault. Fault injection, Server and ClockOf need a store made
-// by New or NewWithConfig: on another store FaultsOf, Server and ClockOf
-// fail the test; the short forms (FailNext, Calls and the rest), which
-// have no test to fail, panic.
+// (package drivers/filestore), even one over a real backend. The
+// assertions report what the store's own Check reports (see
+// docblob.Store.Check), the checker production runs. Their own calls to
+// the driver are never counted by Calls and never meet an injected fault.
+// Fault injection, Server and ClockOf need a store made by New or
+// NewWithConfig: on another store FaultsOf, Server and ClockOf fail the
+// test; the short forms (FailNext, Calls and the rest), which have no test
+// to fail, panic.
+//
+// # Other test frameworks
+//
+// The assertions and inspection helpers take a TestingT, which needs only
+// Errorf and FailNow: a *testing.T, or the test type of another framework
+// (testify's require.TestingT is the same interface). New and
+// NewWithConfig, which register clean-ups, take a testing.TB.
 package memtest
 
 import (
@@ -74,6 +83,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,7 +91,7 @@ import (
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/drivers/memstore"
-	"github.com/docblob/docblob/internal/check"
+	"github.com/docblob/docblob/internal/attach"
 	"github.com/docblob/docblob/internal/spy"
 	"github.com/docblob/docblob/localsign"
 )
@@ -185,13 +195,37 @@ func NewWithConfig(tb testing.TB, cfg *Config) *docblob.Store {
 	return store
 }
 
+// TestingT is what the assertions and inspection helpers need of a test:
+// a *testing.T, a *testing.B or any testing.TB satisfies it, and so does
+// the test type of another framework (testify's require.TestingT, for
+// one). If it also has a Helper method, as testing.TB does, the helpers
+// call it.
+type TestingT interface {
+	Errorf(format string, args ...any)
+	FailNow()
+}
+
+// helper calls t.Helper if t has one.
+func helper(t TestingT) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+}
+
+// fatalf reports a failure and stops the test, as testing.TB.Fatalf does.
+func fatalf(t TestingT, format string, args ...any) {
+	helper(t)
+	t.Errorf(format, args...)
+	t.FailNow()
+}
+
 // envOf returns what New keeps about s, failing the test if New did not
 // make s.
-func envOf(tb testing.TB, s *docblob.Store, what string) *env {
-	tb.Helper()
+func envOf(t TestingT, s *docblob.Store, what string) *env {
+	helper(t)
 	e, ok := envs.Load(s)
 	if !ok {
-		tb.Fatalf("memtest: %s needs a store made by memtest.New or NewWithConfig (in a test still running)", what)
+		fatalf(t, "memtest: %s needs a store made by memtest.New or NewWithConfig (in a test still running)", what)
 		return nil
 	}
 	return e.(*env)
@@ -202,17 +236,17 @@ func envOf(tb testing.TB, s *docblob.Store, what string) *env {
 // its Client sends requests to them. It listens on 127.0.0.1 and is
 // closed when the test ends; do not close it. It serves signed URLs only,
 // under any path. On a store not made by New, Server fails the test.
-func Server(tb testing.TB, s *docblob.Store) *httptest.Server {
-	tb.Helper()
-	return envOf(tb, s, "Server").server
+func Server(t TestingT, s *docblob.Store) *httptest.Server {
+	helper(t)
+	return envOf(t, s, "Server").server
 }
 
 // ClockOf returns the Clock of a store made by New: the Clock given in
 // Config.Clock, or the one New made. On a store not made by New, ClockOf
 // fails the test.
-func ClockOf(tb testing.TB, s *docblob.Store) *Clock {
-	tb.Helper()
-	return envOf(tb, s, "ClockOf").clock
+func ClockOf(t TestingT, s *docblob.Store) *Clock {
+	helper(t)
+	return envOf(t, s, "ClockOf").clock
 }
 
 // inspect returns a context for the helpers' own driver calls, which a
@@ -220,11 +254,11 @@ func ClockOf(tb testing.TB, s *docblob.Store) *Clock {
 func inspect() context.Context { return spy.Bypass(context.Background()) }
 
 // driverOf returns the driver of any store.
-func driverOf(tb testing.TB, s *docblob.Store) driver.Driver {
-	tb.Helper()
+func driverOf(t TestingT, s *docblob.Store) driver.Driver {
+	helper(t)
 	var d driver.Driver
 	if !s.As(&d) || d == nil {
-		tb.Fatalf("memtest: the store does not expose its driver")
+		fatalf(t, "memtest: the store does not expose its driver")
 	}
 	return d
 }
@@ -234,33 +268,61 @@ type Document = driver.Document
 
 // Documents returns every stored document, ordered by partition and sort
 // key.
-func Documents(tb testing.TB, s *docblob.Store) []*Document {
-	tb.Helper()
-	docs, err := check.Documents(inspect(), driverOf(tb, s))
-	if err != nil {
-		tb.Fatalf("memtest: %v", err)
+func Documents(t TestingT, s *docblob.Store) []*Document {
+	helper(t)
+	d := driverOf(t, s)
+	var docs []*Document
+	q := &driver.Query{}
+	for {
+		page, err := d.QueryDocuments(inspect(), q)
+		if err != nil {
+			fatalf(t, "memtest: scanning documents: %v", err)
+			return nil
+		}
+		docs = append(docs, page.Documents...)
+		if q.PageToken = page.NextPageToken; q.PageToken == "" {
+			break
+		}
 	}
+	slices.SortFunc(docs, func(a, b *Document) int {
+		return cmp.Or(strings.Compare(a.Key.Partition, b.Key.Partition), strings.Compare(a.Key.Sort, b.Key.Sort))
+	})
 	return docs
 }
 
-// Payloads returns the size of every payload in the blob store, by storage
-// key. Inline payloads live in their documents and are not listed.
-func Payloads(tb testing.TB, s *docblob.Store) map[string]int64 {
-	tb.Helper()
-	p, err := check.Payloads(inspect(), driverOf(tb, s))
-	if err != nil {
-		tb.Fatalf("memtest: %v", err)
+// Payloads returns the size of every payload of the store, by storage
+// key: the payloads in its namespace (see docblob.Store.Namespace), which
+// Check and Sweep look at. Inline payloads live in their documents and are
+// not listed.
+func Payloads(t TestingT, s *docblob.Store) map[string]int64 {
+	helper(t)
+	d := driverOf(t, s)
+	out := map[string]int64{}
+	token := ""
+	for {
+		page, err := d.ListBlobs(inspect(), s.Namespace(), token)
+		if err != nil {
+			fatalf(t, "memtest: listing payloads: %v", err)
+			return nil
+		}
+		for _, b := range page.Blobs {
+			if !attach.IsOwnerMarker(b.Key) {
+				out[b.Key] = b.Size
+			}
+		}
+		if token = page.NextPageToken; token == "" {
+			return out
+		}
 	}
-	return p
 }
 
 // findings returns what s.Check reports, in a stable order.
-func findings(tb testing.TB, s *docblob.Store) []docblob.Finding {
-	tb.Helper()
+func findings(t TestingT, s *docblob.Store) []docblob.Finding {
+	helper(t)
 	var out []docblob.Finding
 	for f, err := range s.Check(inspect(), nil) {
 		if err != nil {
-			tb.Fatalf("memtest: checking the store: %v", err)
+			fatalf(t, "memtest: checking the store: %v", err)
 			return nil
 		}
 		out = append(out, f)
@@ -280,10 +342,10 @@ func findings(tb testing.TB, s *docblob.Store) []docblob.Finding {
 // left by a crash, a failed clean-up, or an ambiguous failure of a
 // document write (see the package documentation); a direct upload never
 // committed is one too.
-func Orphans(tb testing.TB, s *docblob.Store) []string {
-	tb.Helper()
+func Orphans(t TestingT, s *docblob.Store) []string {
+	helper(t)
 	var keys []string
-	for _, f := range findings(tb, s) {
+	for _, f := range findings(t, s) {
 		if f.Kind == docblob.OrphanPayload {
 			keys = append(keys, f.PayloadKey)
 		}
@@ -299,10 +361,10 @@ func Orphans(tb testing.TB, s *docblob.Store) []string {
 // age: run it when no write is in progress. After an ambiguous failure,
 // which leaves orphans as production would, use AssertNoBrokenReferences
 // and Orphans instead.
-func AssertConsistent(tb testing.TB, s *docblob.Store) {
-	tb.Helper()
-	for _, f := range findings(tb, s) {
-		tb.Errorf("memtest: %s", f)
+func AssertConsistent(t TestingT, s *docblob.Store) {
+	helper(t)
+	for _, f := range findings(t, s) {
+		t.Errorf("memtest: %s", f)
 	}
 }
 
@@ -310,23 +372,23 @@ func AssertConsistent(tb testing.TB, s *docblob.Store) {
 // the test if any document references a missing payload (or one of
 // another size), or holds a malformed or foreign attachment, but allows
 // payloads that no document references.
-func AssertNoBrokenReferences(tb testing.TB, s *docblob.Store) {
-	tb.Helper()
-	for _, f := range findings(tb, s) {
+func AssertNoBrokenReferences(t TestingT, s *docblob.Store) {
+	helper(t)
+	for _, f := range findings(t, s) {
 		if f.Kind != docblob.OrphanPayload {
-			tb.Errorf("memtest: %s", f)
+			t.Errorf("memtest: %s", f)
 		}
 	}
 }
 
 // AssertEmpty fails the test unless the store holds no document and no
 // payload.
-func AssertEmpty(tb testing.TB, s *docblob.Store) {
-	tb.Helper()
-	if docs := Documents(tb, s); len(docs) > 0 {
-		tb.Errorf("memtest: %d documents stored, want none", len(docs))
+func AssertEmpty(t TestingT, s *docblob.Store) {
+	helper(t)
+	if docs := Documents(t, s); len(docs) > 0 {
+		t.Errorf("memtest: %d documents stored, want none", len(docs))
 	}
-	if p := Payloads(tb, s); len(p) > 0 {
-		tb.Errorf("memtest: %d payloads stored, want none", len(p))
+	if p := Payloads(t, s); len(p) > 0 {
+		t.Errorf("memtest: %d payloads stored, want none", len(p))
 	}
 }

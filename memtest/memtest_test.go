@@ -199,7 +199,7 @@ func TestAmbiguousFailures(t *testing.T) {
 }
 
 // fakeTB records failures, to test the assertions themselves. Its Fatalf
-// panics with a fatal; see fatal.
+// and FailNow panic with a fatal; see fatal.
 type fakeTB struct {
 	testing.TB
 	errors []string
@@ -212,6 +212,15 @@ func (f *fakeTB) Errorf(format string, args ...any) {
 func (f *fakeTB) Logf(string, ...any)               {}
 func (f *fakeTB) Cleanup(func())                    {}
 func (f *fakeTB) Fatalf(format string, args ...any) { panic(fatal(fmt.Sprintf(format, args...))) }
+
+// FailNow stops the test with the last error reported.
+func (f *fakeTB) FailNow() {
+	msg := ""
+	if len(f.errors) > 0 {
+		msg = f.errors[len(f.errors)-1]
+	}
+	panic(fatal(msg))
+}
 
 // fatal is the message of a fakeTB's Fatalf.
 type fatal string

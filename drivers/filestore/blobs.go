@@ -31,7 +31,7 @@ import (
 // A sidecar is written (to a temporary file, synced, renamed, and its
 // directory synced) before the payload is linked into place, so a crash
 // can leave a sidecar without its payload (harmless: DeleteBlob and
-// RemoveStaleTemp remove it) but never a visible payload whose checksum
+// listings remove it) but never a visible payload whose checksum
 // was asked for and lost. It holds, besides the checksum, the size,
 // modification time and inode number of the file that becomes the payload
 // (link and rename keep all three), and StatBlob reports the checksum only
@@ -356,8 +356,8 @@ func (d *Driver) DeleteBlob(ctx context.Context, key string) error {
 		removed = false
 	}
 	// The payload is gone: a sidecar left behind (should this fail) is
-	// harmless, bound to a file that no longer exists, and RemoveStaleTemp
-	// removes it.
+	// harmless, bound to a file that no longer exists, and listings
+	// remove it.
 	if err := d.root.Remove(sidecarPath(path)); err == nil {
 		removed = true
 	}

@@ -252,46 +252,120 @@ func listAll(t *testing.T, d *Driver, prefix string) []string {
 	}
 }
 
-func TestRemoveStaleTemp(t *testing.T) {
-	ctx := context.Background()
+// tidyAll lists every payload and scans every document, so that d removes
+// the stale temporary files and orphan sidecars of the whole tree.
+func tidyAll(t *testing.T, d *Driver) {
+	t.Helper()
+	listAll(t, d, "")
+	scanAll(t, d)
+}
+
+// scanAll returns the keys of every document, as a query of every
+// partition pages through them.
+func scanAll(t *testing.T, d *Driver) []driver.Key {
+	t.Helper()
+	var out []driver.Key
+	q := &driver.Query{}
+	for {
+		page, err := d.QueryDocuments(context.Background(), q)
+		if err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		for _, doc := range page.Documents {
+			out = append(out, doc.Key)
+		}
+		if q.PageToken = page.NextPageToken; q.PageToken == "" {
+			return out
+		}
+	}
+}
+
+// sameDir returns another driver over d's directory, with opts.
+func sameDir(t *testing.T, d *Driver, opts *Options) *Driver {
+	t.Helper()
+	d2, err := New(d.Dir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d2.Close() })
+	return d2
+}
+
+// TestStaleTempRemoved checks that listings remove the temporary files
+// that killed writers left, once they are older than StaleTempAge, and
+// keep younger ones, which may belong to live writers.
+func TestStaleTempRemoved(t *testing.T) {
 	d := newTestDriver(t, nil)
 	writeBlob(t, d, "a/b", []byte("x"))
 	put(t, d, key("p", "s"), "r", nil)
-	old := time.Now().Add(-2 * time.Hour)
-	for _, dir := range []string{"blobs/a", "docs/p", "docs/fresh-dir"} {
-		if err := d.mkdirs(dir); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.root.WriteFile(dir+"/.tmp-crashed", []byte("partial"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.root.Chtimes(dir+"/.tmp-crashed", old, old); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.root.WriteFile(dir+"/.tmp-young", []byte("partial"), 0o600); err != nil {
-			t.Fatal(err)
+	old := time.Now().Add(-DefaultStaleTempAge - time.Hour)
+	exists := func(p string) bool {
+		_, err := d.root.Lstat(p)
+		return err == nil
+	}
+	plant := func() {
+		t.Helper()
+		for _, dir := range []string{"blobs/a", "docs/p", "docs/fresh-dir"} {
+			if err := d.mkdirs(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.root.WriteFile(dir+"/.tmp-crashed", []byte("partial"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.root.Chtimes(dir+"/.tmp-crashed", old, old); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.root.WriteFile(dir+"/.tmp-young", []byte("partial"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	// Temporary files are invisible.
+	plant()
+
+	// A driver that leaves them alone: they are invisible.
+	off := sameDir(t, d, &Options{StaleTempAge: -1})
+	if got := listAll(t, off, ""); !slices.Equal(got, []string{"a/b"}) {
+		t.Errorf("list: %q", got)
+	}
+	if got := scanAll(t, off); !slices.Equal(got, []driver.Key{key("p", "s")}) {
+		t.Errorf("scan: %q", got)
+	}
+	if !exists("blobs/a/.tmp-crashed") || !exists("docs/p/.tmp-crashed") {
+		t.Fatal("a driver with a negative StaleTempAge removed temporary files")
+	}
+
+	// Listing payloads removes the old ones among payloads, querying a
+	// partition those of its directory, scanning every partition the rest.
 	if got := listAll(t, d, ""); !slices.Equal(got, []string{"a/b"}) {
 		t.Errorf("list: %q", got)
+	}
+	if exists("blobs/a/.tmp-crashed") || !exists("blobs/a/.tmp-young") {
+		t.Error("ListBlobs: old temporary file kept or young one removed")
 	}
 	if got := queryAll(t, d, &driver.Query{Partition: "p"}); !slices.Equal(got, []string{"s"}) {
 		t.Errorf("query: %q", got)
 	}
-	n, err := d.RemoveStaleTemp(ctx, time.Hour)
-	if err != nil || n != 3 {
-		t.Errorf("RemoveStaleTemp(1h) = %d, %v; want 3", n, err)
+	if exists("docs/p/.tmp-crashed") || !exists("docs/p/.tmp-young") || !exists("docs/fresh-dir/.tmp-crashed") {
+		t.Error("QueryDocuments of partition p: wrong temporary files removed")
 	}
-	n, err = d.RemoveStaleTemp(ctx, 0)
-	if err != nil || n != 3 {
-		t.Errorf("RemoveStaleTemp(0) = %d, %v; want 3", n, err)
+	scanAll(t, d)
+	if exists("docs/fresh-dir/.tmp-crashed") || !exists("docs/fresh-dir/.tmp-young") {
+		t.Error("scan: old temporary file kept or young one removed")
 	}
-	if _, err := d.root.Stat("docs/fresh-dir"); err == nil {
-		t.Error("emptied directory left behind")
+
+	// With an age of a nanosecond, every temporary file is stale, and the
+	// directories they alone kept are removed.
+	tidyAll(t, sameDir(t, d, &Options{StaleTempAge: time.Nanosecond}))
+	for _, p := range []string{"blobs/a/.tmp-young", "docs/p/.tmp-young", "docs/fresh-dir"} {
+		if exists(p) {
+			t.Errorf("%s left behind", p)
+		}
 	}
 	if got, _ := readBlob(t, d, "a/b", 0, -1); string(got) != "x" {
 		t.Error("payload lost")
+	}
+	if got := scanAll(t, d); !slices.Equal(got, []driver.Key{key("p", "s")}) {
+		t.Errorf("document lost: %q", got)
 	}
 }
 
@@ -520,13 +594,11 @@ func TestStatBlobNeverWrong(t *testing.T) {
 	if got := statSum(t, d, "a/replaced"); got != nil {
 		t.Errorf("replaced payload: SHA256 %x, want nil", got)
 	}
-	// Its sidecar still exists: a later RemoveStaleTemp keeps it (the
-	// payload exists), DeleteBlob removes it.
-	if n, err := d.RemoveStaleTemp(ctx, -time.Hour); err != nil || n != 0 {
-		t.Errorf("RemoveStaleTemp = %d, %v; want 0", n, err)
-	}
+	// Its sidecar still exists: listings keep it, however old (the
+	// payload exists); DeleteBlob removes it.
+	tidyAll(t, sameDir(t, d, &Options{StaleTempAge: time.Nanosecond}))
 	if _, err := d.root.Lstat(side); err != nil {
-		t.Errorf("RemoveStaleTemp removed the sidecar of an existing payload: %v", err)
+		t.Errorf("a listing removed the sidecar of an existing payload: %v", err)
 	}
 
 	// A planted sidecar link is not followed.
@@ -548,13 +620,13 @@ func TestStatBlobNeverWrong(t *testing.T) {
 }
 
 // TestOrphanSidecar checks that a sidecar without its payload (a crash
-// between the two) is invisible and removed by RemoveStaleTemp and by
-// DeleteBlob.
+// between the two) is invisible, and removed by DeleteBlob and, once
+// stale, by listings.
 func TestOrphanSidecar(t *testing.T) {
 	ctx := context.Background()
 	d := newTestDriver(t, nil)
 	sum := sha256.Sum256(nil)
-	old := time.Now().Add(-2 * time.Hour)
+	old := time.Now().Add(-DefaultStaleTempAge - time.Hour)
 	plant := func(k string, mtime time.Time) string {
 		t.Helper()
 		path := joinPath(blobComponents(k))
@@ -590,19 +662,14 @@ func TestOrphanSidecar(t *testing.T) {
 	if _, err := d.root.Lstat("blobs/y"); err == nil {
 		t.Error("DeleteBlob left an empty directory")
 	}
-	n, err := d.RemoveStaleTemp(ctx, time.Hour)
-	if err != nil || n != 1 {
-		t.Errorf("RemoveStaleTemp(1h) = %d, %v; want 1", n, err)
-	}
+	// The first listing removed the stale one.
 	if _, err := d.root.Lstat(oldSide); err == nil {
 		t.Error("old orphan sidecar left")
 	}
 	if _, err := d.root.Lstat(youngSide); err != nil {
 		t.Error("young orphan sidecar removed")
 	}
-	if n, err := d.RemoveStaleTemp(ctx, 0); err != nil || n != 1 {
-		t.Errorf("RemoveStaleTemp(0) = %d, %v; want 1", n, err)
-	}
+	tidyAll(t, sameDir(t, d, &Options{StaleTempAge: time.Nanosecond}))
 	if ents, _ := d.readDir(blobsDir); len(ents) != 0 {
 		t.Errorf("blobs/ still holds %v", ents)
 	}

@@ -125,9 +125,15 @@ func TestDecodeCorrupt(t *testing.T) {
 	}
 }
 
+// valueAs returns v as a T, if it is one (a type assertion).
+func valueAs[T any](v any) (T, bool) {
+	t, ok := v.(T)
+	return t, ok
+}
+
 // checkFieldsExact compares fields by type and value, stricter than
-// driver.EqualFields: nil and empty slices differ, float bits must match,
-// times must have the same instant and offset.
+// internal/fieldtest.Equal: nil and empty slices differ, float bits must
+// match, times must have the same instant and offset.
 func checkFieldsExact(t *testing.T, got, want map[string]any) {
 	t.Helper()
 	if !exactEqual(got, want) {
@@ -147,13 +153,13 @@ func exactEqual(a, b any) bool {
 		y, ok := b.([]byte)
 		return ok && (x == nil) == (y == nil) && string(x) == string(y)
 	case driver.StringSet:
-		y, ok := b.(driver.StringSet)
+		y, ok := valueAs[driver.StringSet](b)
 		return ok && (x == nil) == (y == nil) && slices.Equal(x, y)
 	case driver.NumberSet:
-		y, ok := b.(driver.NumberSet)
+		y, ok := valueAs[driver.NumberSet](b)
 		return ok && (x == nil) == (y == nil) && slices.Equal(x, y) // the same text
 	case driver.BinarySet:
-		y, ok := b.(driver.BinarySet)
+		y, ok := valueAs[driver.BinarySet](b)
 		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
 			return false
 		}

@@ -2,12 +2,14 @@ package filestore
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"testing"
 
 	"github.com/docblob/docblob/conformance"
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/internal/signtest"
+	"github.com/docblob/docblob/localsign"
 )
 
 // harness runs the conformance suite over one temporary directory.
@@ -30,15 +32,32 @@ func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
 }
 
 // MakeCollectionDriver returns a driver over the harness's directory and
-// collection c.Name, with signed URLs.
+// collection c.Name, with c's key layout and signed URLs.
 func (h *harness) MakeCollectionDriver(_ context.Context, c conformance.Collection) (driver.Driver, error) {
-	d, err := New(h.dir, &Options{Collection: c.Name, NoSortKey: c.NoSortKey})
+	pk, sk := c.Keys()
+	d, err := New(h.dir, &Options{Collection: c.Name, PartitionKey: pk, SortKey: sk, NoSortKey: c.NoSortKey})
 	if err != nil {
 		return nil, err
 	}
 	sd, stop := signtest.Wrap(d)
 	h.stops = append(h.stops, stop)
 	return sd, nil
+}
+
+// AsTest lists what the harness's stores expose: the driver's *os.Root
+// and directory, the localsign.Signer that signs their URLs, the
+// *fs.PathError of missing files and the *driver.Error of failed
+// conditions.
+func (h *harness) AsTest() conformance.AsTest {
+	return conformance.AsTest{
+		Clients: []any{new(*os.Root), new(string), new(*localsign.Signer)},
+		Errors: []conformance.ErrorAs{
+			{Failure: "GetMissing", Target: new(*fs.PathError)},
+			{Failure: "CreateExisting", Target: new(*driver.Error)},
+			{Failure: "RevisionConflict", Target: new(*driver.Error)},
+			{Failure: "ReadMissing", Target: new(*fs.PathError)},
+		},
+	}
 }
 
 // CorruptBlob flips the bits of the payload file's first byte in place,

@@ -9,10 +9,12 @@
 //
 // Open a store with docblob.Open("file:///var/lib/invoices") after
 // importing this package, or build a driver with New and pass it to
-// docblob.NewStore. The driver implements driver.Driver and driver.Aser.
-// Its Info reports SettledOnReturn: a write that returned an error was not
-// applied and never will be. Besides the driver primitives it offers
-// RemoveStaleTemp, which removes what writers killed mid-write left behind.
+// docblob.NewStore. Its Info reports SettledOnReturn: a write that returned
+// an error was not applied and never will be. It signs no URLs: SignedURL
+// answers Unimplemented (it embeds driver.Unsupported), and package
+// localsign (docblob.Open's sign_url parameter) gives it signed URLs. It
+// cleans up after writers killed mid-write itself, as it lists its
+// directories (see Durability).
 //
 // The driver builds on unix systems with flock(2) (Linux, macOS, the BSDs,
 // illumos); elsewhere New fails with an error whose code is Unimplemented.
@@ -114,8 +116,8 @@
 // made durable before the payload is linked into place, so a crash never
 // leaves a visible payload without the checksum it was written with; a
 // sidecar left without its payload is harmless, and DeleteBlob and
-// RemoveStaleTemp remove it. DeleteBlob removes the payload, then its
-// sidecar.
+// listings remove it (see Durability). DeleteBlob removes the payload,
+// then its sidecar.
 //
 // Queries list a partition's directory (names only), sort and filter the
 // decoded sort keys, and read the page's documents: cost grows with the
@@ -147,8 +149,23 @@
 // directories they leave empty.
 //
 // Temporary files of writers that were killed stay behind, invisible to
-// every read and listing; RemoveStaleTemp removes them, and sidecars
-// whose payload is missing (the sweeper calls it). Options.NoSync skips the fsyncs: still atomic, no longer durable.
+// every read and listing, as do checksum sidecars whose payload a crash
+// kept from being linked. The driver removes them itself, as it comes
+// across them in the directories it reads: ListBlobs removes those among
+// payloads (docblob's Sweep and Check list the store's whole namespace,
+// so a sweep cleans it), QueryDocuments those among a partition's
+// documents (a scan of every partition, as Sweep and Check make, cleans
+// them all); it then removes the directories they alone kept. It removes
+// only files last modified more than Options.StaleTempAge ago (default
+// DefaultStaleTempAge, 24 hours; negative to disable), an age no live
+// writer reaches: a writer refreshes its temporary file's modification
+// time with every write as the payload arrives, and writes a sidecar or
+// a document's temporary file just before renaming or linking it. A
+// writer that does stall longer than that between two writes (a client
+// sending nothing for a day) fails cleanly: its link or rename finds no
+// file, and nothing is committed.
+//
+// Options.NoSync skips the fsyncs: still atomic, no longer durable.
 //
 // # Confinement
 //
@@ -193,8 +210,11 @@
 // keys, page tokens, conditions and values to InvalidArgument; an
 // undecodable document file, or a payload that does not match the SHA-256
 // announced in driver.WriteOptions, to Corrupt; everything else to Unknown.
-// ErrorAs reaches the underlying error with errors.As; As gives the
-// driver's *os.Root (do not close it) and directory path (*string).
+// The driver's own errors are *driver.Error values that carry their code;
+// ErrorCode maps the file system's. Every error unwraps to the underlying
+// one, which docblob.Store.ErrorAs reaches with errors.As (the driver's
+// ErrorAs reports false); As gives the driver's *os.Root (do not close it)
+// and directory path (*string).
 //
 // # Testing
 //

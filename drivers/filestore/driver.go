@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/docblob/docblob/driver"
@@ -37,6 +38,10 @@ const (
 	// DefaultCollection is the document collection a driver uses when
 	// Options.Collection is empty: the documents under DIR/docs.
 	DefaultCollection = "files"
+
+	// DefaultStaleTempAge is the default Options.StaleTempAge: a day, far
+	// longer than any writer stalls between two writes.
+	DefaultStaleTempAge = 24 * time.Hour
 )
 
 // Options configure a Driver. The zero value is ready to use.
@@ -63,6 +68,17 @@ type Options struct {
 	// payloads (DIR/blobs), as DynamoDB tables may share an S3 bucket.
 	Collection string
 
+	// StaleTempAge is how long after its last modification the driver
+	// removes a temporary file, or a checksum sidecar without its payload,
+	// that a writer killed mid-write left behind. It removes them as it
+	// comes across them in the directories it lists: ListBlobs (which
+	// docblob's Sweep and Check call over the whole namespace) and
+	// QueryDocuments. A writer that stalls for longer than this between
+	// two writes fails, cleanly (see the package documentation,
+	// Durability). Zero means DefaultStaleTempAge; a negative value
+	// leaves such files alone.
+	StaleTempAge time.Duration
+
 	// NoSync skips every fsync. Writes stay atomic (a crash of the process
 	// never leaves a partial document or payload visible) but are no longer
 	// durable across a crash of the machine. It makes unit tests faster on
@@ -71,22 +87,25 @@ type Options struct {
 }
 
 // Driver is a docblob driver that keeps documents and payloads as files
-// under one directory. It implements driver.Driver and driver.Aser and is
-// safe for concurrent use, by goroutines and by processes sharing the
-// directory.
+// under one directory. It is safe for concurrent use, by goroutines and by
+// processes sharing the directory. It signs no URLs (SignedURL answers
+// Unimplemented; package localsign gives it signed URLs).
 type Driver struct {
-	root   *os.Root
-	dir    string
-	docs   string // the collection's document directory, relative to root
-	info   driver.Info
-	noSync bool
-	locks  *locker
+	// Unsupported answers SignedURL with Unimplemented, and ErrorAs with
+	// false: the driver's errors unwrap to the file system's, which
+	// docblob.Store.ErrorAs then finds with errors.As.
+	driver.Unsupported
+
+	root     *os.Root
+	dir      string
+	docs     string // the collection's document directory, relative to root
+	info     driver.Info
+	noSync   bool
+	staleAge time.Duration // Options.StaleTempAge, defaulted
+	locks    *locker
 }
 
-var (
-	_ driver.Driver = (*Driver)(nil)
-	_ driver.Aser   = (*Driver)(nil)
-)
+var _ driver.Driver = (*Driver)(nil)
 
 // New returns a driver over dir, creating it (mode 0700, and its missing
 // parents) if it does not exist. opts may be nil.
@@ -120,6 +139,9 @@ func New(dir string, opts *Options) (*Driver, error) {
 	if o.Collection == "" {
 		o.Collection = DefaultCollection
 	}
+	if o.StaleTempAge == 0 {
+		o.StaleTempAge = DefaultStaleTempAge
+	}
 	if err := checkCollection(o.Collection); err != nil {
 		return nil, err
 	}
@@ -146,11 +168,12 @@ func New(dir string, opts *Options) (*Driver, error) {
 		}
 	}
 	d := &Driver{
-		root:   root,
-		dir:    abs,
-		docs:   docs,
-		noSync: o.NoSync,
-		locks:  newLocker(root),
+		root:     root,
+		dir:      abs,
+		docs:     docs,
+		noSync:   o.NoSync,
+		locks:    newLocker(root),
+		staleAge: o.StaleTempAge,
 		info: driver.Info{
 			PartitionKey:         o.PartitionKey,
 			SortKey:              o.SortKey,
@@ -162,6 +185,7 @@ func New(dir string, opts *Options) (*Driver, error) {
 			CollectionID:         "file:" + o.Collection,
 			DynamoDBValues:       true,
 			SettledOnReturn:      true,
+			RevisionKey:          driver.DefaultRevisionKey,
 		},
 	}
 	if err := d.syncDir("."); err != nil {
@@ -187,8 +211,9 @@ func (d *Driver) Close() error {
 	return err
 }
 
-// As implements driver.Aser. It supports **os.Root (the driver's root, which
-// must not be closed) and *string (the directory's absolute path).
+// As sets i to the driver's *os.Root (for a **os.Root; it must not be
+// closed) or its directory's absolute path (for a *string), and reports
+// whether it did.
 func (d *Driver) As(i any) bool {
 	switch p := i.(type) {
 	case **os.Root:

@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -246,69 +245,59 @@ func (d *Driver) isRealDir(p string) (bool, error) {
 	return true, nil
 }
 
-// RemoveStaleTemp removes the temporary files that writers interrupted by
-// a crash (or a kill) left behind, and the checksum sidecars whose payload
-// file is missing (a crash between the two), if they were last modified
-// more than olderThan ago, and the directories that this leaves empty. It
-// returns how many files it removed.
+// tidy removes, from dir, whose entries a listing just read, the files
+// that writers killed mid-write left behind: temporary files, and checksum
+// sidecars whose payload file is missing (a crash between writing the two),
+// once they were last modified more than the driver's stale age ago
+// (Options.StaleTempAge). If that leaves dir empty, it removes dir and the
+// parents that this leaves empty, up to top. Both kinds of file are
+// invisible to every read and listing, so they are harmless apart from the
+// space they take; failures are ignored, as a later listing tries again.
 //
-// Temporary files are named ".tmp-*", sidecars ".sha256-*"; both are
-// invisible to every read and listing, so they are harmless apart from
-// the space they take. A writer
-// still running keeps touching its file; olderThan must exceed the longest
-// time a writer may stall between two writes (a payload read from a slow
-// client, say), or that writer fails (cleanly: nothing is committed). An
-// hour is a safe choice; zero removes every temporary file and is only for
-// directories no process is writing to.
-func (d *Driver) RemoveStaleTemp(ctx context.Context, olderThan time.Duration) (int, error) {
-	cutoff := time.Now().Add(-olderThan)
-	removed := 0
-	var walk func(dir string, top string) error
-	walk = func(dir, top string) error {
-		if err := ctx.Err(); err != nil {
-			return err
+// A live writer never loses a file this way unless it stalls for longer
+// than the stale age: it writes its temporary file as the payload arrives
+// (every write refreshes the modification time), and writes a sidecar
+// just before linking the payload. A writer that does stall that long then
+// fails cleanly (its link or rename finds no file) and commits nothing.
+func (d *Driver) tidy(dir, top string, ents []fs.DirEntry) {
+	if d.staleAge < 0 {
+		return
+	}
+	var names map[string]bool // the entries' names, made for the first sidecar
+	var cutoff time.Time
+	left := len(ents)
+	for _, e := range ents {
+		name := e.Name()
+		temp, side := isTempName(name), isSidecarName(name)
+		if !temp && !side || !e.Type().IsRegular() {
+			continue
 		}
-		ents, err := d.readDir(dir)
-		if err != nil {
-			return err
-		}
-		left := len(ents)
-		for _, e := range ents {
-			p := dir + "/" + e.Name()
-			switch {
-			case e.IsDir():
-				if err := walk(p, top); err != nil {
-					return err
-				}
-			case e.Type().IsRegular() && isTempName(e.Name()):
-				fi, err := e.Info()
-				if err != nil || fi.ModTime().After(cutoff) {
-					continue
-				}
-				if err := d.root.Remove(p); err == nil {
-					removed++
-					left--
-				}
-			case e.Type().IsRegular() && isSidecarName(e.Name()):
-				fi, err := e.Info()
-				if err != nil || fi.ModTime().After(cutoff) || d.hasPayloadFile(dir, e.Name()) {
-					continue
-				}
-				if err := d.root.Remove(p); err == nil {
-					removed++
-					left--
+		if side {
+			if names == nil {
+				names = make(map[string]bool, len(ents))
+				for _, e := range ents {
+					names[e.Name()] = true
 				}
 			}
+			if names[strings.TrimPrefix(name, sidecarPrefix)] {
+				continue // its payload is there
+			}
 		}
-		if left == 0 && dir != top {
-			d.removeEmptyDirs(dir, top)
+		fi, err := e.Info()
+		if err != nil {
+			continue
 		}
-		return nil
+		if cutoff.IsZero() {
+			cutoff = time.Now().Add(-d.staleAge)
+		}
+		if !fi.ModTime().Before(cutoff) || side && d.hasPayloadFile(dir, name) {
+			continue
+		}
+		if err := d.root.Remove(dir + "/" + name); err == nil {
+			left--
+		}
 	}
-	for _, top := range []string{d.docs, blobsDir} {
-		if err := walk(top, top); err != nil {
-			return removed, err
-		}
+	if left == 0 && len(ents) > 0 && dir != top {
+		d.removeEmptyDirs(dir, top)
 	}
-	return removed, nil
 }

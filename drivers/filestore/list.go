@@ -100,6 +100,7 @@ func (w *listWalk) expand(it *listItem) error {
 	if err != nil {
 		return err
 	}
+	w.d.tidy(it.path, blobsDir, ents)
 	for _, e := range ents {
 		kind, chunk := classify(e.Name())
 		p := it.path + "/" + e.Name()

@@ -64,6 +64,7 @@ func TestOpenURL(t *testing.T) {
 			c.info.Collection = DefaultCollection
 		}
 		c.info.CollectionID = "file:" + c.info.Collection
+		c.info.RevisionKey = driver.DefaultRevisionKey
 		if info != c.info {
 			t.Errorf("%s: info %+v, want %+v", c.url, info, c.info)
 		}

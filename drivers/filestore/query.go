@@ -232,6 +232,7 @@ func (d *Driver) sortKeys(ctx context.Context, pk string) ([]string, error) {
 		if err != nil {
 			return err
 		}
+		d.tidy(dir, d.docs, ents)
 		for _, e := range ents {
 			kind, chunk := classify(e.Name())
 			p := dir + "/" + e.Name()

@@ -234,12 +234,12 @@ func (d *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driv
 	return page, nil
 }
 
-// ReplaceBlobData replaces the bytes of a stored payload behind docblob's
+// replaceBlobData replaces the bytes of a stored payload behind docblob's
 // back, for tests of corruption detection. It fails if the key holds no
 // payload. The payload keeps its content type and modification time but
 // loses any recorded SHA-256, so that StatBlob never reports a checksum
 // that differs from the bytes.
-func (d *Driver) ReplaceBlobData(key string, data []byte) error {
+func (d *Driver) replaceBlobData(key string, data []byte) error {
 	d.st.mu.Lock()
 	defer d.st.mu.Unlock()
 	b := d.st.blobs[key]
@@ -250,8 +250,8 @@ func (d *Driver) ReplaceBlobData(key string, data []byte) error {
 	return nil
 }
 
-// BlobData returns a copy of a stored payload's bytes, for tests.
-func (d *Driver) BlobData(key string) ([]byte, error) {
+// blobData returns a copy of a stored payload's bytes, for tests.
+func (d *Driver) blobData(key string) ([]byte, error) {
 	d.st.mu.RLock()
 	defer d.st.mu.RUnlock()
 	b := d.st.blobs[key]

@@ -46,7 +46,7 @@ func TestWriteBlobSourceErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("WriteBlob stored a payload whose source failed")
 			}
-			if _, err := d.BlobData("k"); !errors.Is(err, errNotFound) {
+			if _, err := d.blobData("k"); !errors.Is(err, errNotFound) {
 				t.Errorf("a failed write left a payload: %v", err)
 			}
 		})
@@ -101,7 +101,7 @@ func TestStatBlobSHA256(t *testing.T) {
 		}
 	})
 	t.Run("Replaced", func(t *testing.T) {
-		if err := d.ReplaceBlobData("k/Record", []byte("changed")); err != nil {
+		if err := d.replaceBlobData("k/Record", []byte("changed")); err != nil {
 			t.Fatal(err)
 		}
 		info, err := d.StatBlob(ctx, "k/Record")
@@ -109,7 +109,7 @@ func TestStatBlobSHA256(t *testing.T) {
 			t.Fatal(err)
 		}
 		if info.SHA256 != nil || info.Size != 7 {
-			t.Errorf("after ReplaceBlobData: %+v, want size 7 and no SHA-256", info)
+			t.Errorf("after replaceBlobData: %+v, want size 7 and no SHA-256", info)
 		}
 	})
 	t.Run("Missing", func(t *testing.T) {

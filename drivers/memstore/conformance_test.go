@@ -8,6 +8,7 @@ import (
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/drivers/memstore"
 	"github.com/docblob/docblob/internal/signtest"
+	"github.com/docblob/docblob/localsign"
 )
 
 type harness struct {
@@ -24,20 +25,31 @@ func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
 }
 
 // MakeCollectionDriver returns a driver over the harness's storage and
-// collection c.Name, with signed URLs.
+// collection c.Name, with c's key layout and signed URLs.
 func (h *harness) MakeCollectionDriver(_ context.Context, c conformance.Collection) (driver.Driver, error) {
-	d, stop := signtest.Wrap(h.d.ShareBlobs(&memstore.Options{Collection: c.Name, NoSortKey: c.NoSortKey}))
+	pk, sk := c.Keys()
+	d, stop := signtest.Wrap(h.d.ShareBlobs(&memstore.Options{Collection: c.Name, PartitionKey: pk, SortKey: sk, NoSortKey: c.NoSortKey}))
 	h.stops = append(h.stops, stop)
 	return d, nil
 }
 
-func (h *harness) CorruptBlob(_ context.Context, key string) error {
-	data, err := h.d.BlobData(key)
-	if err != nil {
-		return err
+// AsTest lists what the harness's stores expose: the localsign.Signer
+// that signs their URLs, and the driver's errors, which are
+// *driver.Error values.
+func (h *harness) AsTest() conformance.AsTest {
+	return conformance.AsTest{
+		Clients: []any{new(*localsign.Signer)},
+		Errors: []conformance.ErrorAs{
+			{Failure: "GetMissing", Target: new(*driver.Error)},
+			{Failure: "CreateExisting", Target: new(*driver.Error)},
+			{Failure: "RevisionConflict", Target: new(*driver.Error)},
+			{Failure: "ReadMissing", Target: new(*driver.Error)},
+		},
 	}
-	data[0] ^= 0xff
-	return h.d.ReplaceBlobData(key, data)
+}
+
+func (h *harness) CorruptBlob(_ context.Context, key string) error {
+	return memstore.CorruptBlob(h.d, key)
 }
 
 func (h *harness) Close() {

@@ -93,8 +93,15 @@ type Options struct {
 const DefaultCollection = "mem"
 
 // Driver is the in-memory driver. Several Drivers may share one storage
-// (see Share and ShareBlobs).
+// (see Share and ShareBlobs). It signs no URLs (SignedURL answers
+// Unimplemented): package localsign gives it signed URLs, as memtest and
+// docblob.Open's sign_url parameter do.
 type Driver struct {
+	// Unsupported answers SignedURL with Unimplemented, and As and
+	// ErrorAs with false: the driver signs no URLs (localsign does) and
+	// has no client to expose.
+	driver.Unsupported
+
 	st     *storage
 	coll   *collection // the documents, guarded by st.mu
 	info   driver.Info
@@ -131,6 +138,7 @@ func newDriver(st *storage, opts *Options) *Driver {
 		MaxBlobKeyBytes:      1024,
 		DynamoDBValues:       true,
 		SettledOnReturn:      true,
+		RevisionKey:          driver.DefaultRevisionKey,
 	}
 	if o.PartitionKey != "" {
 		info.PartitionKey = o.PartitionKey
@@ -219,36 +227,25 @@ func (d *Driver) Close() error {
 	return nil
 }
 
-// Errors the memory driver returns; ErrorCode classifies them.
+// The memory driver's errors: *driver.Error values, which carry their
+// code, so that the portable layer needs no ErrorCode for them.
 var (
-	errNotFound      = errors.New("memstore: not found")
-	errExists        = errors.New("memstore: document already exists")
-	errRevision      = errors.New("memstore: revision does not match")
-	errTooLarge      = errors.New("memstore: document too large")
-	errClosed        = errors.New("memstore: driver closed")
-	errBlobExists    = errors.New("memstore: payload key already used")
-	errInvalidCursor = errors.New("memstore: malformed page token")
-	errCorrupt       = errors.New("memstore: payload does not match its announced SHA-256")
+	errNotFound      = &driver.Error{Code: driver.NotFound, Err: errors.New("memstore: not found")}
+	errExists        = &driver.Error{Code: driver.AlreadyExists, Err: errors.New("memstore: document already exists")}
+	errRevision      = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("memstore: revision does not match")}
+	errTooLarge      = &driver.Error{Code: driver.TooLarge, Err: errors.New("memstore: document too large")}
+	errClosed        = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("memstore: driver closed")}
+	errBlobExists    = &driver.Error{Code: driver.AlreadyExists, Err: errors.New("memstore: payload key already used")}
+	errInvalidCursor = &driver.Error{Code: driver.InvalidArgument, Err: errors.New("memstore: malformed page token")}
+	errCorrupt       = &driver.Error{Code: driver.Corrupt, Err: errors.New("memstore: payload does not match its announced SHA-256")}
 )
 
-// ErrorCode implements driver.Driver.
+// ErrorCode implements driver.Driver. Every error the driver returns
+// carries its code: its own *driver.Error values, and the errors of
+// driver.CheckDynamoDBValues, which wrap theirs; ErrorCode returns it (an
+// *driver.Error matches errors.As into a driver.ErrorCode). Context errors
+// are Unknown.
 func (d *Driver) ErrorCode(err error) driver.ErrorCode {
-	switch {
-	case errors.Is(err, errNotFound):
-		return driver.NotFound
-	case errors.Is(err, errExists), errors.Is(err, errBlobExists):
-		return driver.AlreadyExists
-	case errors.Is(err, errRevision):
-		return driver.FailedPrecondition
-	case errors.Is(err, errTooLarge):
-		return driver.TooLarge
-	case errors.Is(err, errClosed):
-		return driver.FailedPrecondition
-	case errors.Is(err, errInvalidCursor):
-		return driver.InvalidArgument
-	case errors.Is(err, errCorrupt):
-		return driver.Corrupt
-	}
 	var c driver.ErrorCode
 	if errors.As(err, &c) {
 		return c

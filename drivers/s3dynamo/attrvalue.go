@@ -13,7 +13,7 @@ import (
 
 // revisionAttr is the attribute that holds a document's revision, as in
 // gocloud.dev/docstore.
-const revisionAttr = "DocstoreRevision"
+const revisionAttr = driver.DefaultRevisionKey
 
 // encodeItem converts doc into a DynamoDB item: its fields, the key
 // attributes and the revision.

@@ -11,10 +11,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/docblob/docblob/conformance"
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/internal/testservers"
+	"gocloud.dev/blob"
 )
 
 func TestConformance(t *testing.T) {
@@ -52,10 +55,8 @@ func (h *harness) MakeCollectionDriver(ctx context.Context, c conformance.Collec
 	if !ok {
 		o = h.f.opts
 		o.Table = h.f.table + "-" + c.Name
+		o.PartitionKey, o.SortKey = c.Keys()
 		o.NoSortKey = c.NoSortKey
-		if c.NoSortKey {
-			o.SortKey = ""
-		}
 		if err := CreateTable(ctx, &o); err != nil {
 			return nil, err
 		}
@@ -65,6 +66,21 @@ func (h *harness) MakeCollectionDriver(ctx context.Context, c conformance.Collec
 		h.tables[c.Name] = o
 	}
 	return New(ctx, &o)
+}
+
+// AsTest lists what the harness's stores expose: the SDK clients and
+// the bucket, and the SDK's errors (a failed condition's
+// ConditionalCheckFailedException, S3's NoSuchKey).
+func (h *harness) AsTest() conformance.AsTest {
+	return conformance.AsTest{
+		Clients: []any{new(*s3.Client), new(*dynamodb.Client), new(*blob.Bucket)},
+		Errors: []conformance.ErrorAs{
+			{Failure: "CreateExisting", Target: new(*ddbtypes.ConditionalCheckFailedException)},
+			{Failure: "CreateExisting", Target: new(smithy.APIError)},
+			{Failure: "RevisionConflict", Target: new(*ddbtypes.ConditionalCheckFailedException)},
+			{Failure: "ReadMissing", Target: new(smithy.APIError)},
+		},
+	}
 }
 
 // CorruptBlob rewrites the object with as many different bytes, through

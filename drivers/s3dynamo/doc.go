@@ -105,8 +105,9 @@
 // # Item layout
 //
 // A document is an item with its key under the configured attribute
-// names, its revision under "DocstoreRevision" (as in gocloud.dev/docstore)
-// and one attribute per field. Field values map to DynamoDB types as
+// names, its revision under "DocstoreRevision" (driver.DefaultRevisionKey,
+// as in gocloud.dev/docstore, reported as Info.RevisionKey) and one
+// attribute per field. Field values map to DynamoDB types as
 // follows: string S, []byte B, bool BOOL, nil NULL, int64 and float64 N
 // (a float64 in its shortest form), driver.Decimal (docblob.Decimal) N with
 // its text as it is, []any L, map[string]any M, driver.StringSet SS,

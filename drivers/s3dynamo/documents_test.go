@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/fieldtest"
 )
 
 func doc(p, s, rev string, fields map[string]any) *driver.Document {
@@ -67,7 +68,7 @@ func TestDocumentRoundTrip(t *testing.T) {
 	// a time.Time field).
 	want := driver.CloneFields(fields)
 	want["time"] = "2026-03-01T11:30:45.123456789Z"
-	if !driver.EqualFields(got.Fields, want) {
+	if !fieldtest.Equal(got.Fields, want) {
 		t.Errorf("fields differ:\n got  %#v\n want %#v", got.Fields, want)
 	}
 	if _, ok := got.Fields["int"].(int64); !ok {
@@ -185,7 +186,7 @@ func TestPreviousDocument(t *testing.T) {
 	if err != nil || prev == nil {
 		t.Fatalf("second put = %+v, %v", prev, err)
 	}
-	if prev.Key != key || prev.Revision != "r1" || !driver.EqualFields(prev.Fields, map[string]any{"n": "one"}) {
+	if prev.Key != key || prev.Revision != "r1" || !fieldtest.Equal(prev.Fields, map[string]any{"n": "one"}) {
 		t.Errorf("previous = %+v", prev)
 	}
 	prev, err = f.drv.DeleteDocument(ctx, key, driver.Condition{})
@@ -369,7 +370,7 @@ func TestLostResponseIsNotADefiniteFailure(t *testing.T) {
 
 	f.wire.loseResponses("PutItem", 1)
 	_, err := f.drv.PutDocument(ctx, doc("p", "s", "r1", nil), driver.Condition{Kind: driver.MustNotExist})
-	if c := f.drv.ErrorCode(err); c.Definite() {
+	if c := f.drv.ErrorCode(err); driver.IsDefinite(c) {
 		t.Errorf("create after a lost response: %v (code %v), want an ambiguous code", err, c)
 	}
 	if got, err := f.drv.GetDocument(ctx, key); err != nil || got.Revision != "r1" {
@@ -378,7 +379,7 @@ func TestLostResponseIsNotADefiniteFailure(t *testing.T) {
 
 	f.wire.loseResponses("PutItem", 1)
 	_, err = f.drv.PutDocument(ctx, doc("p", "s", "r2", nil), driver.Condition{Kind: driver.MustMatchRevision, Revision: "r1"})
-	if c := f.drv.ErrorCode(err); c.Definite() {
+	if c := f.drv.ErrorCode(err); driver.IsDefinite(c) {
 		t.Errorf("update after a lost response: %v (code %v), want an ambiguous code", err, c)
 	}
 	if got, err := f.drv.GetDocument(ctx, key); err != nil || got.Revision != "r2" {
@@ -389,7 +390,7 @@ func TestLostResponseIsNotADefiniteFailure(t *testing.T) {
 	// condition: the client cannot tell. With the response, it is definite.
 	f.wire.loseResponses("PutItem", 1)
 	_, err = f.drv.PutDocument(ctx, doc("p", "other", "r3", nil), driver.Condition{Kind: driver.MustMatchRevision, Revision: "nope"})
-	if c := f.drv.ErrorCode(err); c.Definite() {
+	if c := f.drv.ErrorCode(err); driver.IsDefinite(c) {
 		t.Errorf("conflict with a lost response: %v (code %v), want an ambiguous code", err, c)
 	}
 	_, err = f.drv.PutDocument(ctx, doc("p", "other", "r3", nil), driver.Condition{Kind: driver.MustMatchRevision, Revision: "nope"})
@@ -406,7 +407,7 @@ func TestLostResponseIsNotADefiniteFailure(t *testing.T) {
 
 	f.wire.loseResponses("DeleteItem", 1)
 	_, err = f.drv.DeleteDocument(ctx, key, driver.Condition{Kind: driver.MustMatchRevision, Revision: "r2"})
-	if c := f.drv.ErrorCode(err); c.Definite() {
+	if c := f.drv.ErrorCode(err); driver.IsDefinite(c) {
 		t.Errorf("delete after a lost response: %v (code %v), want an ambiguous code", err, c)
 	}
 	if _, err := f.drv.GetDocument(ctx, key); f.drv.ErrorCode(err) != driver.NotFound {
@@ -427,7 +428,7 @@ func TestLostResponseUnconditional(t *testing.T) {
 	}
 	f.wire.loseResponses("PutItem", 1)
 	prev, err := f.drv.PutDocument(ctx, doc("p", "s", "r2", map[string]any{"v": "two"}), driver.Condition{})
-	if c := f.drv.ErrorCode(err); c.Definite() || err == nil {
+	if c := f.drv.ErrorCode(err); driver.IsDefinite(c) || err == nil {
 		t.Errorf("put after a lost response = %+v, %v (code %v); want an ambiguous error", prev, err, c)
 	}
 	if got, err := f.drv.GetDocument(ctx, key); err != nil || got.Revision != "r2" {
@@ -435,7 +436,7 @@ func TestLostResponseUnconditional(t *testing.T) {
 	}
 	f.wire.loseResponses("DeleteItem", 1)
 	prev, err = f.drv.DeleteDocument(ctx, key, driver.Condition{})
-	if c := f.drv.ErrorCode(err); c.Definite() || err == nil {
+	if c := f.drv.ErrorCode(err); driver.IsDefinite(c) || err == nil {
 		t.Errorf("delete after a lost response = %+v, %v (code %v); want an ambiguous error", prev, err, c)
 	}
 	if _, err := f.drv.GetDocument(ctx, key); f.drv.ErrorCode(err) != driver.NotFound {

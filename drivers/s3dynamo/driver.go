@@ -123,8 +123,8 @@ type Options struct {
 	CleanupTimeout time.Duration
 }
 
-// Driver is the S3 + DynamoDB driver. It implements driver.Driver,
-// driver.Aser and driver.Signer, and is safe for concurrent use.
+// Driver is the S3 + DynamoDB driver: it implements driver.Driver, signs
+// URLs (S3 presigned URLs), and is safe for concurrent use.
 type Driver struct {
 	opts  Options // with defaults applied
 	info  driver.Info
@@ -145,11 +145,7 @@ type Driver struct {
 	closeErr     error
 }
 
-var (
-	_ driver.Driver = (*Driver)(nil)
-	_ driver.Aser   = (*Driver)(nil)
-	_ driver.Signer = (*Driver)(nil)
-)
+var _ driver.Driver = (*Driver)(nil)
 
 // New returns a driver for the table and bucket that opts name. It makes
 // no network call: the first operation does, so opening is cheap (for
@@ -180,6 +176,8 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 		CollectionID:         o.CollectionID,
 		DynamoDBValues:       true,
 		SettledOnReturn:      false,
+		RevisionKey:          revisionAttr,
+		SignsURLs:            true,
 	}
 	return d, nil
 }
@@ -353,9 +351,6 @@ func (d *Driver) As(i any) bool {
 // *types.ConditionalCheckFailedException or *smithyhttp.ResponseError are
 // reachable this way.
 func (d *Driver) ErrorAs(err error, i any) bool {
-	if err == nil || i == nil {
-		return false
-	}
 	return errors.As(err, i)
 }
 

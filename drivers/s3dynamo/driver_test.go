@@ -244,7 +244,7 @@ func TestOptionsValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := driver.Info{PartitionKey: "pk", SortKey: "sk", MaxPartitionKeyBytes: 2048, MaxSortKeyBytes: 1024, MaxDocumentBytes: 400 * 1024, MaxBlobKeyBytes: 1024, Container: "b",
-		Collection: "t", CollectionID: "dynamodb:us-east-1:t", DynamoDBValues: true}
+		Collection: "t", CollectionID: "dynamodb:us-east-1:t", DynamoDBValues: true, RevisionKey: driver.DefaultRevisionKey, SignsURLs: true}
 	if d.Info() != want {
 		t.Errorf("Info = %+v, want %+v", d.Info(), want)
 	}

@@ -3,6 +3,7 @@ package s3dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,28 +17,18 @@ import (
 	"gocloud.dev/gcerrors"
 )
 
-// codedError is an error whose portable code the driver decided itself: a
-// failed DynamoDB condition (AlreadyExists or FailedPrecondition, which the
-// service reports with the same exception), a missing item, or an argument
-// the driver rejects before sending anything. The SDK error it wraps, if
-// any, stays reachable through Unwrap.
-type codedError struct {
-	code driver.ErrorCode
-	msg  string
-	err  error
-}
-
-func (e *codedError) Error() string {
-	if e.err == nil {
-		return "s3dynamo: " + e.msg
-	}
-	return "s3dynamo: " + e.msg + ": " + e.err.Error()
-}
-
-func (e *codedError) Unwrap() error { return e.err }
-
+// newCoded returns an error whose portable code the driver decided itself:
+// a failed DynamoDB condition (AlreadyExists or FailedPrecondition, which
+// the service reports with the same exception), a missing item, or an
+// argument the driver rejects before sending anything. It is a
+// *driver.Error, whose code the portable layer takes without calling
+// ErrorCode; the SDK error it wraps, if any, stays reachable through
+// Unwrap.
 func newCoded(code driver.ErrorCode, msg string, err error) error {
-	return &codedError{code: code, msg: msg, err: err}
+	if err == nil {
+		return &driver.Error{Code: code, Err: errors.New("s3dynamo: " + msg)}
+	}
+	return &driver.Error{Code: code, Err: fmt.Errorf("s3dynamo: %s: %w", msg, err)}
 }
 
 func invalidf(msg string) error { return newCoded(driver.InvalidArgument, msg, nil) }
@@ -47,11 +38,9 @@ func errorCode(err error) driver.ErrorCode {
 	if err == nil {
 		return driver.OK
 	}
-	var ce *codedError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	var c driver.ErrorCode // driver.CheckDynamoDBValues, for one
+	// The driver's own errors (newCoded) and driver.CheckDynamoDBValues's
+	// carry their code.
+	var c driver.ErrorCode
 	if errors.As(err, &c) {
 		return c
 	}
@@ -106,8 +95,9 @@ func apiErrorCode(ae smithy.APIError) (driver.ErrorCode, bool) {
 		"KMS.AccessDeniedException", "KMS.DisabledException", "KMS.NotFoundException":
 		return driver.PermissionDenied, true
 	case "ConditionalCheckFailedException":
-		// The driver wraps these in a codedError that tells AlreadyExists
-		// from FailedPrecondition; a bare one is a revision conflict.
+		// The driver wraps these in an error (newCoded) that tells
+		// AlreadyExists from FailedPrecondition; a bare one is a revision
+		// conflict.
 		return driver.FailedPrecondition, true
 	case "PreconditionFailed":
 		return driver.FailedPrecondition, true

@@ -18,6 +18,7 @@ import (
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/drivers/memstore"
+	"github.com/docblob/docblob/internal/fieldtest"
 )
 
 // foreignDoc has a typed field for each kind of value a foreign item may
@@ -316,13 +317,13 @@ func sameValue(a, b types.AttributeValue) bool {
 		return ok && driver.Decimal(x.Value).Equal(driver.Decimal(y.Value))
 	case *types.AttributeValueMemberNS:
 		y, ok := b.(*types.AttributeValueMemberNS)
-		return ok && driver.EqualFields(map[string]any{"": toNumberSet(x.Value)}, map[string]any{"": toNumberSet(y.Value)})
+		return ok && fieldtest.Equal(map[string]any{"": toNumberSet(x.Value)}, map[string]any{"": toNumberSet(y.Value)})
 	case *types.AttributeValueMemberSS:
 		y, ok := b.(*types.AttributeValueMemberSS)
-		return ok && driver.EqualFields(map[string]any{"": driver.StringSet(x.Value)}, map[string]any{"": driver.StringSet(y.Value)})
+		return ok && fieldtest.Equal(map[string]any{"": driver.StringSet(x.Value)}, map[string]any{"": driver.StringSet(y.Value)})
 	case *types.AttributeValueMemberBS:
 		y, ok := b.(*types.AttributeValueMemberBS)
-		return ok && driver.EqualFields(map[string]any{"": driver.BinarySet(x.Value)}, map[string]any{"": driver.BinarySet(y.Value)})
+		return ok && fieldtest.Equal(map[string]any{"": driver.BinarySet(x.Value)}, map[string]any{"": driver.BinarySet(y.Value)})
 	case *types.AttributeValueMemberL:
 		y, ok := b.(*types.AttributeValueMemberL)
 		return ok && slices.EqualFunc(x.Value, y.Value, sameValue)
@@ -484,7 +485,7 @@ func FuzzForeignItems(f *testing.F) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !driver.EqualFields(got.Fields, doc.Fields) {
+				if !fieldtest.Equal(got.Fields, doc.Fields) {
 					t.Fatalf("Get and Put changed the document:\n got %#v\nwant %#v", got.Fields, doc.Fields)
 				}
 			}

@@ -49,7 +49,6 @@ import (
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/drivers/s3dynamo"
 	"github.com/docblob/docblob/internal/attach"
-	"github.com/docblob/docblob/internal/check"
 	"github.com/docblob/docblob/internal/testservers"
 	"github.com/docblob/docblob/internal/toxics"
 )
@@ -584,17 +583,22 @@ func (e *nfEnv) verify(t *testing.T, allowed map[string]map[string][]state) veri
 
 // references returns the payload keys that documents reference.
 func (e *nfEnv) references(ctx context.Context) (map[string]bool, error) {
-	docs, err := check.Documents(ctx, e.aged.Driver)
-	if err != nil {
-		return nil, err
-	}
 	refs := map[string]bool{}
-	for _, d := range docs {
-		for _, k := range attach.Keys(d.Fields) {
-			refs[k] = true
+	q := &driver.Query{}
+	for {
+		page, err := e.aged.Driver.QueryDocuments(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("scanning documents: %w", err)
+		}
+		for _, d := range page.Documents {
+			for _, k := range attach.Keys(d.Fields) {
+				refs[k] = true
+			}
+		}
+		if q.PageToken = page.NextPageToken; q.PageToken == "" {
+			return refs, nil
 		}
 	}
-	return refs, nil
 }
 
 // objects returns the keys of the objects under prefix, as S3 lists them.
@@ -671,7 +675,7 @@ func putState(t *testing.T, store *docblob.Store, part, sk string, st state) {
 // ambiguous reports whether err is a failure after which the write may
 // have been applied: a context error, or code Unknown or Unavailable.
 func ambiguous(err error) bool {
-	return err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || !docblob.Code(err).Definite())
+	return err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || !driver.IsDefinite(docblob.Code(err)))
 }
 
 // ---------------------------------------------------------------------------

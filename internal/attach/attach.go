@@ -25,6 +25,10 @@ const (
 	AttrCreated     = "created"
 	AttrMetadata    = "metadata"
 	AttrData        = "data" // inline payloads only
+	// AttrUploadUntil is, for a payload a client uploaded directly, when
+	// its upload URL expires: until then the store never deletes the
+	// payload (which would free its key for the URL to write again).
+	AttrUploadUntil = "upload_until"
 )
 
 // OwnerMarker is the name, inside a store's payload namespace, of the
@@ -56,13 +60,14 @@ type Ref struct {
 	Metadata    map[string]string
 	Inline      []byte // the payload itself, when kept in the document
 	IsInline    bool
+	UploadUntil time.Time // a direct upload's URL expiry; zero for others
 }
 
 // Encode returns the attachment map for r.
 func (r *Ref) Encode() map[string]any {
 	// Sized for every attribute r has, so that the map never grows.
 	n := 6
-	for _, present := range []bool{r.Bucket != "" && !r.IsInline, r.ETag != "", r.Name != "", len(r.Metadata) > 0} {
+	for _, present := range []bool{r.Bucket != "" && !r.IsInline, r.ETag != "", r.Name != "", len(r.Metadata) > 0, !r.UploadUntil.IsZero()} {
 		if present {
 			n++
 		}
@@ -91,6 +96,9 @@ func (r *Ref) Encode() map[string]any {
 	}
 	if r.Name != "" {
 		m[AttrName] = r.Name
+	}
+	if !r.UploadUntil.IsZero() {
+		m[AttrUploadUntil] = r.UploadUntil.UTC().Format(time.RFC3339Nano)
 	}
 	if len(r.Metadata) > 0 {
 		md := make(map[string]any, len(r.Metadata))
@@ -142,6 +150,7 @@ func Decode(v any) (*Ref, error) {
 	r.Name = str(AttrName, false)
 	r.Bucket = str(AttrBucket, false)
 	created := str(AttrCreated, false)
+	uploadUntil := str(AttrUploadUntil, false)
 	if data, present := m[AttrData]; present {
 		b, ok := data.([]byte)
 		if !ok {
@@ -166,6 +175,11 @@ func Decode(v any) (*Ref, error) {
 	if created != "" {
 		if r.Created, err = time.Parse(time.RFC3339Nano, created); err != nil {
 			return nil, fmt.Errorf("attachment attribute %q: %w", AttrCreated, err)
+		}
+	}
+	if uploadUntil != "" {
+		if r.UploadUntil, err = time.Parse(time.RFC3339Nano, uploadUntil); err != nil {
+			return nil, fmt.Errorf("attachment attribute %q: %w", AttrUploadUntil, err)
 		}
 	}
 	if md, ok := m[AttrMetadata].(map[string]any); ok {

@@ -205,11 +205,15 @@ func (s *Driver) call(ctx context.Context, op Op) *Fault {
 	return nil
 }
 
-// injected marks errors injected by the spy, for ErrorCode.
-type injected struct{ err error }
-
-func (e *injected) Error() string { return e.err.Error() }
-func (e *injected) Unwrap() error { return e.err }
+// injected returns the error of a fault: a *driver.Error, so that the
+// portable layer classifies it without asking the wrapped driver. Its code
+// is the driver.ErrorCode that err is or wraps, and otherwise Unknown, an
+// ambiguous failure.
+func injected(err error) error {
+	code := driver.Unknown
+	errors.As(err, &code)
+	return &driver.Error{Code: code, Err: err}
+}
 
 // before handles a fault before the call reaches the wrapped driver. It
 // returns done=true with the error to return if the call must not proceed.
@@ -232,7 +236,7 @@ func before(ctx context.Context, f *Fault) (bool, error) {
 		<-ctx.Done()
 		return true, ctx.Err()
 	}
-	return true, &injected{f.Err}
+	return true, injected(f.Err)
 }
 
 // after returns the error a call returns once the wrapped driver returned
@@ -242,24 +246,9 @@ func after(f *Fault, err error) error {
 		panic(ErrCrash)
 	}
 	if f != nil && f.Applied && err == nil {
-		return &injected{f.Err}
+		return injected(f.Err)
 	}
 	return err
-}
-
-// ErrorCode classifies injected errors: a driver.ErrorCode (or an error
-// wrapping one) is its own code; anything else is Unknown, an ambiguous
-// failure. Other errors are classified by the wrapped driver.
-func (s *Driver) ErrorCode(err error) driver.ErrorCode {
-	var inj *injected
-	if errors.As(err, &inj) {
-		var c driver.ErrorCode
-		if errors.As(inj.err, &c) {
-			return c
-		}
-		return driver.Unknown
-	}
-	return s.Driver.ErrorCode(err)
 }
 
 // GetDocument implements driver.Driver.
@@ -378,29 +367,13 @@ func (s *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, er
 	return info, nil
 }
 
-// As implements driver.Aser: it sets **Driver to s, and otherwise asks the
-// wrapped driver.
+// As sets **Driver to s, and passes other targets to the wrapped driver.
+// (SignedURL and ErrorAs are the wrapped driver's, neither counted nor
+// faulted.)
 func (s *Driver) As(i any) bool {
 	if p, ok := i.(**Driver); ok {
 		*p = s
 		return true
 	}
-	a, ok := s.Driver.(driver.Aser)
-	return ok && a.As(i)
-}
-
-// ErrorAs implements driver.Aser.
-func (s *Driver) ErrorAs(err error, i any) bool {
-	a, ok := s.Driver.(driver.Aser)
-	return ok && a.ErrorAs(err, i)
-}
-
-// SignedURL implements driver.Signer when the wrapped driver does; otherwise
-// it returns an Unimplemented error.
-func (s *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
-	sg, ok := s.Driver.(driver.Signer)
-	if !ok {
-		return "", &injected{driver.Unimplemented}
-	}
-	return sg.SignedURL(ctx, key, opts)
+	return s.Driver.As(i)
 }
