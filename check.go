@@ -77,8 +77,23 @@ type CheckOptions struct {
 	// It reads all the data.
 	VerifyChecksums bool
 	// BatchSize bounds how many references or payloads are held in memory
-	// at once. Default 100,000.
+	// at once (see SweepOptions.BatchSize). It does not change how much is
+	// read. Default 100,000.
 	BatchSize int
+	// Concurrency bounds the driver requests in flight (StatBlob of
+	// referenced payloads, batched document reads). Default 8.
+	Concurrency int
+	// Progress, if not nil, is called with the counts so far after each
+	// batch, from the goroutine iterating the findings.
+	Progress func(CheckProgress)
+}
+
+// CheckProgress counts what a check has seen so far.
+type CheckProgress struct {
+	Documents  int // documents read (by the scan of references, then for orphans)
+	References int // payload references checked
+	Payloads   int // objects listed in the store's namespace
+	Findings   int // findings yielded
 }
 
 // Check is a read-only consistency check, like fsck: it yields a Finding
@@ -95,6 +110,9 @@ func (s *Store) Check(ctx context.Context, opts *CheckOptions) iter.Seq2[Finding
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100_000
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
 	}
 	return func(yield func(Finding, error) bool) {
 		const op = "check"
@@ -129,9 +147,17 @@ type checker struct {
 	o       CheckOptions
 	yield   func(Finding, error) bool
 	stopped bool
+	prog    CheckProgress
+}
+
+func (c *checker) progress() {
+	if c.o.Progress != nil {
+		c.o.Progress(c.prog)
+	}
 }
 
 func (c *checker) emit(f Finding) error {
+	c.prog.Findings++
 	if !c.yield(f, nil) {
 		c.stopped = true
 		return errStopped
@@ -155,6 +181,7 @@ func (c *checker) references(ctx context.Context) error {
 		return err
 	}
 	err := c.s.scanDocuments(ctx, func(doc *driver.Document) error {
+		c.prog.Documents++
 		for field, v := range doc.Fields {
 			ref, err := c.s.honour(doc.Key, field, v)
 			if err != nil {
@@ -184,26 +211,40 @@ func (c *checker) references(ctx context.Context) error {
 	return flush()
 }
 
-// checkBatch checks one batch of references against a listing of the
-// payloads.
+// checkBatch checks one batch of references, with one StatBlob per
+// referenced payload, at most Concurrency at once.
 func (c *checker) checkBatch(ctx context.Context, batch []reference) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	want := map[string]int64{}
-	for _, r := range batch {
-		if !r.ref.IsInline {
-			want[r.ref.Key] = -1
+	defer c.progress()
+	c.prog.References += len(batch)
+	sizes := make([]int64, len(batch))
+	errs := make([]error, len(batch))
+	parallel(len(batch), 1, c.o.Concurrency, func(i, _ int) {
+		r := batch[i]
+		if r.ref.IsInline {
+			return
+		}
+		info, err := c.s.drv.StatBlob(ctx, r.ref.Key)
+		switch {
+		case err == nil:
+			sizes[i] = info.Size
+		case c.s.errorCode(err) == NotFound:
+			sizes[i] = -1
+		default:
+			errs[i] = err
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
-	if len(want) > 0 {
-		if err := c.s.listPayloads(ctx, func(b driver.BlobInfo) error {
-			if _, ok := want[b.Key]; ok {
-				want[b.Key] = b.Size
-			}
-			return nil
-		}); err != nil {
-			return err
+	want := make(map[string]int64, len(batch))
+	for i, r := range batch {
+		if !r.ref.IsInline {
+			want[r.ref.Key] = sizes[i]
 		}
 	}
 	for _, r := range batch {
@@ -238,39 +279,43 @@ func (c *checker) checkBatch(ctx context.Context, batch []reference) error {
 	return nil
 }
 
-// orphans reports payloads that no document references, a batch at a time.
+// orphans reports payloads that no document references, reading the
+// documents their keys name, a batch at a time (see orphanFinder).
 func (c *checker) orphans(ctx context.Context) error {
-	batch := map[string]time.Time{}
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if _, err := c.s.scanReferences(ctx, func(key string) { delete(batch, key) }); err != nil {
+	f := &orphanFinder{s: c.s, conc: c.o.Concurrency, batchSize: c.o.BatchSize}
+	docs0 := c.prog.Documents
+	var batch []candidate
+	flush := func(final bool) error {
+		orphans, _, err := f.orphans(ctx, batch, final)
+		batch = batch[:0]
+		if err != nil {
 			return err
 		}
-		for key, mod := range batch {
-			if err := c.emit(Finding{Kind: OrphanPayload, PayloadKey: key, Stored: mod,
-				Detail: fmt.Sprintf("payload %q (stored %s) is referenced by no document", key, mod.UTC().Format(time.RFC3339))}); err != nil {
+		c.prog.Documents = docs0 + f.docs
+		for _, o := range orphans {
+			if err := c.emit(Finding{Kind: OrphanPayload, PayloadKey: o.key, Stored: o.mod,
+				Detail: fmt.Sprintf("payload %q (stored %s) is referenced by no document", o.key, o.mod.UTC().Format(time.RFC3339))}); err != nil {
 				return err
 			}
 		}
-		clear(batch)
+		c.progress()
 		return nil
 	}
 	err := c.s.listPayloads(ctx, func(b driver.BlobInfo) error {
+		c.prog.Payloads++
 		if !c.s.isPayloadKey(b.Key) {
 			return nil
 		}
-		batch[b.Key] = b.ModTime
-		if len(batch) >= c.o.BatchSize {
-			return flush()
+		batch = append(batch, candidate{key: b.Key, mod: b.ModTime})
+		if len(batch)+len(f.fallback) >= c.o.BatchSize {
+			return flush(false)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return flush()
+	return flush(true)
 }
 
 // listPayloads calls f with every object in the store's namespace.

@@ -192,14 +192,37 @@
 //
 // # Sweep and Check
 //
-// Store.Sweep deletes orphan payloads (left by a crash, or by a clean-up
-// or an ambiguous write whose payloads could not safely be deleted) once
-// they are older than a grace period, and never a payload a committed
-// document references, even with writers running; Store.Check reports
-// dangling references, size and checksum mismatches and orphans without
-// changing anything. Both keep memory bounded on large stores: Sweep
-// holds at most SweepOptions.BatchSize candidate payloads and scans the
-// documents once per batch.
+// Store.Sweep deletes orphan payloads (left by a crash, by a clean-up or
+// an ambiguous write whose payloads could not safely be deleted, or by a
+// document deleted behind the store's back, such as by a DynamoDB TTL)
+// once they are older than a grace period, and never a payload a
+// committed document references, even with writers running; Store.Check
+// reports dangling references, size and checksum mismatches and orphans
+// without changing anything.
+//
+// Both cost time linear in the size of the store, whatever their
+// BatchSize, which bounds only memory (the keys held at once). Payload
+// keys begin with their document's key (see Ownership), escaped
+// reversibly, so payloads listed in key order come grouped by document
+// and name it. Sweep lists the namespace once, a batch at a time; for
+// each batch it reads just the documents its payloads name, with
+// Driver.GetDocuments (DynamoDB BatchGetItem: 100 keys per request,
+// strongly consistent), and deletes the old payloads those documents do
+// not reference with Driver.DeleteBlobs (S3 DeleteObjects: 1,000 keys per
+// request), with at most SweepOptions.Concurrency requests in flight. A
+// document is read once per batch that holds its payloads, and the last
+// document read is kept for the next batch, so a store of n documents
+// with one payload each costs n document reads, n/1000 listing pages and
+// n/100 read requests. A key part whose escape is longer than 120 bytes
+// is replaced by a hash in payload keys and cannot be decoded: such
+// payloads (their documents have long keys) wait until half a batch of
+// them has gathered, then are checked against one scan of every
+// document; memory then holds up to twice BatchSize keys, and the cost is
+// one scan per BatchSize/2 such payloads. Check scans the documents once
+// to check each reference (one StatBlob per referenced payload, at most
+// CheckOptions.Concurrency at once), then finds orphans as Sweep does: at
+// most two reads of each document. Both report their counts so far
+// through their Progress callbacks after each batch.
 //
 // # Why Sweep is safe
 //
@@ -225,13 +248,22 @@
 //     all, before t0 + CommitDeadline + WriteTimeout, plus the time a
 //     request may linger in the network after the client gave up.
 //
-// Sweep starts at time s, lists the payloads with m < s - grace, and only
-// then reads the documents. A payload it finds unreferenced was either
+// Sweep starts at time s and considers only payloads with m < s - grace;
+// every document read it decides by happens after s (a strongly
+// consistent read of the one document whose key prefix holds the
+// payload, which by 1 is the only one that can reference it, or a scan
+// of all documents for payloads whose keys hold a hashed key part). The
+// order of listing and reading within the sweep does not matter, so
+// Sweep may keep a document read for an earlier batch: what counts is
+// that the read came after s. A payload it finds unreferenced was either
 // referenced once and, by 1, never will be again, or belongs to a Put
-// that has not committed; that Put would have to land after s > m +
-// grace >= t0 + grace, which 3 rules out as long as the grace period
-// exceeds CommitDeadline + WriteTimeout by more than the clock skew and
-// network delay. Sweep therefore refuses a grace period shorter than
+// that had not committed when its document was read, after s; that Put
+// would have to land after s > m + grace >= t0 + grace, which 3 rules
+// out as long as the grace period exceeds CommitDeadline + WriteTimeout
+// by more than the clock skew and network delay. A document deleted
+// behind the store's back (a TTL, another tool) leaves payloads that no
+// document references: by the same argument they are orphans, and Sweep
+// deletes them once they are older than the grace period. Sweep therefore refuses a grace period shorter than
 // CommitDeadline + WriteTimeout + 10 minutes; the default is 24 hours.
 // Several Sweeps may run at once: each deletes only what it found
 // unreferenced.

@@ -124,3 +124,42 @@ func newID() string {
 	idEncoding.Encode(id[:], buf[:])
 	return string(id[:])
 }
+
+// unescapeSegment reverses keySegment: it returns the key part that seg
+// is the escape of, and false if seg is a hash ("~" and a hash of a long
+// part, which cannot be reversed) or is not an escape keySegment makes.
+// The escape is reversible because keySegment keeps only letters, digits,
+// '-' and '_' and writes every other byte as %XX (uppercase hex), so '%'
+// and '~' never stand for themselves.
+func unescapeSegment(seg string) (string, bool) {
+	if seg == "" || seg[0] == '~' || len(seg) > maxSegment {
+		return "", false
+	}
+	b := make([]byte, 0, len(seg))
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		switch {
+		case keepInKey(c):
+			b = append(b, c)
+		case c == '%' && i+2 < len(seg) && isUpperHex(seg[i+1]) && isUpperHex(seg[i+2]):
+			b = append(b, unhex(seg[i+1])<<4|unhex(seg[i+2]))
+			i += 2
+		default:
+			return "", false
+		}
+	}
+	s := string(b)
+	if !utf8.ValidString(s) || keySegment(s) != seg {
+		return "", false
+	}
+	return s, true
+}
+
+func isUpperHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'F' }
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'A' + 10
+}

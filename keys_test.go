@@ -141,3 +141,38 @@ func TestOwns(t *testing.T) {
 		t.Errorf("a partition-only store does not own its key %q", k2)
 	}
 }
+
+// TestUnescapeSegment checks that keySegment is reversed exactly, and that
+// hashes and anything keySegment never makes are refused.
+func TestUnescapeSegment(t *testing.T) {
+	for _, tc := range []struct {
+		name, part string
+	}{
+		{"plain", "acme-2026_001"},
+		{"punctuation", "a/b c%d~e"},
+		{"unicode", "Zürich 東京"},
+		{"dotdot", ".."},
+		{"percent-looking", "%2F"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := unescapeSegment(keySegment(tc.part))
+			if !ok || got != tc.part {
+				t.Errorf("unescapeSegment(%q) = %q, %v, want %q", keySegment(tc.part), got, ok, tc.part)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, seg string }{
+		{"hash", keySegment(strings.Repeat("x/", 100))},
+		{"lowercase-hex", "a%2f"},
+		{"short-escape", "a%2"},
+		{"unescaped-dot", "a.b"},
+		{"invalid-utf8", "%FF"},
+		{"empty", ""},
+	} {
+		t.Run("refuses/"+tc.name, func(t *testing.T) {
+			if got, ok := unescapeSegment(tc.seg); ok {
+				t.Errorf("unescapeSegment(%q) = %q, want refusal", tc.seg, got)
+			}
+		})
+	}
+}

@@ -289,3 +289,20 @@ func (s *Store) readMarker(ctx context.Context, key string) ([]byte, error) {
 	defer rc.Close()
 	return io.ReadAll(io.LimitReader(rc, maxOwnerRecord))
 }
+
+// payloadOwner returns the key of the document whose sub-namespace holds
+// payloadKey, a payload key of this store (isPayloadKey), decoded from the
+// key's escaped segments; ok is false if a segment is a hash of a long
+// key part, whose document cannot be named from the key alone.
+func (s *Store) payloadOwner(payloadKey string) (k driver.Key, ok bool) {
+	parts := strings.Split(strings.TrimPrefix(payloadKey, s.ns), "/")
+	if k.Partition, ok = unescapeSegment(parts[0]); !ok {
+		return driver.Key{}, false
+	}
+	if s.info.SortKey != "" {
+		if k.Sort, ok = unescapeSegment(parts[1]); !ok {
+			return driver.Key{}, false
+		}
+	}
+	return k, true
+}

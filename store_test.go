@@ -240,6 +240,10 @@ func (d *codedDriver) GetDocument(ctx context.Context, k driver.Key) (*driver.Do
 	return d.Driver.GetDocument(ctx, k)
 }
 
+func (d *codedDriver) GetDocuments(ctx context.Context, keys []driver.Key) ([]*driver.Document, []error) {
+	return driver.GetEach(ctx, d, keys)
+}
+
 func (d *codedDriver) ErrorCode(err error) driver.ErrorCode {
 	d.codeCalls++
 	return d.Driver.ErrorCode(err)

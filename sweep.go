@@ -3,6 +3,8 @@ package docblob
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -11,8 +13,10 @@ import (
 // Why Sweep never deletes a referenced payload, even while writers run,
 // is argued once, in the package documentation (doc.go, "Why Sweep is
 // safe"), from the commit deadline that put.go enforces. Sweep's part: it
-// lists payloads before it reads the documents, and it refuses a grace
-// period shorter than CommitDeadline + WriteTimeout + 10 minutes.
+// fixes its cutoff before it reads any document, reads documents strongly
+// consistently, and refuses a grace period shorter than CommitDeadline +
+// WriteTimeout + 10 minutes. How it finds orphans in one pass is in
+// doc.go, "Sweep and Check".
 
 // SweepOptions configure Sweep.
 type SweepOptions struct {
@@ -23,8 +27,18 @@ type SweepOptions struct {
 	// DryRun finds orphans without deleting them.
 	DryRun bool
 	// BatchSize bounds how many candidate payloads are held in memory at
-	// once. Default 100,000.
+	// once (twice that, at worst, when many payload keys hold hashed key
+	// parts; see the package documentation, Sweep and Check). It does not
+	// change how much is read. Default 100,000.
 	BatchSize int
+	// Concurrency bounds the driver requests in flight: batched document
+	// reads (up to 100 documents each) and batched payload deletes (up to
+	// 1,000 payloads each). Default 8.
+	Concurrency int
+	// Progress, if not nil, is called with the counts so far after each
+	// batch, from the goroutine that called Sweep, so that a long sweep
+	// can be watched.
+	Progress func(SweepResult)
 }
 
 // SweepResult counts what a sweep saw and did.
@@ -36,18 +50,21 @@ type SweepResult struct {
 	Orphans    int // old payloads that no document references
 	Deleted    int // orphans deleted (0 in a dry run)
 	Failed     int // orphans whose deletion failed
-	Documents  int // documents read, over all batches
+	Documents  int // documents read
 }
 
-// Sweep finds payloads that no document references, left by a crash or a
-// failed clean-up, and deletes those stored more than the grace period
-// ago. It never deletes a payload that a committed document references,
-// also while other writers run (see the package documentation, Why Sweep
-// is safe). It is safe to run from several processes at once. It looks
-// only inside the store's own namespace (see Store.Namespace), after
-// checking that the namespace is the store's own; objects there whose keys
-// are not payload keys are left alone.
-// opts may be nil.
+// Sweep finds payloads that no document references, left by a crash, a
+// failed clean-up or a document deleted behind the store's back (a
+// DynamoDB TTL, another tool), and deletes those stored more than the
+// grace period ago. It never deletes a payload that a committed document
+// references, also while other writers run (see the package
+// documentation, Why Sweep is safe). It is safe to run from several
+// processes at once. It looks only inside the store's own namespace (see
+// Store.Namespace), after checking that the namespace is the store's own;
+// objects there whose keys are not payload keys are left alone. It lists
+// every payload once and reads each document that has old payloads about
+// once, whatever the BatchSize (see the package documentation, Sweep and
+// Check). opts may be nil.
 func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, error) {
 	const op = "sweep"
 	ctx, exit, err := s.enterLong(ctx, op)
@@ -68,43 +85,39 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100_000
 	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
 	if err := s.claimNamespace(ctx, op); err != nil {
 		return nil, err
 	}
 	res := &SweepResult{}
+	// The cutoff is fixed before any document is read: see Why Sweep is
+	// safe.
 	cutoff := s.opts.Now().Add(-o.GracePeriod)
-	batch := map[string]bool{}
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		n, err := s.scanReferences(ctx, func(key string) {
-			if batch[key] {
-				delete(batch, key)
-				res.Referenced++
+	f := &orphanFinder{s: s, conc: o.Concurrency, batchSize: o.BatchSize}
+	var batch []candidate
+	handle := func(orphans []candidate, decided int) error {
+		res.Documents = f.docs
+		res.Orphans += len(orphans)
+		res.Referenced += decided - len(orphans)
+		if !o.DryRun {
+			if err := s.deleteOrphans(ctx, op, orphans, o.Concurrency, res); err != nil {
+				return err
 			}
-		})
-		res.Documents += n
+		}
+		if o.Progress != nil {
+			o.Progress(*res)
+		}
+		return nil
+	}
+	flush := func(final bool) error {
+		orphans, decided, err := f.orphans(ctx, batch, final)
+		batch = batch[:0]
 		if err != nil {
 			return err
 		}
-		res.Orphans += len(batch)
-		for key := range batch {
-			if o.DryRun {
-				break
-			}
-			if err := s.drv.DeleteBlob(ctx, key); err != nil {
-				if c := contextErr(err); c != nil {
-					return c
-				}
-				res.Failed++
-				s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, noKey, err), key))
-				continue
-			}
-			res.Deleted++
-		}
-		clear(batch)
-		return nil
+		return handle(orphans, decided)
 	}
 	err = s.listPayloads(ctx, func(b driver.BlobInfo) error {
 		res.Payloads++
@@ -114,20 +127,214 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 		case !b.ModTime.Before(cutoff):
 			res.Young++
 		default:
-			batch[b.Key] = true
-			if len(batch) >= o.BatchSize {
-				return flush()
+			batch = append(batch, candidate{key: b.Key, mod: b.ModTime})
+			if len(batch)+len(f.fallback) >= o.BatchSize {
+				return flush(false)
 			}
 		}
 		return nil
 	})
 	if err == nil {
-		err = flush()
+		err = flush(true)
 	}
+	res.Documents = f.docs
 	if err != nil {
 		return res, s.wrap(op, noKey, err)
 	}
 	return res, nil
+}
+
+// deleteOrphans deletes payloads in batches of driver.MaxDeleteBlobs, at
+// most conc batches at once, counting what it did in res.
+func (s *Store) deleteOrphans(ctx context.Context, op string, orphans []candidate, conc int, res *SweepResult) error {
+	keys := make([]string, len(orphans))
+	for i, c := range orphans {
+		keys[i] = c.key
+	}
+	errs := make([]error, len(keys))
+	parallel(len(keys), driver.MaxDeleteBlobs, conc, func(lo, hi int) {
+		copy(errs[lo:hi], s.drv.DeleteBlobs(ctx, keys[lo:hi]))
+	})
+	for i, err := range errs {
+		if err == nil {
+			res.Deleted++
+			continue
+		}
+		if c := contextErr(err); c != nil {
+			return c
+		}
+		res.Failed++
+		s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, noKey, err), keys[i]))
+	}
+	return nil
+}
+
+// parallel calls f for each chunk [lo, hi) of size (the last one
+// shorter) of [0, n), at most conc at once, and returns when all are done.
+func parallel(n, size, conc int, f func(lo, hi int)) {
+	if n <= size {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += size {
+		hi := min(lo+size, n)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// candidate is a listed payload that may be an orphan.
+type candidate struct {
+	key string
+	mod time.Time
+}
+
+// orphanFinder tells which listed payloads no document references. The
+// payloads come in key order, a batch at a time; each payload key names
+// the document whose sub-namespace holds it (payloadOwner), and only that
+// document may reference it (see Ownership), so the finder reads just
+// those documents, each once per batch and once overall unless its
+// payloads span batches: it keeps the last document it read for the next
+// batch. Payloads whose keys hold a hashed key part cannot name their
+// document: they wait in fallback, and are checked against a scan of
+// every document once fallback holds a batch (or at the end).
+type orphanFinder struct {
+	s         *Store
+	conc      int
+	batchSize int
+
+	last     driver.Key
+	lastRefs []string // the payloads that the document last read references
+	haveLast bool
+
+	fallback []candidate
+	docs     int // documents read
+}
+
+// orphans returns the candidates of batch, and of fallback if it holds
+// half a batch or final is set, that no document references, and how many
+// candidates it decided (the rest wait in fallback).
+func (f *orphanFinder) orphans(ctx context.Context, batch []candidate, final bool) (orphans []candidate, decided int, err error) {
+	var named []driver.Key // distinct documents to read, in order
+	owners := make([]driver.Key, len(batch))
+	for i, c := range batch {
+		k, ok := f.s.payloadOwner(c.key)
+		if !ok {
+			f.fallback = append(f.fallback, c)
+			continue
+		}
+		owners[i] = k
+		if (len(named) == 0 || named[len(named)-1] != k) && !(f.haveLast && k == f.last) {
+			named = append(named, k)
+		}
+	}
+	refs, err := f.read(ctx, named)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, ok := refs[f.last]; f.haveLast && !ok {
+		refs[f.last] = f.lastRefs
+	}
+	for i, c := range batch {
+		k := owners[i]
+		if k == (driver.Key{}) {
+			continue // in fallback
+		}
+		decided++
+		f.last, f.lastRefs, f.haveLast = k, refs[k], true
+		if !slices.Contains(refs[k], c.key) {
+			orphans = append(orphans, c)
+		}
+	}
+	if len(f.fallback) > 0 && (final || len(f.fallback) >= f.batchSize/2) {
+		more, err := f.scan(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		decided += len(f.fallback)
+		orphans = append(orphans, more...)
+		f.fallback = f.fallback[:0]
+	}
+	return orphans, decided, nil
+}
+
+// read reads the documents with the keys, in batches of
+// driver.MaxGetDocuments, at most f.conc batches at once, and returns the
+// payloads each references (a missing document references none).
+func (f *orphanFinder) read(ctx context.Context, keys []driver.Key) (map[driver.Key][]string, error) {
+	docs, err := f.s.readDocuments(ctx, keys, f.conc)
+	f.docs += len(keys)
+	if err != nil {
+		return nil, err
+	}
+	refs := make(map[driver.Key][]string, len(keys))
+	for i, k := range keys {
+		if docs[i] != nil {
+			refs[k] = f.s.references(k, docs[i].Fields)
+		} else {
+			refs[k] = nil
+		}
+	}
+	return refs, nil
+}
+
+// scan returns the fallback candidates that no document references,
+// scanning every document once.
+func (f *orphanFinder) scan(ctx context.Context) ([]candidate, error) {
+	left := make(map[string]bool, len(f.fallback))
+	for _, c := range f.fallback {
+		left[c.key] = true
+	}
+	n, err := f.s.scanReferences(ctx, func(key string) { delete(left, key) })
+	f.docs += n
+	if err != nil {
+		return nil, err
+	}
+	var orphans []candidate
+	for _, c := range f.fallback {
+		if left[c.key] {
+			orphans = append(orphans, c)
+		}
+	}
+	return orphans, nil
+}
+
+// readDocuments reads the documents with the keys, in batches of
+// driver.MaxGetDocuments, at most conc batches at once: docs[i] is the
+// document with keys[i], or nil if there is none. Any other failure is
+// returned.
+func (s *Store) readDocuments(ctx context.Context, keys []driver.Key, conc int) ([]*driver.Document, error) {
+	docs, errs := s.getDocuments(ctx, keys, conc)
+	for i, err := range errs {
+		if err != nil && s.errorCode(err) != NotFound {
+			return nil, err
+		}
+		if err != nil {
+			docs[i] = nil
+		}
+	}
+	return docs, nil
+}
+
+// getDocuments calls the driver's GetDocuments on batches of keys, at most
+// conc at once, and returns its answers for every key.
+func (s *Store) getDocuments(ctx context.Context, keys []driver.Key, conc int) ([]*driver.Document, []error) {
+	docs, errs := make([]*driver.Document, len(keys)), make([]error, len(keys))
+	parallel(len(keys), driver.MaxGetDocuments, conc, func(lo, hi int) {
+		d, e := s.drv.GetDocuments(ctx, keys[lo:hi])
+		copy(docs[lo:hi], d)
+		copy(errs[lo:hi], e)
+	})
+	return docs, errs
 }
 
 // scanReferences calls f with the storage key of every payload that a

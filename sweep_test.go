@@ -168,3 +168,50 @@ func TestCheck(t *testing.T) {
 		break
 	}
 }
+
+// TestSweepHashedKeys checks the fallback for payloads whose keys hold a
+// hashed key part (a long partition or sort key), which cannot name their
+// document: they are checked against a scan of the documents, and only
+// the unreferenced ones are deleted, for every BatchSize.
+func TestSweepHashedKeys(t *testing.T) {
+	long := strings.Repeat("long/part ", 20)
+	for _, tc := range []struct {
+		name      string
+		customer  string
+		id        string
+		batchSize int
+	}{
+		{"LongPartition/batch=1", long, "1", 1},
+		{"LongPartition/batch=100", long, "1", 100},
+		{"LongSort/batch=1", "c", long, 1},
+		{"LongSort/batch=100", "c", long, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, aged, _ := newSweepStore(t)
+			for _, id := range []string{"a", "b"} { // plain keys too
+				if err := s.Put(ctx, &Invoice{Customer: "c", ID: id, PDF: docblob.NewBlobBytes([]byte(id), nil)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Put(ctx, &Invoice{Customer: tc.customer, ID: tc.id, PDF: docblob.NewBlobBytes([]byte("old"), nil)}); err != nil {
+				t.Fatal(err)
+			}
+			aged.FailNext(spy.DeleteBlob, 1, spy.Fault{Err: errors.New("boom")})
+			if err := s.Put(ctx, &Invoice{Customer: tc.customer, ID: tc.id, PDF: docblob.NewBlobBytes([]byte("new"), nil)}); err != nil {
+				t.Fatal(err)
+			}
+			aged.age = 25 * time.Hour
+			res, err := s.Sweep(ctx, &docblob.SweepOptions{BatchSize: tc.batchSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Orphans != 1 || res.Deleted != 1 || res.Referenced != 3 {
+				t.Errorf("result %+v, want the one orphan deleted and 3 kept", res)
+			}
+			for f, err := range s.Check(ctx, &docblob.CheckOptions{BatchSize: tc.batchSize}) {
+				t.Errorf("after the sweep: %v %v", f, err)
+			}
+		})
+	}
+}

@@ -137,6 +137,16 @@ func (w *closeWatch) DeleteBlob(ctx context.Context, key string) error {
 	return w.Driver.DeleteBlob(ctx, key)
 }
 
+func (w *closeWatch) GetDocuments(ctx context.Context, keys []driver.Key) ([]*driver.Document, []error) {
+	w.call()
+	return w.Driver.GetDocuments(ctx, keys)
+}
+
+func (w *closeWatch) DeleteBlobs(ctx context.Context, keys []string) []error {
+	w.call()
+	return w.Driver.DeleteBlobs(ctx, keys)
+}
+
 func (w *closeWatch) ListBlobs(ctx context.Context, prefix, token string) (*driver.BlobPage, error) {
 	w.call()
 	return w.Driver.ListBlobs(ctx, prefix, token)

@@ -323,6 +323,15 @@ func (d *mapDriver) DeleteBlob(ctx context.Context, key string) error {
 	return nil
 }
 
+// GetDocuments and DeleteBlobs loop over the single-key primitives.
+func (d *mapDriver) GetDocuments(ctx context.Context, keys []driver.Key) ([]*driver.Document, []error) {
+	return driver.GetEach(ctx, d, keys)
+}
+
+func (d *mapDriver) DeleteBlobs(ctx context.Context, keys []string) []error {
+	return driver.DeleteEach(ctx, d, keys)
+}
+
 // ListBlobs returns every payload under prefix in one page.
 func (d *mapDriver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driver.BlobPage, error) {
 	if err := d.begin(ctx); err != nil {

@@ -88,6 +88,13 @@ func (r *recordingDriver) DeleteBlob(ctx context.Context, key string) error {
 	return r.shiftedDriver.DeleteBlob(ctx, key)
 }
 
+func (r *recordingDriver) DeleteBlobs(ctx context.Context, keys []string) []error {
+	r.mu.Lock()
+	r.deletes = append(r.deletes, keys...)
+	r.mu.Unlock()
+	return r.shiftedDriver.DeleteBlobs(ctx, keys)
+}
+
 func (r *recordingDriver) deleted() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -87,6 +87,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"Values", testValues},
 		{"ValueTypes", testValueTypes},
 		{"Check", testCheck},
+		{"Batch", testBatch},
 		{"As", testAs},
 		{"Close", testClose},
 		{"Cancel", testCancel},

@@ -68,6 +68,7 @@ func TestDriver(ctx context.Context, drv driver.Driver) error {
 	c.checkPayloads()
 	c.checkListing()
 	c.checkFailedWrites()
+	c.checkBatches()
 	c.checkEscapeHatches()
 	c.cleanup()
 	return errors.Join(c.errs...)

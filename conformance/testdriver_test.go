@@ -51,6 +51,10 @@ func (d uncodedNotFound) GetDocument(ctx context.Context, key driver.Key) (*driv
 	return doc, err
 }
 
+func (d uncodedNotFound) GetDocuments(ctx context.Context, keys []driver.Key) ([]*driver.Document, []error) {
+	return driver.GetEach(ctx, d, keys)
+}
+
 func (d listAll) ListBlobs(ctx context.Context, _, token string) (*driver.BlobPage, error) {
 	return d.mapDriver.ListBlobs(ctx, "", token)
 }

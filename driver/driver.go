@@ -1,7 +1,10 @@
 // Package driver defines the small interface that docblob backends implement.
 //
 // A driver supplies primitives only: store, read and delete one document;
-// write, read and delete one payload; list both for sweeps and checks. The
+// write, read and delete one payload; read many documents and delete many
+// payloads at once (batches, which simple drivers make by looping over the
+// single primitives with GetEach and DeleteEach); list both for sweeps and
+// checks. The
 // portable [github.com/docblob/docblob.Store] owns everything else (the write
 // protocol, validation, attachment encoding, checksums, inline payloads and
 // error wrapping), so that every backend behaves the same.
@@ -330,6 +333,18 @@ type Driver interface {
 	// the order q asks for.
 	QueryDocuments(ctx context.Context, q *Query) (*QueryPage, error)
 
+	// GetDocuments reads the documents with the keys, as GetDocument
+	// would each (strongly consistently where the backend can), and
+	// returns one document and one error per key, in the order of keys:
+	// docs[i] is the document with keys[i], or nil with errs[i] saying
+	// why (code NotFound if no document has the key). Both slices have
+	// len(keys) entries. keys holds at most MaxGetDocuments distinct keys;
+	// a driver whose backend reads many documents in one request (DynamoDB
+	// BatchGetItem) uses it and retries the keys the backend left
+	// unprocessed; others loop over GetDocument (see GetEach). A failure
+	// of the whole request is reported for each key it left unread.
+	GetDocuments(ctx context.Context, keys []Key) (docs []*Document, errs []error)
+
 	// WriteBlob stores the payload read from r until io.EOF under key, a key
 	// that the portable layer guarantees has never been used. It must stream
 	// (memory bounded regardless of the payload's size, except for drivers
@@ -354,6 +369,14 @@ type Driver interface {
 	// DeleteBlob removes the payload under key. Deleting a missing payload
 	// is not an error.
 	DeleteBlob(ctx context.Context, key string) error
+
+	// DeleteBlobs removes the payloads under the keys, as DeleteBlob would
+	// each, and returns one error per key, in the order of keys (nil where
+	// the payload is gone, also if it was missing): len(keys) entries.
+	// keys holds at most MaxDeleteBlobs distinct keys; a driver whose
+	// backend deletes many objects in one request (S3 DeleteObjects) uses
+	// it; others loop over DeleteBlob (see DeleteEach).
+	DeleteBlobs(ctx context.Context, keys []string) []error
 
 	// ListBlobs returns one page of the payloads whose keys start with
 	// prefix, in key order.
@@ -389,6 +412,47 @@ type Driver interface {
 	// Close releases the driver's resources. No other method is called
 	// after Close.
 	Close() error
+}
+
+// The largest number of keys the portable layer gives one GetDocuments or
+// DeleteBlobs call: the limits of DynamoDB's BatchGetItem and S3's
+// DeleteObjects.
+const (
+	MaxGetDocuments = 100
+	MaxDeleteBlobs  = 1000
+)
+
+// GetEach implements GetDocuments for a driver that reads one document per
+// request: it calls d.GetDocument for each key in turn, stopping at a done
+// context (whose error it reports for the keys left).
+func GetEach(ctx context.Context, d Driver, keys []Key) ([]*Document, []error) {
+	docs, errs := make([]*Document, len(keys)), make([]error, len(keys))
+	for i, k := range keys {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		docs[i], errs[i] = d.GetDocument(ctx, k)
+		if errs[i] != nil {
+			docs[i] = nil
+		}
+	}
+	return docs, errs
+}
+
+// DeleteEach implements DeleteBlobs for a driver that deletes one payload
+// per request: it calls d.DeleteBlob for each key in turn, stopping at a
+// done context (whose error it reports for the keys left).
+func DeleteEach(ctx context.Context, d Driver, keys []string) []error {
+	errs := make([]error, len(keys))
+	for i, k := range keys {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = d.DeleteBlob(ctx, k)
+	}
+	return errs
 }
 
 // SignedURLOptions are the options of a signed URL.

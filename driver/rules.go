@@ -27,12 +27,9 @@ func CheckDynamoDBValues(fields map[string]any) error {
 	return checkMap(fields, "", 1)
 }
 
-// maxDynamoDBDepth is how deep DynamoDB lets maps and lists nest.
-const maxDynamoDBDepth = 32
-
 func checkMap(m map[string]any, path string, depth int) error {
-	if depth > maxDynamoDBDepth {
-		return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", path, maxDynamoDBDepth)
+	if depth > DynamoDBMaxDepth {
+		return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", path, DynamoDBMaxDepth)
 	}
 	for k, v := range m {
 		p := path + "." + k
@@ -83,8 +80,8 @@ func checkValue(v any, path string, depth int) error {
 	case BinarySet:
 		return checkSet(x, path, func(b []byte) (string, error) { return string(b), nil })
 	case []any:
-		if depth+1 > maxDynamoDBDepth {
-			return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", path, maxDynamoDBDepth)
+		if depth+1 > DynamoDBMaxDepth {
+			return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", path, DynamoDBMaxDepth)
 		}
 		for i, e := range x {
 			if err := checkValue(e, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {

@@ -13,7 +13,12 @@ type Op = spy.Op
 // superseded payloads (DeleteBlob); a Put that commits a direct upload
 // reads the upload (StatBlob or OpenBlob) instead of writing it; Get is
 // GetDocument; Blob.Open is OpenBlob; Delete is DeleteDocument then
-// DeleteBlob per attachment; queries are QueryDocuments. The test server
+// DeleteBlob per attachment; queries are QueryDocuments. GetMany reads
+// documents with GetDocuments, up to 100 per call; DeleteMany deletes each
+// document with DeleteDocument, then the payloads with DeleteBlobs, up to
+// 1,000 per call; Sweep lists payloads (ListBlobs), reads their documents
+// (GetDocuments) and deletes orphans (DeleteBlobs); Check also scans the
+// documents (QueryDocuments) and stats each referenced payload (StatBlob). The test server
 // of signed URLs (see Server) checks that the payload exists, or is free
 // for an upload (StatBlob or ListBlobs), then reads it (OpenBlob) or
 // writes it (WriteBlob).
@@ -27,6 +32,8 @@ const (
 	StatBlob       = spy.StatBlob
 	DeleteBlob     = spy.DeleteBlob
 	ListBlobs      = spy.ListBlobs
+	GetDocuments   = spy.GetDocuments
+	DeleteBlobs    = spy.DeleteBlobs
 )
 
 // Faults injects faults into the driver of a store made by New, and counts

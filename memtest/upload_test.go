@@ -164,8 +164,8 @@ func TestDirectUploadFailedCommitIsSwept(t *testing.T) {
 	if res.Deleted != 1 || res.Orphans != 1 || res.Young != 0 {
 		t.Fatalf("sweep after the grace period: %+v", res)
 	}
-	if n := memtest.Calls(store)[memtest.DeleteBlob]; n != 1 {
-		t.Errorf("sweep deleted %d payloads", n)
+	if n := memtest.Calls(store)[memtest.DeleteBlobs]; n != 1 {
+		t.Errorf("sweep made %d DeleteBlobs calls, want 1", n)
 	}
 	memtest.AssertConsistent(t, store)
 	memtest.AssertEmpty(t, store)

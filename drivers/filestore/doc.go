@@ -29,17 +29,19 @@
 // The directory is created (mode 0700) if missing. Parameters:
 //
 //	partition_key=NAME       the partition key attribute (default "pk")
-//	sort_key=NAME            the sort key attribute (default "sk");
-//	                         empty (sort_key=) for documents keyed by a
-//	                         partition key only
+//	sort_key=NAME            the sort key attribute (default "sk")
+//	no_sort_key=true         documents keyed by a partition key only;
+//	                         sort_key= (empty) is an alias
 //	max_document_bytes=N     the document size limit (default 409600, as
 //	                         DynamoDB); 0 means no limit
 //	collection=NAME          the document collection (default "files";
 //	                         see Collections)
 //	nosync=true              skip fsync (see Options.NoSync)
 //
-// Unknown parameters are an error. docblob.Open's own parameters (prefix,
-// inline_threshold) work as on every scheme.
+// The key parameters are those of every scheme (driver.ParseKeyParams).
+// Unknown parameters, and any parameter given more than once, are an
+// error. docblob.Open's own parameters (prefix, inline_threshold) work as
+// on every scheme.
 //
 // # Collections
 //

@@ -23,17 +23,17 @@ const (
 	// DefaultMaxDocumentBytes is the default bound on a document's size as
 	// driver.DocumentSize counts it: DynamoDB's item limit, so that code
 	// tested against a directory fails the same way it would in production.
-	DefaultMaxDocumentBytes = 400 * 1024
+	DefaultMaxDocumentBytes = driver.DynamoDBMaxItemBytes
 
 	// MaxPartitionKeyBytes and MaxSortKeyBytes bound the keys, as DynamoDB
 	// does. The encoding on disk supports longer keys (see the package
-	// documentation); the bounds are DynamoDB's so that a key accepted here
-	// is accepted in production.
-	MaxPartitionKeyBytes = 2048
-	MaxSortKeyBytes      = 1024
+	// documentation); the bounds are DynamoDB's (driver.DynamoDBLimits)
+	// so that a key accepted here is accepted in production.
+	MaxPartitionKeyBytes = driver.DynamoDBMaxPartitionKeyBytes
+	MaxSortKeyBytes      = driver.DynamoDBMaxSortKeyBytes
 
 	// MaxBlobKeyBytes bounds payload keys, as S3 does.
-	MaxBlobKeyBytes = 1024
+	MaxBlobKeyBytes = driver.S3MaxKeyBytes
 
 	// DefaultCollection is the document collection a driver uses when
 	// Options.Collection is empty: the documents under DIR/docs.

@@ -37,25 +37,17 @@ func openURL(ctx context.Context, u *url.URL) (driver.Driver, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("filestore: URL %q names no directory", u.Redacted())
 	}
-	var o Options
 	q := u.Query()
+	keys, err := driver.ParseKeyParams(q) // also refuses repeated parameters
+	if err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	o := Options{PartitionKey: keys.PartitionKey, SortKey: keys.SortKey, NoSortKey: keys.NoSortKey}
 	for name, vals := range q {
-		if len(vals) != 1 {
-			return nil, fmt.Errorf("filestore: URL parameter %q given %d times", name, len(vals))
-		}
 		v := vals[0]
 		switch name {
-		case "partition_key":
-			if v == "" {
-				return nil, fmt.Errorf("filestore: empty partition_key")
-			}
-			o.PartitionKey = v
-		case "sort_key":
-			if v == "" {
-				o.NoSortKey = true
-			} else {
-				o.SortKey = v
-			}
+		case driver.ParamPartitionKey, driver.ParamSortKey, driver.ParamNoSortKey:
+			// read by ParseKeyParams
 		case "max_document_bytes":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
@@ -77,7 +69,7 @@ func openURL(ctx context.Context, u *url.URL) (driver.Driver, error) {
 			}
 			o.NoSync = b
 		default:
-			known := []string{"collection", "max_document_bytes", "nosync", "partition_key", "sort_key"}
+			known := []string{"collection", "max_document_bytes", "no_sort_key", "nosync", "partition_key", "sort_key"}
 			return nil, fmt.Errorf("filestore: unknown URL parameter %q (known: %v)", name, known)
 		}
 	}

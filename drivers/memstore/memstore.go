@@ -2,10 +2,11 @@
 // development. Open it with docblob.Open(ctx, "mem://") or wrap New in
 // docblob.NewStore; memtest builds a ready store on it.
 //
-// It keeps the same limits as the S3 + DynamoDB driver by default (400 KiB
-// documents, 2048-byte partition keys, 1024-byte sort keys), so code tested
-// on it does not fail in production on a limit it never met. It enforces
-// DynamoDB's rules for attribute names and values too
+// It keeps the same limits as the S3 + DynamoDB driver by default
+// (driver.DynamoDBLimits: 400 KiB documents, 2048-byte partition keys,
+// 1024-byte sort and payload keys), so code tested on it does not fail in
+// production on a limit it never met. It enforces DynamoDB's rules for
+// attribute names and values too
 // (driver.CheckDynamoDBValues: no empty names, no NaN, ±Inf or numbers
 // outside DynamoDB's range), and, as S3 does, refuses a payload whose
 // bytes do not match the SHA-256 it was announced with (code Corrupt).
@@ -37,13 +38,17 @@
 //
 //	mem://?partition_key=pk&sort_key=sk&max_document_bytes=409600&collection=mem
 //
-// Every Open of a mem:// URL makes a new, empty store. sort_key= (empty)
-// makes a store whose documents have a partition key only;
-// max_document_bytes=0 removes the document size limit; collection names
-// the document collection.
+// Every Open of a mem:// URL makes a new, empty store. The key parameters
+// are those of every scheme (driver.ParseKeyParams): partition_key and
+// sort_key name the key attributes (default "pk" and "sk"); no_sort_key=true,
+// or its alias sort_key= (empty), makes a store whose documents have a
+// partition key only. max_document_bytes=0 removes the document size limit;
+// collection names the document collection. Unknown parameters, and any
+// parameter given more than once, are an error.
 package memstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -129,17 +134,11 @@ func newDriver(st *storage, opts *Options) *Driver {
 	if opts != nil {
 		o = *opts
 	}
-	info := driver.Info{
-		PartitionKey:         "pk",
-		SortKey:              "sk",
-		MaxPartitionKeyBytes: 2048,
-		MaxSortKeyBytes:      1024,
-		MaxDocumentBytes:     400 * 1024,
-		MaxBlobKeyBytes:      1024,
-		DynamoDBValues:       true,
-		SettledOnReturn:      true,
-		RevisionKey:          driver.DefaultRevisionKey,
-	}
+	info := driver.DynamoDBLimits() // DynamoDB's limits, and its values
+	info.PartitionKey = "pk"
+	info.SortKey = "sk"
+	info.SettledOnReturn = true
+	info.RevisionKey = driver.DefaultRevisionKey
 	if o.PartitionKey != "" {
 		info.PartitionKey = o.PartitionKey
 	}
@@ -185,17 +184,20 @@ func openURL(_ context.Context, u *url.URL) (driver.Driver, error) {
 		return nil, fmt.Errorf("memstore: mem:// URLs take no host or path, got %q", u.Redacted())
 	}
 	q := u.Query()
-	var o Options
+	keys, err := driver.ParseKeyParams(q) // also refuses repeated parameters
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
+	o := Options{PartitionKey: keys.PartitionKey, SortKey: keys.SortKey, NoSortKey: keys.NoSortKey}
+	if pk, sk := cmp.Or(o.PartitionKey, "pk"), cmp.Or(o.SortKey, "sk"); !o.NoSortKey && pk == sk {
+		// As the file and DynamoDB drivers refuse it.
+		return nil, &driver.Error{Code: driver.InvalidArgument, Err: fmt.Errorf("memstore: the partition and sort key attributes are both %q", pk)}
+	}
 	for name, vals := range q {
 		v := vals[0]
 		switch name {
-		case "partition_key":
-			o.PartitionKey = v
-		case "sort_key":
-			if v == "" {
-				o.NoSortKey = true
-			}
-			o.SortKey = v
+		case driver.ParamPartitionKey, driver.ParamSortKey, driver.ParamNoSortKey:
+			// read by ParseKeyParams
 		case "max_document_bytes":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {

@@ -60,7 +60,8 @@
 //	region              the AWS region (default: the AWS environment's)
 //	partition_key       partition key attribute (default "pk")
 //	sort_key            sort key attribute (default "sk")
-//	no_sort_key=true    the table has a partition key only
+//	no_sort_key=true    the table has a partition key only (sort_key=,
+//	                    empty, is an alias)
 //	endpoint            endpoint URL of both services, for compatible servers
 //	s3_endpoint         endpoint URL of S3 only
 //	dynamodb_endpoint   endpoint URL of DynamoDB only
@@ -74,8 +75,10 @@
 //	collection_id       what the namespace's owner marker records
 //	                    (default dynamodb:REGION:TABLE; see below)
 //
-// docblob.Open itself also understands prefix and inline_threshold.
-// Unknown parameters are an error. Credentials are never taken from the
+// docblob.Open itself also understands prefix and inline_threshold. The
+// key parameters are those of every scheme (driver.ParseKeyParams).
+// Unknown parameters, and any parameter given more than once, are an
+// error. Credentials are never taken from the
 // URL: they come from the default AWS chain (AWS_ACCESS_KEY_ID and
 // AWS_SECRET_ACCESS_KEY, shared files, SSO, the instance's or task's
 // role). For example, against local servers:

@@ -164,21 +164,15 @@ func New(ctx context.Context, opts *Options) (*Driver, error) {
 		o.CollectionID = "dynamodb:" + cfg.Region + ":" + o.Table
 	}
 	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize, keep: o.UploadConcurrency + 1}, listPageSize: defaultListPageSize}
-	d.info = driver.Info{
-		PartitionKey:         o.PartitionKey,
-		SortKey:              o.SortKey,
-		MaxPartitionKeyBytes: 2048,
-		MaxSortKeyBytes:      1024,
-		MaxDocumentBytes:     400 * 1024,
-		MaxBlobKeyBytes:      1024,
-		Container:            o.Bucket,
-		Collection:           o.Table,
-		CollectionID:         o.CollectionID,
-		DynamoDBValues:       true,
-		SettledOnReturn:      false,
-		RevisionKey:          revisionAttr,
-		SignsURLs:            true,
-	}
+	d.info = driver.DynamoDBLimits() // the service's limits
+	d.info.PartitionKey = o.PartitionKey
+	d.info.SortKey = o.SortKey
+	d.info.Container = o.Bucket
+	d.info.Collection = o.Table
+	d.info.CollectionID = o.CollectionID
+	d.info.SettledOnReturn = false
+	d.info.RevisionKey = revisionAttr
+	d.info.SignsURLs = true
 	return d, nil
 }
 

@@ -206,6 +206,13 @@ func (a *agedDriver) DeleteBlob(ctx context.Context, key string) error {
 	return a.Driver.DeleteBlob(ctx, key)
 }
 
+func (a *agedDriver) DeleteBlobs(ctx context.Context, keys []string) []error {
+	a.mu.Lock()
+	a.deleted = append(a.deleted, keys...)
+	a.mu.Unlock()
+	return a.Driver.DeleteBlobs(ctx, keys)
+}
+
 // takeDeleted returns the keys deleted since the last call.
 func (a *agedDriver) takeDeleted() []string {
 	a.mu.Lock()

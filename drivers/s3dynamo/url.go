@@ -68,12 +68,14 @@ func optionsFromURL(u *url.URL) (*Options, string, error) {
 	if err != nil {
 		return nil, "", invalidf("malformed URL query")
 	}
+	keys, err := driver.ParseKeyParams(q) // also refuses repeated parameters
+	if err != nil {
+		return nil, "", invalidf(err.Error())
+	}
 	var unknown []string
-	for k, vs := range q {
+	for k := range q {
 		if !urlParams[k] {
 			unknown = append(unknown, strconv.Quote(k))
-		} else if len(vs) != 1 {
-			return nil, "", invalidf(fmt.Sprintf("URL parameter %q is given %d times", k, len(vs)))
 		}
 	}
 	if len(unknown) > 0 {
@@ -83,8 +85,9 @@ func optionsFromURL(u *url.URL) (*Options, string, error) {
 	o := &Options{
 		Table:                u.Host,
 		Bucket:               q.Get("bucket"),
-		PartitionKey:         q.Get("partition_key"),
-		SortKey:              q.Get("sort_key"),
+		PartitionKey:         keys.PartitionKey,
+		SortKey:              keys.SortKey,
+		NoSortKey:            keys.NoSortKey,
 		ServerSideEncryption: q.Get("sse"),
 		KMSKeyID:             q.Get("kms_key_id"),
 		S3Endpoint:           q.Get("endpoint"),
@@ -105,7 +108,6 @@ func optionsFromURL(u *url.URL) (*Options, string, error) {
 		dst  *bool
 		neg  bool
 	}{
-		{"no_sort_key", &o.NoSortKey, false},
 		{"path_style", &o.UsePathStyle, false},
 		{"consistent_read", &o.EventuallyConsistentReads, true},
 	}

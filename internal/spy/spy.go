@@ -34,10 +34,12 @@ const (
 	DeleteBlob     Op = "DeleteBlob"
 	ListBlobs      Op = "ListBlobs"
 	StatBlob       Op = "StatBlob"
+	GetDocuments   Op = "GetDocuments"
+	DeleteBlobs    Op = "DeleteBlobs"
 )
 
 // Ops lists every primitive.
-var Ops = []Op{GetDocument, PutDocument, DeleteDocument, QueryDocuments, WriteBlob, OpenBlob, DeleteBlob, ListBlobs, StatBlob}
+var Ops = []Op{GetDocument, PutDocument, DeleteDocument, QueryDocuments, WriteBlob, OpenBlob, DeleteBlob, ListBlobs, StatBlob, GetDocuments, DeleteBlobs}
 
 // Fault is what happens to one call.
 type Fault struct {
@@ -84,6 +86,9 @@ type Driver struct {
 	counts map[Op]int
 	faults map[Op][]Fault
 	hook   func(Op) *Fault
+
+	keys    map[Op]int
+	keyHook func(Op, string) error
 }
 
 // Options configure NewWithOptions.
@@ -154,6 +159,7 @@ func (s *Driver) Counts() map[Op]int {
 func (s *Driver) Reset() {
 	s.mu.Lock()
 	clear(s.counts)
+	clear(s.keys)
 	s.mu.Unlock()
 }
 
@@ -180,6 +186,7 @@ func (s *Driver) ClearFaults() {
 	s.mu.Lock()
 	clear(s.faults)
 	s.hook = nil
+	s.keyHook = nil
 	s.mu.Unlock()
 }
 
@@ -339,6 +346,116 @@ func (s *Driver) DeleteBlob(ctx context.Context, key string) error {
 		return err
 	}
 	return after(f, s.Driver.DeleteBlob(ctx, key))
+}
+
+// GetDocuments implements driver.Driver. One call counts once, whatever
+// the number of keys; a fault applies to the whole call (every key meets
+// its error). Keys meets a per-key fault: see KeyHook.
+func (s *Driver) GetDocuments(ctx context.Context, keys []driver.Key) ([]*driver.Document, []error) {
+	f := s.call(ctx, GetDocuments)
+	s.countKeys(ctx, GetDocuments, len(keys))
+	if done, err := before(ctx, f); done {
+		return make([]*driver.Document, len(keys)), fill(len(keys), err)
+	}
+	docs, errs := s.Driver.GetDocuments(ctx, keys)
+	for i := range keys {
+		err := after(f, errs[i])
+		if err == nil {
+			err = s.keyFault(ctx, GetDocuments, keys[i].Partition+"\x00"+keys[i].Sort)
+		}
+		if err != nil {
+			docs[i], errs[i] = nil, err
+		}
+	}
+	return docs, errs
+}
+
+// DeleteBlobs implements driver.Driver, counted and faulted as
+// GetDocuments is. A per-key fault (KeyHook) is met before the key reaches
+// the wrapped driver, so that its payload stays.
+func (s *Driver) DeleteBlobs(ctx context.Context, keys []string) []error {
+	f := s.call(ctx, DeleteBlobs)
+	s.countKeys(ctx, DeleteBlobs, len(keys))
+	if done, err := before(ctx, f); done {
+		return fill(len(keys), err)
+	}
+	errs := make([]error, len(keys))
+	pass := make([]string, 0, len(keys))
+	var at []int
+	for i, k := range keys {
+		if err := s.keyFault(ctx, DeleteBlobs, k); err != nil {
+			errs[i] = err
+			continue
+		}
+		pass = append(pass, k)
+		at = append(at, i)
+	}
+	if len(pass) > 0 {
+		for j, err := range s.Driver.DeleteBlobs(ctx, pass) {
+			errs[at[j]] = err
+		}
+	}
+	for i := range errs {
+		if errs[i] == nil && f != nil {
+			errs[i] = after(f, nil)
+		}
+	}
+	return errs
+}
+
+// fill returns n copies of err.
+func fill(n int, err error) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+// Keys returns the number of keys given to calls of op (GetDocuments,
+// DeleteBlobs) since the last Reset.
+func (s *Driver) Keys(op Op) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys[op]
+}
+
+func (s *Driver) countKeys(ctx context.Context, op Op, n int) {
+	if bypassed(ctx) {
+		return
+	}
+	s.mu.Lock()
+	if s.keys == nil {
+		s.keys = map[Op]int{}
+	}
+	s.keys[op] += n
+	s.mu.Unlock()
+}
+
+// SetKeyHook installs a function consulted for every key of a
+// GetDocuments or DeleteBlobs call (a document key as partition, NUL,
+// sort): a non-nil error fails that key alone, as a backend may fail some
+// keys of a batch. nil removes the hook.
+func (s *Driver) SetKeyHook(h func(op Op, key string) error) {
+	s.mu.Lock()
+	s.keyHook = h
+	s.mu.Unlock()
+}
+
+func (s *Driver) keyFault(ctx context.Context, op Op, key string) error {
+	if bypassed(ctx) {
+		return nil
+	}
+	s.mu.Lock()
+	h := s.keyHook
+	s.mu.Unlock()
+	if h == nil {
+		return nil
+	}
+	if err := h(op, key); err != nil {
+		return injected(err)
+	}
+	return nil
 }
 
 // ListBlobs implements driver.Driver.

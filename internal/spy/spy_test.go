@@ -46,6 +46,10 @@ func (fake) ErrorCode(error) driver.ErrorCode { return driver.NotFound }
 
 func (fake) DeleteBlob(context.Context, string) error { return nil }
 
+func (f fake) DeleteBlobs(ctx context.Context, keys []string) []error {
+	return driver.DeleteEach(ctx, f, keys)
+}
+
 // TestWrapperKeepsCapabilities checks that the spy passes SignedURL, As
 // and ErrorAs through to the driver it wraps, and Info with them.
 func TestWrapperKeepsCapabilities(t *testing.T) {
