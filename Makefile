@@ -58,6 +58,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNames -fuzztime $(FUZZTIME) ./drivers/filestore
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./localsign
 	$(GO) test -run '^$$' -fuzz FuzzDecimal -fuzztime $(FUZZTIME) ./driver
+	$(GO) test -run '^$$' -fuzz FuzzCanonicalDecimal -fuzztime $(FUZZTIME) ./driver
 	$(GO) test -run '^$$' -fuzz FuzzForeignItems -fuzztime $(FUZZTIME) -timeout 30m ./drivers/s3dynamo
 
 ## test-full: the long run: 1,000 faulted runs per driver, 100 crash kills,
