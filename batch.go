@@ -2,7 +2,6 @@ package docblob
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"github.com/docblob/docblob/driver"
@@ -136,7 +135,7 @@ func (s *Store) DeleteMany(ctx context.Context, docs []any, opts *BatchOptions) 
 	})
 	for i, err := range perrs {
 		if err != nil {
-			s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, owners[i], err), payloads[i]))
+			s.opts.OnCleanupError(s.cleanupError(op, owners[i], payloads[i], err))
 		}
 	}
 	return errs

@@ -40,6 +40,9 @@ type Blob struct {
 	docKey Key    // the document that references it
 	field  string // the attachment field that references it
 	docRev string // revision of that document when the blob was read
+	// progress is the read progress callback of a view made by
+	// WithProgress.
+	progress func(done, total int64)
 }
 
 // BlobOptions are the optional properties of a new Blob.
@@ -66,6 +69,19 @@ type BlobOptions struct {
 	// is deleted before Put returns).
 	Size   int64
 	SHA256 []byte
+	// Progress, if set, is called as Put uploads the payload, with the
+	// bytes sent so far and the payload's size if known in advance (a
+	// blob made from bytes, a *bytes.Reader, *strings.Reader or regular
+	// file, or one whose Size is given above), -1 otherwise. It is called
+	// at most every ProgressInterval, and always once when the upload
+	// ends: after a successful one with done and total both the payload's
+	// size (inline payloads included), after a failed one with what was
+	// sent. It is called from the goroutine reading the payload (or the
+	// one calling Put), never concurrently with itself, and never while
+	// docblob holds a lock; it should return quickly, as the upload waits
+	// for it. A payload that the backend re-reads for a retry is not
+	// counted twice: done never decreases.
+	Progress func(done, total int64)
 }
 
 // NewBlob returns a new attachment whose payload will be read from r when
@@ -236,7 +252,9 @@ func (b *Blob) NewRangeReader(ctx context.Context, offset, length int64) (io.Rea
 		return b.verifier(io.NopCloser(bytes.NewReader(b.ref.Inline[offset:offset+length])), length, whole), nil
 	}
 	if length == 0 && !whole {
-		return io.NopCloser(bytes.NewReader(nil)), nil
+		v := b.verifier(io.NopCloser(bytes.NewReader(nil)), 0, false)
+		v.local = true
+		return v, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -255,6 +273,29 @@ func (b *Blob) NewRangeReader(ctx context.Context, offset, length int64) (io.Rea
 		return nil, b.store.wrap(op, b.docKey, err)
 	}
 	return b.verifier(rc, length, whole), nil
+}
+
+// WithProgress returns a view of the stored blob b whose reads (Open,
+// NewRangeReader, ReadAll, CopyTo, and the copy that Put makes when the
+// view is stored in another document or store) report their progress to
+// f, b itself being unchanged. Each read calls f(done, total) with the
+// bytes it has delivered so far and its length (the payload's size, or
+// the range's length for NewRangeReader, cut at the payload's end), at
+// most every ProgressInterval, and always once when it ends: at io.EOF
+// (done then equals total), on an error, or on Close, whichever comes
+// first. f is called on the goroutine calling Read or Close, never
+// concurrently with itself for one read, and never while docblob holds a
+// lock; it should return quickly, as the read waits for it. The view is a
+// stored blob like b, equal to it in every other respect. For a new blob,
+// which is read by Put, set BlobOptions.Progress instead: WithProgress
+// then returns b unchanged. A nil f gives a view without progress.
+func (b *Blob) WithProgress(f func(done, total int64)) *Blob {
+	if b.ref == nil {
+		return b
+	}
+	v := *b
+	v.progress = f
+	return &v
 }
 
 // readAllPrealloc bounds what ReadAll allocates up front.

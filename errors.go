@@ -98,7 +98,11 @@ type Error struct {
 	Code ErrorCode
 	Op   string // "put", "get", "delete", "query", "open", "read", ...
 	Key  Key    // the document's key, if the error concerns one
-	Err  error  // the underlying error, possibly nil
+	// Payload is the storage key of the payload the error concerns, if
+	// one (as Blob.Key): set on the errors reported to
+	// Options.OnCleanupError for a payload that could not be deleted.
+	Payload string
+	Err     error // the underlying error, possibly nil
 }
 
 // Error returns a message such as
@@ -107,6 +111,9 @@ func (e *Error) Error() string {
 	msg := "docblob: " + e.Op
 	if e.Key != noKey {
 		msg += " " + e.Key.String()
+	}
+	if e.Payload != "" {
+		msg += fmt.Sprintf(" payload %q", e.Payload)
 	}
 	code := e.Code.String()
 	msg += ": " + code

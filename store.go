@@ -86,7 +86,13 @@ type Options struct {
 	// OnCleanupError is called when a payload that should be deleted after
 	// a write could not be: the write itself succeeded (or failed for
 	// another reason, which is returned), and the payload is left as an
-	// orphan for Sweep. Default: log at Warn level with log/slog.
+	// orphan for Sweep. The error is an *Error whose Key is the document's
+	// and, when it concerns one payload, whose Payload is that payload's
+	// storage key. Default: log at Warn level with log/slog's default
+	// logger, with the message "docblob: clean-up failed; Sweep will
+	// remove the payload" and the attributes op, key (the document key as
+	// Key.String prints it), payload, code and err (the error's message,
+	// which holds no credentials nor signed URLs).
 	OnCleanupError func(err error)
 }
 
@@ -147,9 +153,7 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 		s.opts.Now = time.Now
 	}
 	if s.opts.OnCleanupError == nil {
-		s.opts.OnCleanupError = func(err error) {
-			slog.Warn("docblob: clean-up failed; Sweep will remove the payload", "err", err)
-		}
+		s.opts.OnCleanupError = logCleanupError
 	}
 	return s, nil
 }
@@ -240,7 +244,47 @@ func (s *Store) deletePayloads(ctx context.Context, op string, docKey Key, keys 
 	defer cancel()
 	for _, k := range keys {
 		if err := s.drv.DeleteBlob(ctx, k); err != nil {
-			s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, docKey, err), k))
+			s.opts.OnCleanupError(s.cleanupError(op, docKey, k, err))
 		}
 	}
+}
+
+// cleanupError is the error reported to Options.OnCleanupError for a
+// payload that could not be deleted: an *Error naming the document and
+// the payload, with the driver's code (a context error, such as the
+// clean-up timeout, has code Unavailable and is wrapped, so errors.Is
+// still finds it).
+func (s *Store) cleanupError(op string, docKey Key, payload string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		c := *e
+		if c.Payload == "" {
+			c.Payload = payload
+		}
+		return &c
+	}
+	code := s.errorCode(err)
+	if code == Unknown && isContextErr(err) {
+		code = Unavailable
+	}
+	return &Error{Code: code, Op: op, Key: docKey, Payload: payload, Err: err}
+}
+
+// logCleanupError is the default Options.OnCleanupError: a Warn record
+// of log/slog's default logger, with the document key, the payload key
+// and the code as attributes.
+func logCleanupError(err error) {
+	attrs := make([]slog.Attr, 0, 5)
+	var e *Error
+	if errors.As(err, &e) {
+		attrs = append(attrs, slog.String("op", e.Op))
+		if e.Key != noKey {
+			attrs = append(attrs, slog.String("key", e.Key.String()))
+		}
+		if e.Payload != "" {
+			attrs = append(attrs, slog.String("payload", e.Payload))
+		}
+	}
+	attrs = append(attrs, slog.String("code", Code(err).String()), slog.String("err", err.Error()))
+	slog.Default().LogAttrs(context.Background(), slog.LevelWarn, "docblob: clean-up failed; Sweep will remove the payload", attrs...)
 }

@@ -2,7 +2,6 @@ package docblob
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -164,7 +163,7 @@ func (s *Store) deleteOrphans(ctx context.Context, op string, orphans []candidat
 			return c
 		}
 		res.Failed++
-		s.opts.OnCleanupError(fmt.Errorf("%w (payload %q)", s.wrap(op, noKey, err), keys[i]))
+		s.opts.OnCleanupError(s.cleanupError(op, noKey, keys[i], err))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 )
 
 // verifyingReader checks a payload read from a driver: its length always,
@@ -17,11 +18,16 @@ type verifyingReader struct {
 	want int64     // bytes expected
 	h    hash.Hash // nil for partial reads
 	n    int64
-	err  error // sticky
+	err  error     // sticky
+	prog *progress // nil without a progress callback (Blob.WithProgress)
+	// local: the bytes come from memory (an inline payload, an empty
+	// range), not from the store's driver.
+	local bool
 }
 
-func (b *Blob) verifier(rc io.ReadCloser, length int64, whole bool) io.ReadCloser {
-	v := &verifyingReader{rc: rc, b: b, want: length}
+func (b *Blob) verifier(rc io.ReadCloser, length int64, whole bool) *verifyingReader {
+	v := &verifyingReader{rc: rc, b: b, want: length, prog: newProgress(b.progress, length),
+		local: b.store == nil || b.ref.IsInline}
 	if whole {
 		v.h = sha256.New()
 	}
@@ -32,10 +38,20 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	if v.err != nil {
 		return 0, v.err
 	}
+	n, err := v.read(p)
+	// Reported after the store's bookkeeping (enter/exit) is done.
+	v.prog.add(int64(n))
+	if err != nil {
+		v.prog.end()
+	}
+	return n, err
+}
+
+func (v *verifyingReader) read(p []byte) (int, error) {
 	var n int
 	var err error
-	if v.b.store == nil {
-		n, err = v.rc.Read(p) // an inline payload
+	if v.local {
+		n, err = v.rc.Read(p)
 	} else {
 		exit, cerr := v.b.store.enter("read")
 		if cerr != nil {
@@ -75,16 +91,20 @@ func (v *verifyingReader) corrupt(what string) error {
 	return errorf(Corrupt, "read", v.b.docKey, "payload %q: read %s", v.b.ref.Key, what)
 }
 
-func (v *verifyingReader) Close() error { return v.rc.Close() }
+func (v *verifyingReader) Close() error {
+	v.prog.end()
+	return v.rc.Close()
+}
 
 // hashingReader computes the size and SHA-256 of what a driver reads from a
 // new payload, in the same pass.
 type hashingReader struct {
-	r   io.Reader
-	h   hash.Hash
-	n   int64
-	eof bool
-	err error // the source's error, other than io.EOF
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	eof  bool
+	err  error     // the source's error, other than io.EOF
+	prog *progress // nil without BlobOptions.Progress
 }
 
 func newHashingReader(r io.Reader) *hashingReader {
@@ -95,6 +115,7 @@ func (hr *hashingReader) Read(p []byte) (int, error) {
 	n, err := hr.r.Read(p)
 	hr.n += int64(n)
 	hr.h.Write(p[:n])
+	hr.prog.add(int64(n))
 	switch {
 	case err == io.EOF:
 		hr.eof = true
@@ -102,4 +123,102 @@ func (hr *hashingReader) Read(p []byte) (int, error) {
 		hr.err = err
 	}
 	return n, err
+}
+
+// ProgressInterval is the least time between two calls of a progress
+// callback (BlobOptions.Progress, Blob.WithProgress), other than the last
+// one, which always comes.
+const ProgressInterval = 100 * time.Millisecond
+
+// progress reports the progress of one transfer to a caller's callback at
+// a bounded rate. It is driven by whoever reads the transfer, one
+// goroutine at a time as io.Reader requires, and calls the callback on
+// that goroutine, holding no lock. A nil *progress reports nothing.
+type progress struct {
+	f     func(done, total int64)
+	total int64 // -1: unknown
+	done  int64
+	last  time.Time // of the last call, or of the start
+	ended bool
+}
+
+// newProgress returns a reporter to f of a transfer of total bytes (-1 if
+// unknown), or nil if f is nil.
+func newProgress(f func(done, total int64), total int64) *progress {
+	if f == nil {
+		return nil
+	}
+	return &progress{f: f, total: total, last: time.Now()}
+}
+
+// add counts n more bytes transferred.
+func (p *progress) add(n int64) {
+	if p == nil || n <= 0 {
+		return
+	}
+	p.advance(p.done + n)
+}
+
+// advance sets the bytes transferred so far to done, if that is more
+// than before (a source seeked back for a retry does not count twice),
+// and calls the callback if it has not been called for ProgressInterval.
+func (p *progress) advance(done int64) {
+	if p == nil || p.ended || done <= p.done {
+		return
+	}
+	p.done = done
+	if now := time.Now(); now.Sub(p.last) >= ProgressInterval {
+		p.last = now
+		p.f(p.done, p.total)
+	}
+}
+
+// setTotal records the transfer's size, once known.
+func (p *progress) setTotal(total int64) {
+	if p != nil {
+		p.total = total
+	}
+}
+
+// end makes the last call, once.
+func (p *progress) end() {
+	if p == nil || p.ended {
+		return
+	}
+	p.ended = true
+	p.f(p.done, p.total)
+}
+
+// complete makes the last call of a transfer that succeeded with size
+// bytes.
+func (p *progress) complete(size int64) {
+	if p == nil || p.ended {
+		return
+	}
+	p.done, p.total = size, size
+	p.end()
+}
+
+// progressReadSeeker counts what a driver reads from a seekable payload,
+// by position, so that a driver's rewind for a retry does not count the
+// bytes twice.
+type progressReadSeeker struct {
+	rs         io.ReadSeeker
+	prog       *progress
+	start, pos int64
+}
+
+func (r *progressReadSeeker) Read(p []byte) (int, error) {
+	n, err := r.rs.Read(p)
+	r.pos += int64(n)
+	r.prog.advance(r.pos - r.start)
+	return n, err
+}
+
+func (r *progressReadSeeker) Seek(offset int64, whence int) (int64, error) {
+	pos, err := r.rs.Seek(offset, whence)
+	if err == nil {
+		r.pos = pos
+	}
+	return pos, err
 }

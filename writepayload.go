@@ -36,10 +36,26 @@ const prehashMax = 16 << 20
 // or not, is streamed: read once, its size and SHA-256 computed in the
 // same pass, so that a remote source (a gocloud blob.Reader, an HTTP
 // body) is never downloaded twice.
-func (s *Store) writePayload(ctx context.Context, op string, d *document, a *attachment) (*attach.Ref, error) {
+//
+// BlobOptions.Progress, if set, hears of the bytes the driver reads, and
+// once of the end (see progress).
+func (s *Store) writePayload(ctx context.Context, op string, d *document, a *attachment) (ref *attach.Ref, err error) {
 	src, opts, known, err := s.payloadSource(ctx, op, d, a.blob)
 	if err != nil {
 		return nil, err
+	}
+	prog := newProgress(opts.Progress, -1)
+	defer func() {
+		if err == nil {
+			prog.complete(ref.Size)
+		} else {
+			prog.end()
+		}
+	}()
+	if known != nil {
+		prog.setTotal(known.size)
+	} else if opts.Size > 0 {
+		prog.setTotal(opts.Size)
 	}
 	if opts.Size < 0 || (opts.SHA256 != nil && len(opts.SHA256) != sha256.Size) {
 		if c, ok := src.(io.Closer); ok {
@@ -50,7 +66,7 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 	if c, ok := src.(io.Closer); ok {
 		defer c.Close()
 	}
-	ref := &attach.Ref{Name: opts.Name, Metadata: opts.Metadata, Created: s.opts.Now().UTC(), ContentType: opts.ContentType}
+	ref = &attach.Ref{Name: opts.Name, Metadata: opts.Metadata, Created: s.opts.Now().UTC(), ContentType: opts.ContentType}
 	if rs, ok := src.(io.ReadSeeker); ok && a.blob.rereadable() {
 		whole, ok, err := prehash(rs, known)
 		if err != nil {
@@ -60,7 +76,8 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 			if err := s.checkExpected(op, d, &opts, &whole.knownPayload); err != nil {
 				return nil, err
 			}
-			return s.writeWhole(ctx, op, d, a.field, rs, &whole, ref)
+			prog.setTotal(whole.size)
+			return s.writeWhole(ctx, op, d, a.field, rs, &whole, ref, prog)
 		}
 	}
 	if known == nil && (opts.Size > 0 || opts.SHA256 != nil) {
@@ -69,7 +86,7 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 			src = &sizeGuard{r: src, max: opts.Size}
 		}
 	}
-	return s.writeStream(ctx, op, d, a.field, src, known, ref)
+	return s.writeStream(ctx, op, d, a.field, src, known, ref, prog)
 }
 
 // rereadable reports whether a new blob's payload can be read twice at no
@@ -191,7 +208,7 @@ func prehash(rs io.ReadSeeker, known *knownPayload) (w wholePayload, ok bool, er
 var sha256Pool = sync.Pool{New: func() any { return sha256.New() }}
 
 // writeWhole writes a payload whose size and checksum are known.
-func (s *Store) writeWhole(ctx context.Context, op string, d *document, field string, rs io.ReadSeeker, w *wholePayload, ref *attach.Ref) (*attach.Ref, error) {
+func (s *Store) writeWhole(ctx context.Context, op string, d *document, field string, rs io.ReadSeeker, w *wholePayload, ref *attach.Ref, prog *progress) (*attach.Ref, error) {
 	head := make([]byte, min(int64(s.peekLen()), w.size))
 	if _, err := io.ReadFull(rs, head); err != nil {
 		return nil, s.sourceError(op, d, err)
@@ -207,7 +224,11 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 	if err != nil {
 		return nil, err
 	}
-	attrs, err := s.drv.WriteBlob(ctx, key, rs, &driver.WriteOptions{ContentType: ref.ContentType, Size: w.size, SHA256: w.sum})
+	var body io.Reader = rs
+	if prog != nil {
+		body = &progressReadSeeker{rs: rs, prog: prog, start: w.start, pos: w.start}
+	}
+	attrs, err := s.drv.WriteBlob(ctx, key, body, &driver.WriteOptions{ContentType: ref.ContentType, Size: w.size, SHA256: w.sum})
 	if err == nil {
 		// A driver that returns before the end would store a truncated
 		// payload.
@@ -227,7 +248,7 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 // writeStream writes a payload read once, computing its size and SHA-256
 // as the driver reads it. If known is not nil (a copy of a stored
 // payload), the result must match it.
-func (s *Store) writeStream(ctx context.Context, op string, d *document, field string, src io.Reader, known *knownPayload, ref *attach.Ref) (*attach.Ref, error) {
+func (s *Store) writeStream(ctx context.Context, op string, d *document, field string, src io.Reader, known *knownPayload, ref *attach.Ref, prog *progress) (*attach.Ref, error) {
 	peekLen := s.peekLen()
 	br := bufio.NewReaderSize(src, peekLen)
 	head, perr := br.Peek(peekLen)
@@ -261,6 +282,7 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 	// against the record below, in the same pass.
 	wopts := &driver.WriteOptions{ContentType: ref.ContentType, Size: -1}
 	hr := newHashingReader(br)
+	hr.prog = prog
 	attrs, err := s.drv.WriteBlob(ctx, key, hr, wopts)
 	if err == nil && !hr.eof {
 		// A driver that returns before EOF would store a truncated payload.

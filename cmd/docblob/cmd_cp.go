@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"reflect"
 	"sync"
@@ -354,12 +353,6 @@ func (c *copier) copyOne(ctx context.Context, j copyJob) (res copyResult) {
 	for n, v := range sd.fields {
 		out[n] = v
 	}
-	var readers []*lazyReader
-	defer func() {
-		for _, r := range readers {
-			r.Close()
-		}
-	}()
 	for n, b := range sd.attachments {
 		if dd != nil {
 			if db, ok := dd.attachments[n]; ok && sameBlob(b, db) {
@@ -367,18 +360,15 @@ func (c *copier) copyOne(ctx context.Context, j copyJob) (res copyResult) {
 				continue
 			}
 		}
-		sum, err := hex.DecodeString(b.SHA256())
-		if err != nil {
+		if _, err := hex.DecodeString(b.SHA256()); err != nil {
 			res.err = codedf(docblob.Corrupt, &k, "run `docblob check` on the source", "document %v: attachment %q records a malformed SHA-256 %q", k, n, b.SHA256())
 			return res
 		}
-		// Read from the source only when the destination asks, through the
-		// verified reader of Blob.Open, and check the size and SHA-256
-		// again as the destination stores it (BlobOptions).
-		r := &lazyReader{open: func() (io.ReadCloser, error) { return b.Open(ctx) }, moved: &moved, t: c.t}
-		readers = append(readers, r)
-		out[n] = docblob.NewBlob(r, &docblob.BlobOptions{Name: b.Name(), ContentType: b.ContentType(),
-			Metadata: b.Metadata(), Size: b.Size(), SHA256: sum})
+		// A stored blob of another store is copied by Put as it writes
+		// the document, one attachment at a time: streamed through the
+		// verified reader of Blob.Open, and checked again against the
+		// recorded size and SHA-256 as the destination stores it.
+		out[n] = b.WithProgress(c.t.counter(&moved))
 		res.Attachments++
 	}
 	if dd != nil {
@@ -417,51 +407,6 @@ func sameDocument(s, d *document) bool {
 func sameBlob(a, b *docblob.Blob) bool {
 	return a.SHA256() == b.SHA256() && a.Size() == b.Size() && a.Name() == b.Name() &&
 		a.ContentType() == b.ContentType() && maps.Equal(a.Metadata(), b.Metadata())
-}
-
-// lazyReader opens a source payload on its first Read, so that a document
-// with several attachments holds one source stream open at a time, and
-// counts the bytes read for progress.
-type lazyReader struct {
-	open  func() (io.ReadCloser, error)
-	rc    io.ReadCloser
-	src   io.Reader // rc, counted for the progress display
-	err   error
-	moved *atomic.Int64 // this document's bytes
-	t     *task
-}
-
-// Read opens the source payload on the first call, then reads it.
-func (r *lazyReader) Read(p []byte) (int, error) {
-	if r.err != nil {
-		return 0, r.err
-	}
-	if r.rc == nil {
-		if r.rc, r.err = r.open(); r.err != nil {
-			return 0, r.err
-		}
-		r.src = r.t.reader(r.rc)
-	}
-	n, err := r.src.Read(p)
-	r.moved.Add(int64(n))
-	if err != nil {
-		r.err = err
-		r.Close()
-	}
-	return n, err
-}
-
-// Close closes the source stream, if it was opened.
-func (r *lazyReader) Close() error {
-	if r.rc == nil {
-		return nil
-	}
-	err := r.rc.Close()
-	r.rc = nil
-	if r.err == nil {
-		r.err = errors.New("read after close")
-	}
-	return err
 }
 
 // summary prints cp's summary.

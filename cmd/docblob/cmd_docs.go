@@ -453,11 +453,11 @@ if the document exists; --revision R writes only if its revision is still R.`,
 						name = filepath.Base(rargs[1])
 					}
 					t = a.startTask("put", kindTransfer, size)
-					opts := &docblob.BlobOptions{Name: name, ContentType: contentType, Metadata: metadata}
+					opts := &docblob.BlobOptions{Name: name, ContentType: contentType, Metadata: metadata, Progress: t.transfer()}
 					if size > 0 {
 						opts.Size = size // a file that changes while it is read fails the put
 					}
-					blob = docblob.NewBlob(t.reader(src), opts)
+					blob = docblob.NewBlob(src, opts)
 				}
 				m[field] = blob
 			}

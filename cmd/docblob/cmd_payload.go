@@ -46,7 +46,7 @@ the stored payload. Use get -o FILE to write a file only once verified.`,
 				a.noProgress = true // the payload itself is on the screen
 			}
 			t := a.startTask("cat", kindTransfer, b.Size())
-			_, err = b.CopyTo(ctx, t.writer(a.stdout))
+			_, err = b.WithProgress(t.transfer()).CopyTo(ctx, a.stdout)
 			t.finish(err)
 			if docblob.Code(err) == docblob.Corrupt {
 				return withHint(err, "the bytes written to standard output are not the stored payload: discard them; retry once (they may have been damaged on the way), then run `docblob check --verify`")
@@ -100,7 +100,7 @@ FILE: a payload that does not match (exit code 9) never leaves a file.`,
 			}
 			if output == "-" {
 				t := a.startTask("get", kindTransfer, b.Size())
-				_, err = b.CopyTo(ctx, t.writer(a.stdout))
+				_, err = b.WithProgress(t.transfer()).CopyTo(ctx, a.stdout)
 				t.finish(err)
 			} else {
 				err = a.download(ctx, b, output)
@@ -140,7 +140,7 @@ func (a *app) download(ctx context.Context, b *docblob.Blob, path string) error 
 		}
 	}()
 	t := a.startTask("get", kindTransfer, b.Size())
-	_, err = b.CopyTo(ctx, t.writer(tmp))
+	_, err = b.WithProgress(t.transfer()).CopyTo(ctx, tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}

@@ -25,11 +25,11 @@ import (
 //     work ends (JSON objects of type "progress" with --json);
 //   - nothing with --no-progress or --quiet.
 //
-// Bytes are counted by wrapping the payload readers and writers the
-// command hands to the library (task.reader, task.writer, the only callers
-// of task.addBytes): that is the one place to switch to the library's
-// progress callbacks once it has them. Check and Sweep read payloads
-// themselves, so their progress shows findings and time only.
+// Bytes are counted by the library's progress callbacks
+// (docblob.BlobOptions.Progress for uploads, Blob.WithProgress for reads
+// and for the copies cp has Put make), through task.transfer and
+// task.counter. Check and Sweep read payloads themselves, so their
+// progress shows findings and time only.
 
 // progressStyle is how progress is shown.
 type progressStyle int
@@ -329,43 +329,29 @@ func (t *task) finish(err error) {
 	}
 }
 
-// addBytes counts n bytes transferred.
-func (t *task) addBytes(n int64) { t.bytes.Add(n) }
-
-// reader returns r counting the bytes read from it.
-func (t *task) reader(r io.Reader) io.Reader { return &countingReader{r: r, t: t} }
-
-// writer returns w counting the bytes written to it.
-func (t *task) writer(w io.Writer) io.Writer { return &countingWriter{w: w, t: t} }
-
-// countingReader counts the bytes read through it into a task.
-type countingReader struct {
-	r io.Reader
-	t *task
-}
-
-// Read reads from the wrapped reader and counts what it read.
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if n > 0 {
-		c.t.addBytes(int64(n))
+// transfer returns a progress callback for the one payload of a transfer
+// task (put, get, cat): it sets the task's bytes, and its total once the
+// library knows it.
+func (t *task) transfer() func(done, total int64) {
+	return func(done, total int64) {
+		if total >= 0 {
+			t.totalBytes.Store(total)
+		}
+		t.bytes.Store(done)
 	}
-	return n, err
 }
 
-// countingWriter counts the bytes written through it into a task.
-type countingWriter struct {
-	w io.Writer
-	t *task
-}
-
-// Write writes to the wrapped writer and counts what it wrote.
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	if n > 0 {
-		c.t.addBytes(int64(n))
+// counter returns a progress callback for one of the payloads of a task
+// that moves several (cp): it adds what the payload moved to the task's
+// bytes and to moved. The library calls it from one goroutine at a time.
+func (t *task) counter(moved *atomic.Int64) func(done, total int64) {
+	var last atomic.Int64
+	return func(done, total int64) {
+		if d := done - last.Swap(done); d != 0 {
+			t.bytes.Add(d)
+			moved.Add(d)
+		}
 	}
-	return n, err
 }
 
 // sameTerminal reports whether stdout is a terminal, as stderr is when
