@@ -217,27 +217,4 @@
 // one, which docblob.Store.ErrorAs reaches with errors.As (the driver's
 // ErrorAs reports false); As gives the driver's *os.Root (do not close it)
 // and directory path (*string).
-//
-// # Testing
-//
-// Besides the conformance suite (conformance.Run), the package's tests
-// cover the encoding (round trip, one spelling per key, fuzzing), the
-// document codec (every value type, exactly), conditions and queries with
-// every sort condition and pagination, payload ranges and listings with
-// keys chosen to defeat naive orderings, and confinement: every path trick
-// (../, absolute paths, NUL, backslashes, "."/"..", long names, case and
-// Unicode lookalikes, reserved device names, temporary and lock file
-// names, forged page tokens, planted symbolic links in and out of the
-// root) through every entry point, with snapshots showing that nothing
-// outside the root was created, changed, read or removed.
-//
-// A crash test runs a writer (conditional puts, replaces, deletes, payloads
-// up to 1 MiB) in a child process, kills it with SIGKILL at random moments,
-// and checks after each kill that every acknowledged write reads back
-// identical, the write in flight is wholly there or wholly absent, and
-// nothing partial or unreadable is visible. It makes 10 kills by default;
-// set DOCBLOB_CRASH_KILLS=100 for a longer run. SIGKILL tests atomicity,
-// not durability across power loss (the page cache survives a killed
-// process). A second test runs two processes incrementing shared counters
-// with MustMatchRevision retries and checks that no increment is lost.
 package filestore

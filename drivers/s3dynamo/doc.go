@@ -287,17 +287,7 @@
 // *blob.Bucket. Errors never contain credentials: the SDK signs requests
 // in headers, and URLs with user information are refused.
 //
-// # Testing
-//
-// The driver's tests run against real servers on 127.0.0.1, MinIO for S3
-// and DynamoDB Local, which `make test` installs and starts
-// (scripts/servers.sh). A plain `go test` skips them unless the
-// DOCBLOB_S3_ENDPOINT and DOCBLOB_DYNAMODB_ENDPOINT environment variables
-// name running servers. Each test makes its own table and bucket. Besides
-// the conformance suite, they count the requests each operation puts on
-// the wire, inject failing readers and cancellations mid-upload and check
-// that nothing is left behind, and classify the errors of a missing table,
-// a missing bucket, wrong credentials and an unreachable endpoint.
+// # Using it in tests
 //
 // For users' own tests, the same setup works: start MinIO and DynamoDB
 // Local, open the store with an endpoint URL and path_style=true, and
