@@ -20,7 +20,11 @@ import (
 func TestConformance(t *testing.T) {
 	t.Setenv(conformance.FaultRunsEnv, "20")
 	conformance.Run(t, func(context.Context, *testing.T) (conformance.Harness, error) {
-		return &memHarness{mem: memstore.New(nil)}, nil
+		mem, err := memstore.New(nil)
+		if err != nil {
+			return nil, err
+		}
+		return &memHarness{mem: mem}, nil
 	})
 }
 
@@ -44,7 +48,11 @@ func (h *memHarness) MakeDriver(context.Context) (driver.Driver, error) {
 
 func (h *memHarness) MakeCollectionDriver(_ context.Context, c conformance.Collection) (driver.Driver, error) {
 	pk, sk := c.Keys()
-	return h.wrap(h.mem.ShareBlobs(&memstore.Options{Collection: c.Name, PartitionKey: pk, SortKey: sk, NoSortKey: c.NoSortKey})), nil
+	mem, err := h.mem.ShareBlobs(&memstore.Options{Collection: c.Name, PartitionKey: pk, SortKey: sk, NoSortKey: c.NoSortKey})
+	if err != nil {
+		return nil, err
+	}
+	return h.wrap(mem), nil
 }
 
 // CorruptBlob makes the payload's first byte read flipped from now on,

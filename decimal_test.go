@@ -10,7 +10,6 @@ import (
 
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
-	"github.com/docblob/docblob/drivers/memstore"
 )
 
 type money int64
@@ -32,7 +31,7 @@ type numbers struct {
 // newDecimalStore returns a store over memstore and the driver under it.
 func newDecimalStore(t *testing.T) (*docblob.Store, driver.Driver) {
 	t.Helper()
-	drv := memstore.New(nil)
+	drv := newMem(t)
 	s, err := docblob.NewStore(drv, nil)
 	if err != nil {
 		t.Fatal(err)

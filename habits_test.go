@@ -34,9 +34,20 @@ func (c *countingSeeker) Seek(off int64, whence int) (int64, error) {
 	return c.r.Seek(off, whence)
 }
 
+// newMem returns a memory driver over new storage, failing the test if
+// memstore.New fails.
+func newMem(t testing.TB) *memstore.Driver {
+	t.Helper()
+	d, err := memstore.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func spyStore(t *testing.T, opts *docblob.Options) (*docblob.Store, *spy.Driver) {
 	t.Helper()
-	sp := spy.New(memstore.New(nil))
+	sp := spy.New(newMem(t))
 	s, err := docblob.NewStore(sp, opts)
 	if err != nil {
 		t.Fatal(err)

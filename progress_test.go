@@ -16,7 +16,6 @@ import (
 
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
-	"github.com/docblob/docblob/drivers/memstore"
 	"github.com/docblob/docblob/memtest"
 )
 
@@ -334,7 +333,7 @@ func TestCleanupErrorLog(t *testing.T) {
 	t.Cleanup(func() { slog.SetDefault(prev) })
 
 	ctx := context.Background()
-	store, err := docblob.NewStore(failingDeletes{memstore.New(nil)}, nil) // the default OnCleanupError
+	store, err := docblob.NewStore(failingDeletes{newMem(t)}, nil) // the default OnCleanupError
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +371,7 @@ func TestCleanupErrorLog(t *testing.T) {
 func TestCleanupErrorFields(t *testing.T) {
 	ctx := context.Background()
 	var got []error
-	store, err := docblob.NewStore(failingDeletes{memstore.New(nil)}, &docblob.Options{OnCleanupError: func(err error) { got = append(got, err) }})
+	store, err := docblob.NewStore(failingDeletes{newMem(t)}, &docblob.Options{OnCleanupError: func(err error) { got = append(got, err) }})
 	if err != nil {
 		t.Fatal(err)
 	}

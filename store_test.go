@@ -87,7 +87,7 @@ func TestAmbiguousFailureKeepsPayloads(t *testing.T) {
 	// On a backend where a failed write may still be applied later, an
 	// ambiguous failure must not delete the payloads the write references.
 	ctx := context.Background()
-	sp := spy.New(memstore.New(nil))
+	sp := spy.New(newMem(t))
 	var reported []error
 	s, err := docblob.NewStore(unsettled{sp}, &docblob.Options{OnCleanupError: func(err error) { reported = append(reported, err) }})
 	if err != nil {
@@ -254,7 +254,7 @@ func (d *codedDriver) ErrorCode(err error) driver.ErrorCode {
 // error's cause reachable.
 func TestDriverErrorHonoured(t *testing.T) {
 	ctx := context.Background()
-	d := &codedDriver{Driver: memstore.New(nil)}
+	d := &codedDriver{Driver: newMem(t)}
 	s, err := docblob.NewStore(d, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +277,7 @@ func TestDriverErrorHonoured(t *testing.T) {
 // Unimplemented, and that NewUpload finds out from Info before any work.
 func TestUnsignedDriver(t *testing.T) {
 	ctx := context.Background()
-	sp := spy.New(memstore.New(nil))
+	sp := spy.New(newMem(t))
 	s, err := docblob.NewStore(sp, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +310,11 @@ func (s selfSigner) Info() driver.Info {
 
 func init() {
 	docblob.Register("selfsigning", docblob.DriverOpenerFunc(func(context.Context, *url.URL) (driver.Driver, error) {
-		return selfSigner{memstore.New(nil)}, nil
+		mem, err := memstore.New(nil)
+		if err != nil {
+			return nil, err
+		}
+		return selfSigner{mem}, nil
 	}))
 }
 
@@ -351,7 +355,7 @@ func (d revKeyDriver) Info() driver.Info {
 // attribute is a key attribute is refused.
 func TestRevisionKeyFromInfo(t *testing.T) {
 	ctx := context.Background()
-	s, err := docblob.NewStore(revKeyDriver{memstore.New(nil), "ver"}, nil)
+	s, err := docblob.NewStore(revKeyDriver{newMem(t), "ver"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +367,7 @@ func TestRevisionKeyFromInfo(t *testing.T) {
 	if rev, _ := doc["ver"].(string); rev == "" {
 		t.Errorf("the revision field named after Info.RevisionKey was not set: %v", doc)
 	}
-	if _, err := docblob.NewStore(revKeyDriver{memstore.New(nil), "sk"}, nil); docblob.Code(err) != docblob.InvalidArgument {
+	if _, err := docblob.NewStore(revKeyDriver{newMem(t), "sk"}, nil); docblob.Code(err) != docblob.InvalidArgument {
 		t.Errorf("NewStore with a revision attribute named like the sort key: %v", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
-	"github.com/docblob/docblob/drivers/memstore"
 	"github.com/docblob/docblob/internal/spy"
 )
 
@@ -70,7 +69,7 @@ func TestSweepCheckCostIsLinear(t *testing.T) {
 	for _, n := range sizes {
 		t.Run(fmt.Sprintf("docs=%d", n), func(t *testing.T) {
 			ctx := context.Background()
-			mem := memstore.New(nil)
+			mem := newMem(t)
 			cd := &costDriver{agedDriver: agedDriver{Driver: spy.New(mem)}}
 			s, err := docblob.NewStore(cd, &docblob.Options{OnCleanupError: func(error) {}})
 			if err != nil {

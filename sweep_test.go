@@ -41,7 +41,7 @@ func (a *agedDriver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo
 
 func newSweepStore(t *testing.T) (*docblob.Store, *agedDriver, *memstore.Driver) {
 	t.Helper()
-	mem := memstore.New(nil)
+	mem := newMem(t)
 	aged := &agedDriver{Driver: spy.New(mem)}
 	s, err := docblob.NewStore(aged, &docblob.Options{OnCleanupError: func(error) {}})
 	if err != nil {

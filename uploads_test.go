@@ -18,7 +18,6 @@ import (
 	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/drivers/filestore"
-	"github.com/docblob/docblob/drivers/memstore"
 	"github.com/docblob/docblob/internal/signtest"
 	"github.com/docblob/docblob/localsign"
 )
@@ -161,7 +160,7 @@ func TestUploadTokenAcrossStores(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer later.Close()
-		otherColl, err := filestore.New(dir, &filestore.Options{Collection: "other"})
+		otherColl, err := filestore.New(&filestore.Options{Dir: dir, Collection: "other"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +221,7 @@ func TestUploadTokenAcrossStores(t *testing.T) {
 
 func mustFilestore(t *testing.T, dir string) driver.Driver {
 	t.Helper()
-	d, err := filestore.New(dir, nil)
+	d, err := filestore.New(&filestore.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +276,7 @@ func TestOpenSigningParameters(t *testing.T) {
 }
 
 func TestSecretTooShort(t *testing.T) {
-	drv, err := filestore.New(t.TempDir(), nil)
+	drv, err := filestore.New(&filestore.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +352,7 @@ func TestCommitAfterDeadline(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	drv, stop := signtest.Wrap(memstore.New(nil))
+	drv, stop := signtest.Wrap(newMem(t))
 	defer stop()
 	s, err := docblob.NewStore(drv, &docblob.Options{Now: clock})
 	if err != nil {
@@ -383,7 +382,7 @@ func TestCommitAfterDeadline(t *testing.T) {
 // client uploads anything, what Put would refuse at the commit.
 func TestNewUploadRefusesWhatCannotBeCommitted(t *testing.T) {
 	ctx := context.Background()
-	drv, stop := signtest.Wrap(memstore.New(nil))
+	drv, stop := signtest.Wrap(newMem(t))
 	defer stop()
 	s, err := docblob.NewStore(drv, nil)
 	if err != nil {
@@ -428,7 +427,7 @@ func TestNewUploadRefusesWhatCannotBeCommitted(t *testing.T) {
 
 func TestSignedURLExpiry(t *testing.T) {
 	ctx := context.Background()
-	drv, stop := signtest.Wrap(memstore.New(nil))
+	drv, stop := signtest.Wrap(newMem(t))
 	defer stop()
 	s, err := docblob.NewStore(drv, nil)
 	if err != nil {

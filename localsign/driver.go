@@ -12,7 +12,7 @@ import (
 // so that Blob.SignedURL and Store.NewUpload work on a backend without a
 // signing service of its own:
 //
-//	drv := memstore.New(nil) // or filestore.New(dir, nil)
+//	drv, err := memstore.New(nil) // or filestore.New(&filestore.Options{Dir: dir})
 //	signer := localsign.New(drv, secret, "http://127.0.0.1:8080/blobs")
 //	store, err := docblob.NewStore(signer.Driver(), nil)
 //	http.Handle("/blobs", signer.Handler())

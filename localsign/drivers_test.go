@@ -11,11 +11,20 @@ import (
 
 func init() {
 	localsign.TestDrivers = func(t *testing.T) map[string]driver.Driver {
-		fd, err := filestore.New(t.TempDir(), &filestore.Options{NoSync: true})
+		fd, err := filestore.New(&filestore.Options{Dir: t.TempDir(), NoSync: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return map[string]driver.Driver{"filestore": fd, "memstore": memstore.New(nil)}
+		return map[string]driver.Driver{"filestore": fd, "memstore": newMem()}
 	}
-	localsign.NewMemDriver = func() driver.Driver { return memstore.New(nil) }
+	localsign.NewMemDriver = func() driver.Driver { return newMem() }
+}
+
+// newMem returns a fresh in-memory driver.
+func newMem() driver.Driver {
+	d, err := memstore.New(nil)
+	if err != nil {
+		panic(err) // default options cannot be invalid
+	}
+	return d
 }

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +28,13 @@ func (s *Signer) Handler() http.Handler {
 func (s *Signer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// No response, payload or error, is ever sniffed into active content.
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	rules := s.cors.Load()
+	if r.Method == http.MethodOptions {
+		// A CORS preflight: unsigned, as on S3.
+		rules.preflight(w, r)
+		return
+	}
+	rules.annotate(w.Header(), r)
 	g, err := s.verify(r.Method, r.URL.RawQuery, s.now())
 	if err != nil {
 		// As S3 answers a presigned URL whose signature, expiry or method
@@ -37,6 +46,13 @@ func (s *Signer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, code, err.Error())
 		return
 	}
+	if names := unsignedHeaders(r.Header, g); len(names) > 0 {
+		// S3 refuses a presigned request with an x-amz-* header that the
+		// signature does not cover, and names them.
+		writeError(w, http.StatusForbidden, "AccessDenied", "There were headers present in the request which were not signed",
+			"HeadersNotSigned", strings.Join(names, ","))
+		return
+	}
 	switch g.method {
 	case "GET":
 		s.serveGet(w, r, g)
@@ -46,20 +62,45 @@ func (s *Signer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeError answers a refused request as S3 does: the status, and an XML
-// body with an S3 error code and a message.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
+// body with an S3 error code, a message and, in extra, the names and
+// values of further elements (HeadersNotSigned, Condition, ...).
+func writeError(w http.ResponseWriter, status int, code, msg string, extra ...string) {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
-	b.WriteString("<Error><Code>")
-	_ = xml.EscapeText(&b, []byte(code))
-	b.WriteString("</Code><Message>")
-	_ = xml.EscapeText(&b, []byte(msg))
-	b.WriteString("</Message></Error>\n")
+	element := func(name, v string) {
+		b.WriteString("<" + name + ">")
+		_ = xml.EscapeText(&b, []byte(v))
+		b.WriteString("</" + name + ">")
+	}
+	b.WriteString("<Error>")
+	element("Code", code)
+	element("Message", msg)
+	for i := 0; i+1 < len(extra); i += 2 {
+		element(extra[i], extra[i+1])
+	}
+	b.WriteString("</Error>\n")
 	h := w.Header()
+	h.Del("Content-Range")
+	h.Del("Content-Disposition")
 	h.Set("Content-Type", "application/xml")
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
+}
+
+// unsignedHeaders returns the x-amz-* headers of a request that g does
+// not sign, in lower case and sorted: all of them but x-amz-checksum-sha256
+// when g binds a SHA-256.
+func unsignedHeaders(h http.Header, g *grant) []string {
+	var names []string
+	for name := range h {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, "x-amz-") && !(g.checksum != "" && lower == "x-amz-checksum-sha256") {
+			names = append(names, lower)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // etag returns the entity tag of a stored payload: the quoted hex of the
@@ -79,7 +120,8 @@ func etag(info *driver.BlobInfo) string {
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
-// serveGet streams a payload, with Range support.
+// serveGet streams a payload, or the one range of it asked for, as S3
+// does: conditional requests first, then the Range header.
 func (s *Signer) serveGet(w http.ResponseWriter, r *http.Request, g *grant) {
 	ctx := r.Context()
 	info, err := s.drv.StatBlob(ctx, g.key)
@@ -88,6 +130,41 @@ func (s *Signer) serveGet(w http.ResponseWriter, r *http.Request, g *grant) {
 		return
 	}
 	h := w.Header()
+	tag := etag(info)
+	h.Set("ETag", tag)
+	if !info.ModTime.IsZero() {
+		h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
+	}
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Cache-Control", "private")
+	switch failed, status := checkConditions(r.Header, tag, info.ModTime); status {
+	case http.StatusPreconditionFailed:
+		writeError(w, status, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", "Condition", failed)
+		return
+	case http.StatusNotModified:
+		w.WriteHeader(status)
+		return
+	}
+	off, n, status := int64(0), info.Size, http.StatusOK
+	if spec := r.Header.Get("Range"); spec != "" {
+		switch start, length, kind := parseRange(spec, info.Size); kind {
+		case rangeUnsatisfiable:
+			writeError(w, http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range is not satisfiable",
+				"RangeRequested", spec, "ActualObjectSize", strconv.FormatInt(info.Size, 10))
+			return
+		case rangeOne:
+			off, n, status = start, length, http.StatusPartialContent
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, info.Size))
+		}
+	}
+	var body io.ReadCloser = http.NoBody
+	if n > 0 {
+		if body, err = s.drv.OpenBlob(ctx, g.key, off, n); err != nil {
+			s.driverError(w, err) // writeError drops Content-Range
+			return
+		}
+		defer body.Close()
+	}
 	if g.contentType != "" {
 		h.Set("Content-Type", g.contentType)
 	} else {
@@ -96,71 +173,143 @@ func (s *Signer) serveGet(w http.ResponseWriter, r *http.Request, g *grant) {
 	if g.contentDisposition != "" {
 		h.Set("Content-Disposition", g.contentDisposition)
 	}
-	h.Set("Cache-Control", "private")
-	h.Set("ETag", etag(info))
-	content := &lazyBlob{ctx: ctx, drv: s.drv, key: g.key, size: info.Size}
-	defer content.Close()
-	http.ServeContent(w, r, "", info.ModTime, content)
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(status)
+	if k, _ := io.CopyN(w, body, n); k < n {
+		// The payload is shorter than listed, the driver failed or the
+		// client left: the status is sent, so cut the response short
+		// rather than end it as if it were whole.
+		panic(http.ErrAbortHandler)
+	}
 }
 
-// lazyBlob is an io.ReadSeeker over a payload of known size for
-// http.ServeContent: seeking costs nothing, and the first read after a seek
-// opens the range from there to the end.
-type lazyBlob struct {
-	ctx  context.Context
-	drv  driver.Driver
-	key  string
-	size int64
-	off  int64
-	rc   io.ReadCloser
-}
-
-func (b *lazyBlob) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekCurrent:
-		offset += b.off
-	case io.SeekEnd:
-		offset += b.size
-	}
-	if offset < 0 {
-		return 0, errors.New("localsign: negative seek")
-	}
-	if offset != b.off {
-		b.Close()
-		b.off = offset
-	}
-	return offset, nil
-}
-
-func (b *lazyBlob) Read(p []byte) (int, error) {
-	if b.off >= b.size {
-		return 0, io.EOF
-	}
-	if b.rc == nil {
-		rc, err := b.drv.OpenBlob(b.ctx, b.key, b.off, b.size-b.off)
-		if err != nil {
-			return 0, err
+// checkConditions evaluates a GET's conditional headers against the
+// payload's ETag and modification time, in the order of RFC 9110 (as S3
+// does): it returns 412 and the header that failed, 304, or 0 to serve
+// the request.
+func checkConditions(h http.Header, tag string, mod time.Time) (string, int) {
+	mod = mod.Truncate(time.Second) // as Last-Modified says it
+	if vs := h.Values("If-Match"); len(vs) > 0 {
+		if !etagListMatches(vs, tag, false) {
+			return "If-Match", http.StatusPreconditionFailed
 		}
-		b.rc = rc
+	} else if t, ok := httpDate(h, "If-Unmodified-Since"); ok && !mod.IsZero() && mod.After(t) {
+		return "If-Unmodified-Since", http.StatusPreconditionFailed
 	}
-	if int64(len(p)) > b.size-b.off {
-		p = p[:b.size-b.off]
+	if vs := h.Values("If-None-Match"); len(vs) > 0 {
+		if etagListMatches(vs, tag, true) {
+			return "If-None-Match", http.StatusNotModified
+		}
+	} else if t, ok := httpDate(h, "If-Modified-Since"); ok && !mod.IsZero() && !mod.After(t) {
+		return "If-Modified-Since", http.StatusNotModified
 	}
-	n, err := b.rc.Read(p)
-	b.off += int64(n)
-	if err == io.EOF && b.off < b.size {
-		err = io.ErrUnexpectedEOF // the payload is shorter than listed
-	}
-	return n, err
+	return "", 0
 }
 
-func (b *lazyBlob) Close() error {
-	if b.rc == nil {
-		return nil
+// httpDate parses the date of header name, if present and valid.
+func httpDate(h http.Header, name string) (time.Time, bool) {
+	v := h.Get(name)
+	if v == "" {
+		return time.Time{}, false
 	}
-	err := b.rc.Close()
-	b.rc = nil
-	return err
+	t, err := http.ParseTime(v)
+	return t, err == nil
+}
+
+// etagListMatches reports whether a list of entity tags (the values of
+// If-Match or If-None-Match) holds "*" or tag: compared strongly (a weak
+// W/ tag never matches), or weakly if weak is set. A malformed list ends
+// the comparison there.
+func etagListMatches(values []string, tag string, weak bool) bool {
+	for _, v := range values {
+		for {
+			v = strings.TrimLeft(v, " \t,")
+			if v == "" {
+				break
+			}
+			if v[0] == '*' {
+				return true
+			}
+			isWeak := strings.HasPrefix(v, "W/")
+			if isWeak {
+				v = v[2:]
+			}
+			end := strings.IndexByte(v[min(1, len(v)):], '"')
+			if len(v) < 2 || v[0] != '"' || end < 0 {
+				break
+			}
+			if v[:end+2] == tag && (weak || !isWeak) {
+				return true
+			}
+			v = v[end+2:]
+		}
+	}
+	return false
+}
+
+// What a Range header asks for.
+type rangeKind int
+
+const (
+	rangeIgnored       rangeKind = iota // malformed or several ranges: the whole payload
+	rangeOne                            // one satisfiable range
+	rangeUnsatisfiable                  // one range that the payload does not reach
+)
+
+// parseRange reads a Range header as S3 does: one byte range (first-last,
+// first- or -suffix) is served, a range that starts at or past the end (or
+// a suffix of 0, or any range of an empty payload) is unsatisfiable, and
+// anything else (other units, several ranges, bad syntax, last before
+// first) is ignored.
+func parseRange(spec string, size int64) (start, length int64, kind rangeKind) {
+	unit, set, ok := strings.Cut(spec, "=")
+	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") || strings.Contains(set, ",") {
+		return 0, 0, rangeIgnored
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(set), "-")
+	if !ok {
+		return 0, 0, rangeIgnored
+	}
+	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+	if first == "" {
+		n, ok := rangeNumber(last)
+		switch {
+		case !ok:
+			return 0, 0, rangeIgnored
+		case n == 0 || size == 0:
+			return 0, 0, rangeUnsatisfiable
+		}
+		n = min(n, size)
+		return size - n, n, rangeOne
+	}
+	a, ok := rangeNumber(first)
+	if !ok {
+		return 0, 0, rangeIgnored
+	}
+	b := int64(math.MaxInt64)
+	if last != "" {
+		if b, ok = rangeNumber(last); !ok || b < a {
+			return 0, 0, rangeIgnored
+		}
+	}
+	if a >= size {
+		return 0, 0, rangeUnsatisfiable
+	}
+	b = min(b, size-1)
+	return a, b - a + 1, rangeOne
+}
+
+// rangeNumber parses the digits of a byte position; a number too large for
+// an int64 is math.MaxInt64, past any payload's end.
+func rangeNumber(v string) (int64, bool) {
+	if v == "" || strings.Trim(v, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		n = math.MaxInt64 // only digits: out of range
+	}
+	return n, true
 }
 
 // checksumHeader is the header that carries an upload's SHA-256, in
@@ -172,9 +321,14 @@ func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 	ct := r.Header.Get("Content-Type")
 	sum := g.sha256()
 	// The headers a URL binds are signed headers on S3: a request without
-	// them does not match the signature. Other checksum headers are not
-	// signed, and S3 refuses unsigned x-amz-* headers.
+	// them does not match the signature. (Unsigned x-amz-* headers were
+	// refused by serveHTTP.)
 	switch {
+	case r.ContentLength < 0 || r.ProtoMajor == 1 && len(r.Header.Values("Content-Length")) == 0:
+		// A chunked body, or (HTTP/1) none announced: S3 wants the
+		// length first.
+		writeError(w, http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+		return
 	case g.contentType != "" && ct != g.contentType:
 		writeError(w, http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf("the signed URL requires Content-Type %q", g.contentType))
 		return
@@ -186,9 +340,6 @@ func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 		return
 	case sum != nil && !hasOnly(r.Header, checksumHeader, base64.StdEncoding.EncodeToString(sum)):
 		writeError(w, http.StatusForbidden, "SignatureDoesNotMatch", "the signed URL requires the header "+checksumHeader+" with the SHA-256 it was signed for, in base64")
-		return
-	case unsignedChecksum(r.Header, sum != nil):
-		writeError(w, http.StatusForbidden, "AccessDenied", "there were checksum headers present in the request which were not signed")
 		return
 	case g.maxSize > 0 && r.ContentLength > g.maxSize:
 		writeError(w, http.StatusRequestEntityTooLarge, "EntityTooLarge", fmt.Sprintf("the signed URL allows at most %d bytes", g.maxSize))
@@ -263,18 +414,6 @@ func hasOnly(h http.Header, name, v string) bool {
 	return len(vs) == 1 && vs[0] == v
 }
 
-// unsignedChecksum reports whether the request carries an x-amz-checksum-*
-// header that the URL does not sign: any but x-amz-checksum-sha256 when
-// sha256Signed, any at all otherwise.
-func unsignedChecksum(h http.Header, sha256Signed bool) bool {
-	for name := range h {
-		if strings.HasPrefix(name, "X-Amz-Checksum-") && !(sha256Signed && name == checksumHeader) {
-			return true
-		}
-	}
-	return false
-}
-
 // claim marks a key as being uploaded to, and reports whether it was free.
 func (s *Signer) claim(key string) bool {
 	s.mu.Lock()
@@ -301,10 +440,12 @@ var (
 // bodyReader enforces the signed sizes on the request body as it streams,
 // and records the body's error, to tell the client's failures from the
 // driver's. No byte past the limit reaches the driver: it reads at most one
-// byte more than allowed, and hands over only what was allowed. It wraps
-// the body's own errors, so that a body cut short (io.ErrUnexpectedEOF
-// from the chunked reader) cannot be mistaken for the short last read
-// that io.ReadFull reports with the same value.
+// byte more than allowed, and hands over only what was allowed. The
+// Content-Length was checked against both sizes before, and net/http
+// reads no further than it, so the limits hold twice. It wraps the body's
+// own errors, so that a body cut short (io.ErrUnexpectedEOF from
+// net/http) cannot be mistaken for the short last read that io.ReadFull
+// reports with the same value.
 type bodyReader struct {
 	r       io.Reader
 	size    int64 // the exact length required, or -1

@@ -36,8 +36,9 @@
 //
 // The signature covers every parameter (a URL whose key, method, expiry,
 // sizes or headers were changed fails), is compared in constant time, and
-// is checked before anything else happens: a tampered, expired or
-// wrong-method request gets 403 Forbidden without the driver being called.
+// is checked before anything else happens (but for CORS preflights, which
+// S3 does not authenticate either): a tampered, expired or wrong-method
+// request gets 403 Forbidden without the driver being called.
 // Duplicated or unknown parameters, numbers in any but their shortest
 // decimal form, and signatures and checksums in any but their canonical
 // base64url form (no padding, no line breaks, zero unused bits in the last
@@ -45,30 +46,60 @@
 // disagree and each URL has one spelling. The request's path is not
 // checked: the handler may be mounted anywhere.
 //
+// A request may carry any header, but an x-amz-* header that the URL
+// does not sign (x-amz-meta-*, x-amz-acl, an x-amz-checksum-* other than
+// the x-amz-checksum-sha256 of a URL signed with one; see Uploads), on a
+// GET or a PUT, gets 403 AccessDenied naming them in a HeadersNotSigned
+// element, before the driver is called, as S3 refuses headers that a
+// presigned URL's signature does not cover: code that sends them works
+// locally only to fail in production.
+//
 // Refusals answer as S3 does, with its status codes and an XML body
-// (Content-Type application/xml) naming an S3 error code:
+// (Content-Type application/xml) naming an S3 error code, and for some
+// codes the elements S3 adds:
 //
 //	<Error><Code>SignatureDoesNotMatch</Code><Message>...</Message></Error>
 //
 // 403 AccessDenied or SignatureDoesNotMatch for a URL that does not
-// verify or a request without the headers it binds, 404 NoSuchKey, 409
-// ConditionalRequestConflict, 412 PreconditionFailed, 413 EntityTooLarge,
-// 400 BadDigest (a body that does not match the signed SHA-256),
-// IncompleteBody or InvalidRequest, 500 InternalError and 503
-// ServiceUnavailable. Driver errors are reduced to their code, so that no
-// file name or host reaches the client.
+// verify, a request without the headers it binds or with x-amz-* headers
+// it does not sign (HeadersNotSigned), 404 NoSuchKey, 409
+// ConditionalRequestConflict, 411 MissingContentLength, 412
+// PreconditionFailed (Condition, for a GET), 413 EntityTooLarge, 416
+// InvalidRange (RangeRequested, ActualObjectSize), 400 BadDigest (a body
+// that does not match the signed SHA-256), IncompleteBody or
+// InvalidRequest, 500 InternalError and 503 ServiceUnavailable; for CORS
+// preflights, 400 BadRequest and 403 AccessForbidden (see
+// Signer.AllowOrigins). Driver errors are reduced to their code, so that
+// no file name or host reaches the client.
 //
 // # Downloads
 //
-// GET streams the payload, with Content-Length, Last-Modified and ETag
-// (see Uploads; conditional requests on it are honoured), and answers
-// single and multiple Range requests (206) by reading only the ranges
-// asked for. The Content-Type is the signed one, or
-// application/octet-stream (never sniffed: X-Content-Type-Options is
+// GET streams the payload, with Content-Length, Last-Modified, ETag (see
+// Uploads) and Accept-Ranges: bytes. The Content-Type is the signed one,
+// or application/octet-stream (never sniffed: X-Content-Type-Options is
 // nosniff), so that a payload uploaded by a user is not served as a page
 // of the site unless the signer said so. Like S3, the handler serves the
 // bytes as stored and does not verify their checksum; docblob's own reads
 // do. Finding the size takes a StatBlob call before OpenBlob.
+//
+// Conditional requests are evaluated first, in the order of RFC 9110, as
+// S3 does: an If-Match that holds neither "*" nor the ETag (compared
+// strongly), or without If-Match an If-Unmodified-Since before
+// Last-Modified, gets 412 PreconditionFailed with an XML body naming the
+// header in a Condition element; an If-None-Match that holds "*" or the
+// ETag, or without If-None-Match an If-Modified-Since at or after
+// Last-Modified, gets 304 Not Modified without a body. Neither opens the
+// payload. A date that does not parse is ignored, and so is If-Range
+// (payloads never change).
+//
+// The Range header is read as S3 reads it. One byte range (first-last,
+// first- or -suffix) gets 206 Partial Content with Content-Range, and the
+// handler reads only that range; a last byte past the end is cut to it.
+// A range that starts at or past the end, a suffix of 0 bytes, and any
+// range of an empty payload get 416 with the XML error InvalidRange. A
+// header S3 does not serve as a range (several ranges, another unit, bad
+// syntax, a last byte before the first) is ignored: the whole payload,
+// 200 OK, never a multipart/byteranges response.
 //
 // # Uploads
 //
@@ -88,9 +119,9 @@
 // once (403 otherwise, before the driver is called), and the body must
 // match it: the handler passes it to WriteBlob as
 // driver.WriteOptions.SHA256, the driver verifies it, and a body with
-// other bytes gets 400 BadDigest, nothing stored. A URL signed without one
-// refuses a request that carries any x-amz-checksum-* header (403), as S3
-// refuses x-amz-* headers that the signature does not cover.
+// other bytes gets 400 BadDigest, nothing stored. x-amz-checksum-sha256
+// is the only x-amz-* header a URL signs: any other, or that one on a URL
+// signed without a SHA256, gets 403 AccessDenied (see URLs).
 //
 // Payloads are immutable in docblob, so a PUT never replaces one, with or
 // without CreateOnly: if the key holds a payload, the answer is 412
@@ -101,15 +132,19 @@
 // WriteBlob (filestore and memstore refuse to overwrite; the loser also
 // gets 412).
 //
+// Like S3, the handler wants the body's length first: a PUT without a
+// Content-Length (a chunked body, as a client sends a stream of unknown
+// length, or over HTTP/1 no body length at all) gets 411 Length Required
+// with the XML error MissingContentLength, before the driver is called.
 // A URL signed with a Size accepts a body of exactly that many bytes: a
 // request whose Content-Length differs is refused with 403 before the
-// driver is called, and a chunked body (which has no Content-Length) that
-// turns out longer or shorter with 400 Bad Request, nothing stored. A URL
-// signed with a MaxSize refuses a larger body with 413 Request Entity Too
-// Large: at once if the Content-Length says so, and otherwise while
-// streaming, before more than MaxSize bytes reach the driver; nothing is
-// stored. The expiry is checked when the request arrives; an upload that
-// started in time may finish after it, as with S3.
+// driver is called. A URL signed with a MaxSize refuses a Content-Length
+// above it with 413 Request Entity Too Large, before the driver is
+// called; the limits are enforced again on the bytes as they stream to
+// the driver, which never gets one past them, and a body shorter than its
+// Content-Length (a client that went away) gets 400 IncompleteBody;
+// nothing is stored. The expiry is checked when the request arrives; an
+// upload that started in time may finish after it, as with S3.
 //
 // A successful upload answers 200 OK, like S3, with an ETag header and,
 // when the payload's SHA-256 is known (the driver recorded it, or the URL
@@ -122,6 +157,17 @@
 // key, size and modification time instead (payloads are never replaced,
 // so these identify the content too). A GET of the payload sends the same
 // ETag.
+//
+// # Browsers
+//
+// Like an S3 bucket without a CORS configuration, the handler answers no
+// CORS preflight (403 AccessForbidden) and adds no CORS headers, so that
+// a page served from another origin cannot use its URLs. For local
+// development of such a page, Signer.AllowOrigins lets the page's origins
+// in: the handler then answers preflights and adds the CORS headers (the
+// ETag and x-amz-checksum-sha256 among the headers a script may read) as
+// S3 does with the bucket CORS configuration that AllowOrigins documents,
+// the one to give the production bucket.
 package localsign
 
 import (
@@ -135,6 +181,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -150,6 +197,8 @@ type Signer struct {
 
 	mu        sync.Mutex
 	uploading map[string]bool // keys with a PUT in progress
+
+	cors atomic.Pointer[corsRules] // nil: CORS off (see AllowOrigins)
 }
 
 // New returns a Signer for drv's payloads, signing with secret, for URLs

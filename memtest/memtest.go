@@ -103,8 +103,9 @@ type Config struct {
 	// Store configures the portable store (inline threshold, prefix, ...).
 	// Leave Store.Now nil: the store's clock is Clock.
 	Store docblob.Options
-	// Memory configures the memory driver (key names, size limit). Leave
-	// Memory.Now nil: the driver's clock is Clock.
+	// Memory configures the memory driver (key names, size limit); options
+	// that memstore.New refuses fail the test. Leave Memory.Now nil: the
+	// driver's clock is Clock.
 	Memory memstore.Options
 	// SettledFailures makes failed document writes definite, as they are
 	// in memory: the store then deletes a failed write's payloads at once.
@@ -156,7 +157,11 @@ func NewWithConfig(tb testing.TB, cfg *Config) *docblob.Store {
 	}
 	mem := cfg.Memory
 	mem.Now = clock.Now
-	sp := spy.NewWithOptions(memstore.New(&mem), &spy.Options{Unsettled: !cfg.SettledFailures})
+	drv, err := memstore.New(&mem)
+	if err != nil {
+		tb.Fatalf("memtest: %v", err)
+	}
+	sp := spy.NewWithOptions(drv, &spy.Options{Unsettled: !cfg.SettledFailures})
 
 	// The signer's URLs point at the listener, which the server then
 	// serves the signer's handler on.

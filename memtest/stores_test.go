@@ -29,7 +29,7 @@ func TestHelpersOnOtherStores(t *testing.T) {
 		exerciseHelpers(t, store)
 	})
 	t.Run("filestore", func(t *testing.T) {
-		drv, err := filestore.New(t.TempDir(), &filestore.Options{NoSync: true})
+		drv, err := filestore.New(&filestore.Options{Dir: t.TempDir(), NoSync: true})
 		if err != nil {
 			t.Fatalf("filestore: %v", err)
 		}

@@ -18,7 +18,7 @@ const inlineThreshold = 4096
 func (b *bench) runInline(ctx context.Context) ([]row, error) {
 	var cs []*docblobContender
 	for _, t := range []int64{inlineThreshold, 0} {
-		drv, err := s3dynamo.New(ctx, b.sv.driverOptions(b.fx, &b.cfg, 0, 0))
+		drv, err := s3dynamo.New(b.sv.driverOptions(b.fx, &b.cfg, 0, 0))
 		if err != nil {
 			return nil, err
 		}

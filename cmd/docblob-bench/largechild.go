@@ -30,7 +30,7 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 		return res, err
 	}
 	fx := fixture{table: spec.Table, bucket: spec.Bucket}
-	drv, err := s3dynamo.New(ctx, sv.driverOptions(fx, &cfg, spec.PartSize, spec.Concurrency))
+	drv, err := s3dynamo.New(sv.driverOptions(fx, &cfg, spec.PartSize, spec.Concurrency))
 	if err != nil {
 		return res, err
 	}

@@ -120,7 +120,7 @@ func run(ctx context.Context, f flags) (err error) {
 		}
 	}()
 	b := &bench{flags: f, sv: sv, cfg: cfg, fx: fx, kids: kids}
-	drv, err := s3dynamo.New(ctx, sv.driverOptions(fx, &cfg, 0, 0))
+	drv, err := s3dynamo.New(sv.driverOptions(fx, &cfg, 0, 0))
 	if err != nil {
 		return err
 	}

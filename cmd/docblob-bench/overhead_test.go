@@ -83,7 +83,7 @@ func fakeContenders(b *testing.B, endpoint string) []contender {
 	cfg.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	fx := fixture{table: "t", bucket: "b"}
 	sv := servers{s3Endpoint: endpoint, ddbEndpoint: endpoint}
-	drv, err := s3dynamo.New(context.Background(), sv.driverOptions(fx, &cfg, 0, 0))
+	drv, err := s3dynamo.New(sv.driverOptions(fx, &cfg, 0, 0))
 	if err != nil {
 		b.Fatal(err)
 	}

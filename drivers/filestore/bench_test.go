@@ -117,7 +117,7 @@ func BenchmarkGetDocument(b *testing.B) {
 // benchmark memstore runs, for side-by-side figures.
 func BenchmarkStore(b *testing.B) {
 	conformance.Benchmark(b, func(b *testing.B) driver.Driver {
-		d, err := New(b.TempDir(), nil)
+		d, err := New(&Options{Dir: b.TempDir()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -283,7 +283,7 @@ func scanAll(t *testing.T, d *Driver) []driver.Key {
 // sameDir returns another driver over d's directory, with opts.
 func sameDir(t *testing.T, d *Driver, opts *Options) *Driver {
 	t.Helper()
-	d2, err := New(d.Dir(), opts)
+	d2, err := New(withDir(d.Dir(), opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +381,7 @@ func statSum(t *testing.T, d *Driver, key string) []byte {
 func TestStatBlob(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := New(dir, nil)
+	d, err := New(&Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func TestStatBlob(t *testing.T) {
 		}
 	}
 	check(d, "same driver")
-	d2, err := New(dir, nil)
+	d2, err := New(&Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ type harness struct {
 // URLs served by localsign, as a user would set it up for local
 // development.
 func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
-	d, err := New(h.dir, nil)
+	d, err := New(&Options{Dir: h.dir})
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
 // collection c.Name, with c's key layout and signed URLs.
 func (h *harness) MakeCollectionDriver(_ context.Context, c conformance.Collection) (driver.Driver, error) {
 	pk, sk := c.Keys()
-	d, err := New(h.dir, &Options{Collection: c.Name, PartitionKey: pk, SortKey: sk, NoSortKey: c.NoSortKey})
+	d, err := New(&Options{Dir: h.dir, Collection: c.Name, PartitionKey: pk, SortKey: sk, NoSortKey: c.NoSortKey})
 	if err != nil {
 		return nil, err
 	}

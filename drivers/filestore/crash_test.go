@@ -122,7 +122,7 @@ func crashRecorded(seq int) bool { return seq%2 == 1 }
 // printing "B seq op args" before each write and "A seq" once it returned.
 func crashWriter(dir string, run int) {
 	ctx := context.Background()
-	d, err := New(dir, nil)
+	d, err := New(&Options{Dir: dir})
 	if err != nil {
 		fmt.Println("E", err)
 		os.Exit(2)
@@ -341,7 +341,7 @@ func TestCrash(t *testing.T) {
 	}
 	// A driver for which every temporary file is stale removes them all
 	// as it lists the tree.
-	d, err := New(dir, &Options{StaleTempAge: time.Nanosecond})
+	d, err := New(&Options{Dir: dir, StaleTempAge: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,7 @@ func TestCrash(t *testing.T) {
 // state must be exactly before or exactly after it.
 func crashApplied(dir string, op crashOp) (bool, error) {
 	ctx := context.Background()
-	d, err := New(dir, nil)
+	d, err := New(&Options{Dir: dir})
 	if err != nil {
 		return false, err
 	}
@@ -413,7 +413,7 @@ func readAllBlob(d *Driver, k string) ([]byte, error) {
 func crashVerify(t *testing.T, dir string, m *crashModel) (violations, temps int) {
 	t.Helper()
 	ctx := context.Background()
-	d, err := New(dir, nil)
+	d, err := New(&Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +525,7 @@ func crashVerify(t *testing.T, dir string, m *crashModel) (violations, temps int
 // that returned.
 func counterWriter(dir string, run int) {
 	ctx := context.Background()
-	d, err := New(dir, nil)
+	d, err := New(&Options{Dir: dir})
 	if err != nil {
 		fmt.Println("E", err)
 		os.Exit(2)
@@ -586,7 +586,7 @@ func TestTwoProcessCounter(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	d, err := New(dir, nil)
+	d, err := New(&Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,19 @@ import (
 	"github.com/docblob/docblob/driver"
 )
 
+// withDir returns a copy of opts (which may be nil) with Dir set to dir.
+func withDir(dir string, opts *Options) *Options {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Dir = dir
+	return &o
+}
+
 func newTestDriver(t testing.TB, opts *Options) *Driver {
 	t.Helper()
-	d, err := New(t.TempDir(), opts)
+	d, err := New(withDir(t.TempDir(), opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,8 +188,20 @@ func TestNoSortKey(t *testing.T) {
 	if err != nil || len(page.Documents) != 2 {
 		t.Fatalf("scan: %v %v", page, err)
 	}
-	if _, err := New(t.TempDir(), &Options{NoSortKey: true, SortKey: "sk"}); errorCode(err) != driver.InvalidArgument {
+	if _, err := New(&Options{Dir: t.TempDir(), NoSortKey: true, SortKey: "sk"}); errorCode(err) != driver.InvalidArgument {
 		t.Errorf("NoSortKey with SortKey: %v", err)
+	}
+}
+
+// TestNewNeedsDir checks that New refuses options without a directory,
+// with a *driver.Error of code InvalidArgument.
+func TestNewNeedsDir(t *testing.T) {
+	for _, opts := range []*Options{nil, {}, {NoSync: true}} {
+		_, err := New(opts)
+		var de *driver.Error
+		if !errors.As(err, &de) || de.Code != driver.InvalidArgument {
+			t.Errorf("New(%+v): %v, want a *driver.Error with code InvalidArgument", opts, err)
+		}
 	}
 }
 
@@ -317,12 +339,12 @@ func TestQueryPageBytes(t *testing.T) {
 func TestConcurrentIncrements(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	d1, err := New(dir, &Options{NoSync: true})
+	d1, err := New(&Options{Dir: dir, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d1.Close()
-	d2, err := New(dir, &Options{NoSync: true})
+	d2, err := New(&Options{Dir: dir, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,8 +44,14 @@ const (
 	DefaultStaleTempAge = 24 * time.Hour
 )
 
-// Options configure a Driver. The zero value is ready to use.
+// Options configure a Driver. Dir is required; the zero value of every
+// other field is the default.
 type Options struct {
+	// Dir is the directory that holds the documents and payloads
+	// (required). New creates it (mode 0700, and its missing parents) if
+	// it does not exist.
+	Dir string
+
 	// PartitionKey and SortKey are the key attribute names reported in
 	// Info. They default to DefaultPartitionKey and DefaultSortKey.
 	PartitionKey string
@@ -107,9 +113,13 @@ type Driver struct {
 
 var _ driver.Driver = (*Driver)(nil)
 
-// New returns a driver over dir, creating it (mode 0700, and its missing
-// parents) if it does not exist. opts may be nil.
-func New(dir string, opts *Options) (*Driver, error) {
+// New returns a driver over the directory opts.Dir, creating it (mode
+// 0700, and its missing parents) if it does not exist. opts.Dir is
+// required: a nil opts or an empty Dir is an error whose code is
+// InvalidArgument (a *driver.Error), as are other invalid options.
+//
+//	drv, err := filestore.New(&filestore.Options{Dir: "/var/lib/invoices"})
+func New(opts *Options) (*Driver, error) {
 	if !lockSupported {
 		return nil, errUnsupported
 	}
@@ -117,6 +127,7 @@ func New(dir string, opts *Options) (*Driver, error) {
 	if opts != nil {
 		o = *opts
 	}
+	dir := o.Dir
 	if o.PartitionKey == "" {
 		o.PartitionKey = DefaultPartitionKey
 	}
@@ -146,7 +157,7 @@ func New(dir string, opts *Options) (*Driver, error) {
 		return nil, err
 	}
 	if dir == "" {
-		return nil, fmt.Errorf("%w: empty directory name", errInvalid)
+		return nil, fmt.Errorf("%w: Options.Dir is required (the directory to use)", errInvalid)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {

@@ -110,7 +110,7 @@ func TestConfinement(t *testing.T) {
 	must(err)
 	must(os.WriteFile(filepath.Join(outside, "evilfile.json"), fake, 0o600))
 
-	d, err := New(rootDir, &Options{NoSync: true})
+	d, err := New(&Options{Dir: rootDir, NoSync: true})
 	must(err)
 	defer d.Close()
 
@@ -410,7 +410,7 @@ func TestPlantedLocksLink(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(rootDir, locksDir)); err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(rootDir, nil)
+	d, err := New(&Options{Dir: rootDir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func openURL(ctx context.Context, u *url.URL) (driver.Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	o := Options{PartitionKey: keys.PartitionKey, SortKey: keys.SortKey, NoSortKey: keys.NoSortKey}
+	o := Options{Dir: dir, PartitionKey: keys.PartitionKey, SortKey: keys.SortKey, NoSortKey: keys.NoSortKey}
 	for name, vals := range q {
 		v := vals[0]
 		switch name {
@@ -73,5 +73,5 @@ func openURL(ctx context.Context, u *url.URL) (driver.Driver, error) {
 			return nil, fmt.Errorf("filestore: unknown URL parameter %q (known: %v)", name, known)
 		}
 	}
-	return New(dir, &o)
+	return New(&o)
 }

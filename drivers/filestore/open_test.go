@@ -70,7 +70,7 @@ func TestOpenURL(t *testing.T) {
 		}
 		drv.Close()
 	}
-	if _, err := New(filepath.Join(dir, "e f"), nil); err != nil {
+	if _, err := New(&Options{Dir: filepath.Join(dir, "e f")}); err != nil {
 		t.Errorf("escaped path: %v", err)
 	}
 }
@@ -136,7 +136,7 @@ func TestCollections(t *testing.T) {
 	}
 	open := func(o *Options) *Driver {
 		t.Helper()
-		d, err := New(dir, o)
+		d, err := New(withDir(dir, o))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +183,7 @@ func TestCollections(t *testing.T) {
 	if err := os.Symlink(dir, link); err != nil {
 		t.Fatal(err)
 	}
-	viaLink, err := New(link, &Options{Collection: "other"})
+	viaLink, err := New(&Options{Dir: link, Collection: "other"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestCollections(t *testing.T) {
 	if err := os.Rename(dir, moved); err != nil {
 		t.Fatal(err)
 	}
-	afterMove, err := New(moved, &Options{Collection: "other"})
+	afterMove, err := New(&Options{Dir: moved, Collection: "other"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestCollections(t *testing.T) {
 	if afterMove.Info().CollectionID != other.Info().CollectionID {
 		t.Errorf("collection id %q after moving the directory, %q before", afterMove.Info().CollectionID, other.Info().CollectionID)
 	}
-	if _, err := New(dir, &Options{Collection: "a b"}); err == nil {
+	if _, err := New(&Options{Dir: dir, Collection: "a b"}); err == nil {
 		t.Error("a collection name with a space was accepted")
 	}
 }

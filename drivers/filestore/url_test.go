@@ -85,7 +85,7 @@ func TestURLRepeatedParams(t *testing.T) {
 }
 
 func TestLimitsAreDynamoDBs(t *testing.T) {
-	d, err := New(t.TempDir(), nil)
+	d, err := New(&Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

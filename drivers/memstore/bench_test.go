@@ -9,5 +9,11 @@ import (
 )
 
 func BenchmarkStore(b *testing.B) {
-	conformance.Benchmark(b, func(*testing.B) driver.Driver { return memstore.New(nil) })
+	conformance.Benchmark(b, func(b *testing.B) driver.Driver {
+		d, err := memstore.New(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	})
 }

@@ -40,7 +40,7 @@ func TestWriteBlobSourceErrors(t *testing.T) {
 		{"ShortKnownSize", 100000, io.EOF},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := New(nil)
+			d := newMem(t, nil)
 			src := &cutReader{data: bytes.Repeat([]byte("x"), 70000), err: tc.err}
 			_, err := d.WriteBlob(ctx, "k", src, &driver.WriteOptions{Size: tc.size})
 			if err == nil {
@@ -58,7 +58,7 @@ func TestStatBlobSHA256(t *testing.T) {
 	data := bytes.Repeat([]byte("payload "), 20000)
 	sum := sha256.Sum256(data)
 	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	d := New(&Options{Now: func() time.Time { return clock }})
+	d := newMem(t, &Options{Now: func() time.Time { return clock }})
 	for _, tc := range []struct {
 		name string
 		opts *driver.WriteOptions

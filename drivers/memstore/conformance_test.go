@@ -28,7 +28,11 @@ func (h *harness) MakeDriver(context.Context) (driver.Driver, error) {
 // collection c.Name, with c's key layout and signed URLs.
 func (h *harness) MakeCollectionDriver(_ context.Context, c conformance.Collection) (driver.Driver, error) {
 	pk, sk := c.Keys()
-	d, stop := signtest.Wrap(h.d.ShareBlobs(&memstore.Options{Collection: c.Name, PartitionKey: pk, SortKey: sk, NoSortKey: c.NoSortKey}))
+	shared, err := h.d.ShareBlobs(&memstore.Options{Collection: c.Name, PartitionKey: pk, SortKey: sk, NoSortKey: c.NoSortKey})
+	if err != nil {
+		return nil, err
+	}
+	d, stop := signtest.Wrap(shared)
 	h.stops = append(h.stops, stop)
 	return d, nil
 }
@@ -60,6 +64,10 @@ func (h *harness) Close() {
 
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(context.Context, *testing.T) (conformance.Harness, error) {
-		return &harness{d: memstore.New(nil)}, nil
+		d, err := memstore.New(nil)
+		if err != nil {
+			return nil, err
+		}
+		return &harness{d: d}, nil
 	})
 }

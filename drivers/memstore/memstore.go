@@ -84,8 +84,7 @@ type Options struct {
 	MaxDocumentBytes int
 	// Collection names the document collection within the storage;
 	// default DefaultCollection. It is 1 to 100 letters, digits, '.', '-'
-	// or '_' (not "." or ".."): docblob.NewStore refuses a driver with
-	// another name.
+	// or '_' (not "." or ".."): New and ShareBlobs refuse another name.
 	Collection string
 	// Now is the clock that dates payloads (BlobInfo.ModTime, which
 	// Sweep compares with its grace period); default time.Now. Give it
@@ -114,8 +113,16 @@ type Driver struct {
 	closed atomic.Bool
 }
 
-// New returns a driver over new, empty storage. opts may be nil.
-func New(opts *Options) *Driver {
+// New returns a driver over new, empty storage. opts may be nil. It
+// returns an error whose code is InvalidArgument (a *driver.Error) if opts
+// are invalid: a Collection that is not a valid name (see
+// Options.Collection), or a partition and sort key attribute with the
+// same name.
+//
+//	drv, err := memstore.New(nil)
+//	if err != nil { ... }
+//	store, err := docblob.NewStore(drv, nil)
+func New(opts *Options) (*Driver, error) {
 	return newDriver(newStorage(), opts)
 }
 
@@ -124,15 +131,22 @@ func New(opts *Options) *Driver {
 // opts' key attributes and document limit. Two drivers with the same
 // collection name over one storage see the same documents. opts may be
 // nil, for the default collection with default options. Closing one driver
-// does not close the other.
-func (d *Driver) ShareBlobs(opts *Options) *Driver {
+// does not close the other. It returns the errors of New for invalid opts.
+func (d *Driver) ShareBlobs(opts *Options) (*Driver, error) {
 	return newDriver(d.st, opts)
 }
 
-func newDriver(st *storage, opts *Options) *Driver {
+func newDriver(st *storage, opts *Options) (*Driver, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
+	}
+	if o.Collection != "" && !validCollection(o.Collection) {
+		return nil, &driver.Error{Code: driver.InvalidArgument, Err: fmt.Errorf("memstore: collection %q: want 1 to 100 letters, digits, '.', '-' or '_'", o.Collection)}
+	}
+	if pk, sk := cmp.Or(o.PartitionKey, "pk"), cmp.Or(o.SortKey, "sk"); !o.NoSortKey && pk == sk {
+		// As the file and DynamoDB drivers refuse it.
+		return nil, &driver.Error{Code: driver.InvalidArgument, Err: fmt.Errorf("memstore: the partition and sort key attributes are both %q", pk)}
 	}
 	info := driver.DynamoDBLimits() // DynamoDB's limits, and its values
 	info.PartitionKey = "pk"
@@ -164,7 +178,7 @@ func newDriver(st *storage, opts *Options) *Driver {
 	if now == nil {
 		now = time.Now
 	}
-	return &Driver{st: st, coll: st.collection(name), info: info, now: now}
+	return &Driver{st: st, coll: st.collection(name), info: info, now: now}, nil
 }
 
 // Share returns another driver over the same storage and collection, with
@@ -216,7 +230,7 @@ func openURL(_ context.Context, u *url.URL) (driver.Driver, error) {
 			return nil, fmt.Errorf("memstore: unknown URL parameter %q", name)
 		}
 	}
-	return New(&o), nil
+	return New(&o)
 }
 
 // Info implements driver.Driver.

@@ -79,7 +79,7 @@ func TestURLRepeatedParams(t *testing.T) {
 }
 
 func TestLimitsAreDynamoDBs(t *testing.T) {
-	info, want := New(nil).Info(), driver.DynamoDBLimits()
+	info, want := newMem(t, nil).Info(), driver.DynamoDBLimits()
 	if info.MaxPartitionKeyBytes != want.MaxPartitionKeyBytes || info.MaxSortKeyBytes != want.MaxSortKeyBytes ||
 		info.MaxDocumentBytes != want.MaxDocumentBytes || info.MaxBlobKeyBytes != want.MaxBlobKeyBytes || !info.DynamoDBValues {
 		t.Errorf("Info %+v, want the limits of %+v", info, want)

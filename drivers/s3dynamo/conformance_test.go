@@ -41,7 +41,7 @@ func newHarness(ctx context.Context, t *testing.T) (conformance.Harness, error) 
 // MakeDriver returns a new driver over the harness's table and bucket.
 func (h *harness) MakeDriver(ctx context.Context) (driver.Driver, error) {
 	o := h.f.opts
-	return New(ctx, &o)
+	return New(&o)
 }
 
 // MakeCollectionDriver returns a driver over the harness's bucket and a
@@ -65,7 +65,7 @@ func (h *harness) MakeCollectionDriver(ctx context.Context, c conformance.Collec
 		}
 		h.tables[c.Name] = o
 	}
-	return New(ctx, &o)
+	return New(&o)
 }
 
 // AsTest lists what the harness's stores expose: the SDK clients and

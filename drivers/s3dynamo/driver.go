@@ -149,14 +149,23 @@ var _ driver.Driver = (*Driver)(nil)
 
 // New returns a driver for the table and bucket that opts name. It makes
 // no network call: the first operation does, so opening is cheap (for
-// example on a Lambda cold start). Neither the table nor the bucket is
-// created; see CreateTable and CreateBucket.
-func New(ctx context.Context, opts *Options) (*Driver, error) {
+// example on a Lambda cold start). If opts.AWS is nil it loads the default
+// AWS configuration, which reads the environment and shared files but
+// sends no request (credentials are resolved on the first operation); a
+// caller that needs to load it under a context of its own (for
+// cancellation) loads it and passes it as opts.AWS. Neither the table nor
+// the bucket is created; see CreateTable and CreateBucket. Invalid
+// options are an error whose code is InvalidArgument.
+//
+//	drv, err := s3dynamo.New(&s3dynamo.Options{Table: "invoices", Bucket: "invoices"})
+func New(opts *Options) (*Driver, error) {
 	o, err := withDefaults(opts)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsConfig(ctx, &o)
+	// Loading the configuration makes no request, so there is nothing
+	// for a context to cancel; see the comment above.
+	cfg, err := awsConfig(context.Background(), &o)
 	if err != nil {
 		return nil, err
 	}

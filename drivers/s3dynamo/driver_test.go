@@ -2,7 +2,6 @@ package s3dynamo
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -202,7 +201,7 @@ func TestItemLayout(t *testing.T) {
 
 func TestAs(t *testing.T) {
 	t.Parallel()
-	d, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: &aws.Config{Region: "us-east-1"}})
+	d, err := New(&Options{Table: "t", Bucket: "b", AWS: &aws.Config{Region: "us-east-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,11 +234,11 @@ func TestOptionsValidation(t *testing.T) {
 		"no region":         {Table: "t", Bucket: "b", AWS: &aws.Config{}},
 		"endpoint":          {Table: "t", Bucket: "b", AWS: cfg, S3Endpoint: "127.0.0.1:9000"},
 	} {
-		if _, err := New(context.Background(), o); errorCode(err) != driver.InvalidArgument {
+		if _, err := New(o); errorCode(err) != driver.InvalidArgument {
 			t.Errorf("%s: New error %v, want InvalidArgument", name, err)
 		}
 	}
-	d, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg})
+	d, err := New(&Options{Table: "t", Bucket: "b", AWS: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,14 +249,14 @@ func TestOptionsValidation(t *testing.T) {
 	}
 	// A proxy or VPC endpoint in front of the table is the same
 	// collection; a global table names its collection itself.
-	viaProxy, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg, DynamoDBEndpoint: "http://127.0.0.1:1"})
+	viaProxy, err := New(&Options{Table: "t", Bucket: "b", AWS: cfg, DynamoDBEndpoint: "http://127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := viaProxy.Info().CollectionID; got != want.CollectionID {
 		t.Errorf("CollectionID through another endpoint = %q, want %q", got, want.CollectionID)
 	}
-	global, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg, CollectionID: "global:t"})
+	global, err := New(&Options{Table: "t", Bucket: "b", AWS: cfg, CollectionID: "global:t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +270,7 @@ func TestOptionsValidation(t *testing.T) {
 // never made them works.
 func TestS3ClientMadeOnFirstUse(t *testing.T) {
 	cfg := &aws.Config{Region: "us-east-1"}
-	d, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg})
+	d, err := New(&Options{Table: "t", Bucket: "b", AWS: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +287,7 @@ func TestS3ClientMadeOnFirstUse(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	unused, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: cfg})
+	unused, err := New(&Options{Table: "t", Bucket: "b", AWS: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func TestMissingTable(t *testing.T) {
 	ctx := testContext(t)
 	o := f.opts
 	o.Table = uniqueName("docblob-missing")
-	d, err := New(ctx, &o)
+	d, err := New(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestMissingBucket(t *testing.T) {
 	ctx := testContext(t)
 	o := f.opts
 	o.Bucket = uniqueName("docblob-missing")
-	d, err := New(ctx, &o)
+	d, err := New(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestWrongCredentials(t *testing.T) {
 	} {
 		o := f.opts
 		o.AWS = testAWSConfig(f.srv, f.wire, creds[0], creds[1])
-		d, err := New(ctx, &o)
+		d, err := New(&o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestUnreachableEndpoint(t *testing.T) {
 	closed := "http://" + l.Addr().String()
 	l.Close()
 	wire := newCounter(srv)
-	d, err := New(context.Background(), &Options{
+	d, err := New(&Options{
 		Table: "t", Bucket: "b", UsePathStyle: true,
 		AWS:        testAWSConfig(srv, wire, srv.AccessKeyID, srv.SecretAccessKey),
 		S3Endpoint: closed, DynamoDBEndpoint: closed,

@@ -390,7 +390,10 @@ func FuzzForeignItems(f *testing.F) {
 			panic(fmt.Sprintf("an input took over 20s:\n%s", buf[:runtime.Stack(buf, true)]))
 		})
 		defer watchdog.Stop()
-		mem := memstore.New(nil)
+		mem, err := memstore.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		s, err := docblob.NewStore(mem, nil) // testdata seed 75cb5d6a6f188e76 claims 1 TiB
 		if err != nil {
 			t.Fatal(err)

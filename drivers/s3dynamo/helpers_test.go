@@ -183,7 +183,7 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	if err := CreateBucket(ctx, &o); err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
-	drv, err := New(ctx, &o)
+	drv, err := New(&o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

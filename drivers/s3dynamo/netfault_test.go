@@ -116,7 +116,7 @@ func newNFEnv(t *testing.T) *nfEnv {
 	if err := s3dynamo.CreateBucket(ctx, &e.opts); err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
-	drv, err := s3dynamo.New(ctx, &e.opts)
+	drv, err := s3dynamo.New(&e.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func (e *nfEnv) newFaultStore(t *testing.T, cfg faultConfig) *faultStore {
 	o.AWS = nfAWSConfig(e.srv, cfg.noRetry)
 	o.S3Endpoint, o.DynamoDBEndpoint = s3p.URL(), ddbp.URL()
 	o.CleanupTimeout = nfCleanup
-	drv, err := s3dynamo.New(context.Background(), &o)
+	drv, err := s3dynamo.New(&o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func TestReceiptsFlow(t *testing.T) {
 		if _, err := committing.BlobFromUpload(string(forged)); docblob.Code(err) != docblob.PermissionDenied {
 			t.Errorf("forged token: %v", err)
 		}
-		drv, err := New(ctx, &f.opts)
+		drv, err := New(&f.opts)
 		if err != nil {
 			t.Fatal(err)
 		}

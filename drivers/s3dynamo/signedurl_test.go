@@ -19,7 +19,7 @@ import (
 // makes no request, so it needs no servers.
 func offlineDriver(t *testing.T) *Driver {
 	t.Helper()
-	d, err := New(context.Background(), &Options{Table: "t", Bucket: "b",
+	d, err := New(&Options{Table: "t", Bucket: "b",
 		S3Endpoint: "http://127.0.0.1:9", DynamoDBEndpoint: "http://127.0.0.1:9", UsePathStyle: true,
 		AWS: &aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", "")}})
 	if err != nil {

@@ -50,7 +50,7 @@ func OpenDriverURL(ctx context.Context, u *url.URL) (driver.Driver, error) {
 		return nil, fmt.Errorf("s3dynamo: load AWS configuration: %w", err)
 	}
 	opts.AWS = &cfg
-	return New(ctx, opts)
+	return New(opts)
 }
 
 // optionsFromURL parses the URL into Options and a region.

@@ -115,7 +115,7 @@ func TestOpenURL(t *testing.T) {
 	if err := CreateTable(ctx, &other); err == nil {
 		t.Error("CreateTable accepted an existing table with another key schema")
 	}
-	d, err := New(ctx, o)
+	d, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func TestURLRepeatedParams(t *testing.T) {
 }
 
 func TestURLLimitsAreDynamoDBs(t *testing.T) {
-	d, err := New(context.Background(), &Options{Table: "t", Bucket: "b", AWS: &aws.Config{Region: "us-east-1"}})
+	d, err := New(&Options{Table: "t", Bucket: "b", AWS: &aws.Config{Region: "us-east-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
