@@ -108,6 +108,28 @@ func testUploadTokens(t *testing.T, newHarness HarnessMaker) {
 			}
 		})
 	})
+	t.Run("StaleURLCannotWrite", func(t *testing.T) {
+		// A committed upload's URL must never write its key again, even
+		// after the document moved on or was deleted (the payload is
+		// kept until the URL expires, then left to Sweep).
+		up, err := e.store.NewUpload(e.ctx, &record{PK: "tok", SK: "stale"}, "file", nil)
+		must(t, err, "NewUpload")
+		if status, body, _ := fetch(t, up.Method, up.URL, up.Header, payload); status/100 != 2 {
+			t.Fatalf("upload: %d %q", status, body)
+		}
+		blob, err := e.store.BlobFromUpload(up.Token)
+		must(t, err, "BlobFromUpload")
+		must(t, e.store.Put(e.ctx, &record{PK: "tok", SK: "stale", File: blob}), "commit")
+		must(t, e.store.Put(e.ctx, &record{PK: "tok", SK: "stale", File: docblob.NewBlobBytes([]byte("newer"), nil)}), "replace")
+		if status, _, _ := fetch(t, up.Method, up.URL, up.Header, []byte("attacker")); status/100 == 2 {
+			t.Errorf("the used URL wrote again after the document was replaced (%d)", status)
+		}
+		must(t, e.store.Delete(e.ctx, &record{PK: "tok", SK: "stale"}), "Delete")
+		if status, _, _ := fetch(t, up.Method, up.URL, up.Header, []byte("attacker")); status/100 == 2 {
+			t.Errorf("the used URL wrote again after the document was deleted (%d)", status)
+		}
+		sweepAged(t, e, 1) // the kept upload, which Sweep removes once the URL has expired
+	})
 	t.Run("NoClientChecksum", func(t *testing.T) {
 		up, err := e.store.NewUpload(e.ctx, &record{PK: "tok", SK: "3"}, "file", nil)
 		must(t, err, "NewUpload")
