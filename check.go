@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -80,8 +81,12 @@ type CheckOptions struct {
 	// at once (see SweepOptions.BatchSize). It does not change how much is
 	// read. Default 100,000.
 	BatchSize int
-	// Concurrency bounds the driver requests in flight (StatBlob of
-	// referenced payloads, batched document reads). Default 8.
+	// Concurrency bounds the driver requests in flight of each kind
+	// (StatBlob of referenced payloads, batched document reads), and the
+	// scan of every document runs in min(Concurrency, 64) parallel
+	// segments (driver.Query.TotalSegments; DynamoDB's parallel Scan on
+	// s3dynamo). While the scan and the StatBlob requests overlap, up to
+	// twice Concurrency requests may be in flight. Default 8.
 	Concurrency int
 	// Progress, if not nil, is called with the counts so far after each
 	// batch, from the goroutine iterating the findings.
@@ -180,7 +185,8 @@ func (c *checker) references(ctx context.Context) error {
 		batch = batch[:0]
 		return err
 	}
-	err := c.s.scanDocuments(ctx, func(doc *driver.Document) error {
+	segments := min(c.o.Concurrency, maxCheckSegments)
+	err := c.s.scanSegments(ctx, segments, func(doc *driver.Document) error {
 		c.prog.Documents++
 		for field, v := range doc.Fields {
 			ref, err := c.s.honour(doc.Key, field, v)
@@ -209,6 +215,76 @@ func (c *checker) references(ctx context.Context) error {
 		return err
 	}
 	return flush()
+}
+
+// maxCheckSegments bounds the segments of Check's document scan: each
+// costs at least one request, even on an empty store.
+const maxCheckSegments = 64
+
+// scanSegments calls f with every stored document, as scanDocuments does,
+// scanning segments parallel segments of the store at once (see
+// driver.Query.TotalSegments), each page by page. f is called from the
+// calling goroutine only, with the documents of one page after another,
+// pages of different segments interleaved. The first error of f or of a
+// query ends the scan and is returned.
+func (s *Store) scanSegments(ctx context.Context, segments int, f func(*driver.Document) error) error {
+	if segments <= 1 {
+		return s.scanDocuments(ctx, f)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []*driver.Document)
+	var (
+		once    sync.Once
+		scanErr error // set before pages is closed
+	)
+	fail := func(err error) { once.Do(func() { scanErr = err; cancel() }) }
+	var wg sync.WaitGroup
+	for seg := range segments {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := &driver.Query{Segment: seg, TotalSegments: segments}
+			for {
+				page, err := s.drv.QueryDocuments(ctx, q)
+				if err != nil {
+					fail(err)
+					return
+				}
+				if len(page.Documents) > 0 {
+					select {
+					case pages <- page.Documents:
+					case <-ctx.Done():
+						fail(ctx.Err())
+						return
+					}
+				}
+				if page.NextPageToken == "" {
+					return
+				}
+				q.PageToken = page.NextPageToken
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(pages)
+	}()
+	var err error
+	for docs := range pages {
+		for _, doc := range docs {
+			if err != nil {
+				break
+			}
+			if err = f(doc); err != nil {
+				cancel() // and drain pages until every scanner has stopped
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return scanErr
 }
 
 // checkBatch checks one batch of references, with one StatBlob per

@@ -219,8 +219,11 @@
 // them has gathered, then are checked against one scan of every
 // document; memory then holds up to twice BatchSize keys, and the cost is
 // one scan per BatchSize/2 such payloads. Check scans the documents once
-// to check each reference (one StatBlob per referenced payload, at most
-// CheckOptions.Concurrency at once), then finds orphans as Sweep does: at
+// to check each reference, in min(CheckOptions.Concurrency, 64) parallel
+// segments (driver.Query.TotalSegments: DynamoDB's parallel Scan on
+// s3dynamo, a hash of the partition key on the other drivers), with one
+// StatBlob per referenced payload, at most CheckOptions.Concurrency at
+// once, then finds orphans as Sweep does: at
 // most two reads of each document. Both report their counts so far
 // through their Progress callbacks after each batch.
 //

@@ -1150,7 +1150,7 @@ func (d *ownDriver) QueryDocuments(ctx context.Context, q *driver.Query) (*drive
 	defer d.mu.Unlock()
 	var docs []*driver.Document
 	for k, doc := range d.docs {
-		if q.Partition == "" || k.Partition == q.Partition && sortMatches(q, k.Sort) {
+		if q.Partition == "" && q.InSegment(k.Partition) || k.Partition == q.Partition && sortMatches(q, k.Sort) {
 			docs = append(docs, doc)
 		}
 	}

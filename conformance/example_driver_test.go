@@ -179,17 +179,21 @@ func selects(q *driver.Query, sk string) bool {
 	return true
 }
 
-// QueryDocuments sorts the selected documents and returns those after the
-// page token, which is the index of the next one in the scan order or the
+// QueryDocuments sorts the selected documents (in a scan, those of the
+// partitions that driver.ScanSegment puts in q's segment) and returns
+// those after the page token, which is the index of the next one in the scan order or the
 // sort key of the last one returned (prefixed with "k") in a partition.
 func (d *mapDriver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.QueryPage, error) {
 	if err := d.begin(ctx); err != nil {
 		return nil, err
 	}
+	if err := q.CheckSegments(); err != nil {
+		return nil, err
+	}
 	d.st.mu.Lock()
 	var docs []*driver.Document
 	for k, doc := range d.docs {
-		if q.Partition == "" || (k.Partition == q.Partition && selects(q, k.Sort)) {
+		if (q.Partition == "" && q.InSegment(k.Partition)) || (k.Partition == q.Partition && selects(q, k.Sort)) {
 			docs = append(docs, doc.Clone())
 		}
 	}

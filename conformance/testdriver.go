@@ -27,7 +27,8 @@ import (
 // PutDocument and DeleteDocument under each condition, the documents they
 // return, values given and read back, the size limit, and concurrent
 // conditional writes; QueryDocuments under each sort condition, in both
-// orders, page by page and with StartAfter, and scans. Payloads:
+// orders, page by page and with StartAfter, and scans, whole and in
+// parallel segments (Query.Segment and TotalSegments). Payloads:
 // WriteBlob (streamed, failing, cancelled), OpenBlob of ranges, StatBlob,
 // ListBlobs by prefix and page, DeleteBlob. Errors: the codes of missing
 // documents and payloads, failed conditions and refused writes, as the
@@ -616,6 +617,9 @@ func queryString(q *driver.Query) string {
 	if q.StartAfter != "" {
 		fmt.Fprintf(&b, ", StartAfter: %q", q.StartAfter)
 	}
+	if q.Segment != 0 || q.TotalSegments != 0 {
+		fmt.Fprintf(&b, ", Segment: %d, TotalSegments: %d", q.Segment, q.TotalSegments)
+	}
 	return "QueryDocuments({" + b.String() + "})"
 }
 
@@ -704,6 +708,60 @@ func (c *driverTest) checkScan() {
 		for k := range seen {
 			c.errorf("%s returned the document %v, which is not stored", queryString(q), k)
 		}
+	}
+	c.checkScanSegments()
+}
+
+// checkScanSegments checks that the segments of a parallel scan
+// (Query.Segment and TotalSegments) partition the documents: each
+// document TestDriver stored is returned by exactly one segment, once, and
+// no segment returns a document that is not stored. It first stores a
+// document in each of 16 partitions more, since drivers may put a whole
+// partition in one segment. Out-of-range segments must fail with
+// InvalidArgument.
+func (c *driverTest) checkScanSegments() {
+	for i := range 16 {
+		k := driver.Key{Partition: fmt.Sprintf("%s-segment-%02d", c.id, i)}
+		if c.info.SortKey != "" {
+			k.Sort = "s"
+		}
+		call, _, err := c.put(c.ctx, doc(k, "rev-segment", "segment"), always())
+		if !c.noError(call, err) {
+			return
+		}
+	}
+	stored := c.storedKeys()
+	for _, total := range []int{2, 3, 7} {
+		where := map[driver.Key][]int{} // the segments that returned each key
+		for seg := range total {
+			q := &driver.Query{Segment: seg, TotalSegments: total, Limit: 3}
+			docs, ok := c.query(q)
+			if !ok {
+				return
+			}
+			for _, d := range docs {
+				if d != nil && strings.HasPrefix(d.Key.Partition, c.id) {
+					where[d.Key] = append(where[d.Key], seg)
+				}
+			}
+		}
+		for _, k := range stored {
+			if segs := where[k]; len(segs) != 1 {
+				c.errorf("a scan in %d segments (QueryDocuments({Partition: \"\", Segment: 0 to %d, TotalSegments: %d})) returned the document %v from segments %v, want from exactly one", total, total-1, total, k, segs)
+			}
+			delete(where, k)
+		}
+		for k, segs := range where {
+			c.errorf("a scan in %d segments returned the document %v from segments %v, which is not stored", total, k, segs)
+		}
+	}
+	for _, q := range []*driver.Query{
+		{Segment: 2, TotalSegments: 2},
+		{Segment: -1, TotalSegments: 2},
+		{TotalSegments: driver.MaxScanSegments + 1},
+	} {
+		_, err := c.d.QueryDocuments(c.ctx, q)
+		c.wantCode(queryString(q), err, driver.InvalidArgument)
 	}
 }
 

@@ -34,6 +34,8 @@ type (
 	listAll struct{ *mapDriver }
 	// ascendingOnly ignores Query.Descending.
 	ascendingOnly struct{ *mapDriver }
+	// unsegmented ignores Query.Segment and TotalSegments.
+	unsegmented struct{ *mapDriver }
 )
 
 func (d createOverwrites) PutDocument(ctx context.Context, doc *driver.Document, cond driver.Condition) (*driver.Document, error) {
@@ -65,6 +67,12 @@ func (d ascendingOnly) QueryDocuments(ctx context.Context, q *driver.Query) (*dr
 	return d.mapDriver.QueryDocuments(ctx, &qc)
 }
 
+func (d unsegmented) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.QueryPage, error) {
+	qc := *q
+	qc.Segment, qc.TotalSegments = 0, 0
+	return d.mapDriver.QueryDocuments(ctx, &qc)
+}
+
 // TestTestDriverFindsBugs checks that TestDriver reports a driver's bug as
 // one, naming the method, the input and what was expected.
 func TestTestDriverFindsBugs(t *testing.T) {
@@ -81,6 +89,8 @@ func TestTestDriverFindsBugs(t *testing.T) {
 			[]string{"ListBlobs(\"conformance-", "/list/\") returned \"conformance-", "outside the prefix"}},
 		{"AscendingOnly", func(d *mapDriver) driver.Driver { return ascendingOnly{d} },
 			[]string{"QueryDocuments({Partition: \"conformance-", "Descending}) returned sort keys"}},
+		{"Unsegmented", func(d *mapDriver) driver.Driver { return unsegmented{d} },
+			[]string{"a scan in 2 segments", "from segments [0 1], want from exactly one"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := conformance.TestDriver(context.Background(), tc.drv(newMapStorage().driver("bugs", "pk", "sk")))

@@ -165,6 +165,23 @@ type Query struct {
 	// were inserted or deleted since. The document with that sort key need
 	// not exist.
 	StartAfter string
+	// Segment and TotalSegments split a scan of every partition
+	// (Partition "") into parallel parts, as DynamoDB's parallel Scan
+	// does: when TotalSegments is more than 1, the query returns only the
+	// documents of segment Segment, 0 <= Segment < TotalSegments, and
+	// every document belongs to exactly one segment, so that
+	// TotalSegments queries, one per segment, run concurrently and each
+	// paged to its end, return every document once. Which documents a
+	// segment holds is the driver's choice (s3dynamo passes both fields to
+	// Scan; memstore and filestore hash the partition key with
+	// ScanSegment, so that a partition lies in one segment), and is stable
+	// for a given TotalSegments while the documents do not change. A page
+	// token resumes the segment it came from and must be used with the
+	// same Segment and TotalSegments. TotalSegments 0 or 1 scans every
+	// document (Segment must then be 0); TotalSegments is at most
+	// MaxScanSegments, and a query of one partition leaves both fields 0.
+	// CheckSegments validates them.
+	Segment, TotalSegments int
 }
 
 // QueryPage is one page of query results.

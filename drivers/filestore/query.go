@@ -27,7 +27,9 @@ const maxPageBytes = 1 << 20
 // page. A page holds at most q.Limit documents and stops after the first
 // document that brings it to 1 MiB of data. A scan of every partition
 // (q.Partition == "") goes through partitions in byte order of their keys,
-// and documents within each by sort key.
+// and documents within each by sort key; a scan segment (q.TotalSegments >
+// 1) skips the partitions that driver.ScanSegment puts in other segments
+// without listing their documents.
 //
 // Page tokens hold the last key returned, encoded; a token is only ever
 // compared with keys, never used to build a path.
@@ -37,6 +39,9 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 	}
 	if q.Limit < 0 {
 		return nil, fmt.Errorf("%w: negative limit %d", errInvalid, q.Limit)
+	}
+	if err := q.CheckSegments(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errInvalid, err)
 	}
 	if q.Partition == "" {
 		return d.scan(ctx, q)
@@ -146,8 +151,8 @@ func matchSort(q *driver.Query, sk string) bool {
 	return true
 }
 
-// scan pages through every document: partitions in key order, then sort
-// keys in order.
+// scan pages through every document of q's segment: partitions in key
+// order, then sort keys in order.
 func (d *Driver) scan(ctx context.Context, q *driver.Query) (*driver.QueryPage, error) {
 	if q.Sort != driver.SortAny {
 		return nil, fmt.Errorf("%w: a query of every partition takes no sort condition", errInvalid)
@@ -172,7 +177,7 @@ func (d *Driver) scan(ctx context.Context, q *driver.Query) (*driver.QueryPage, 
 	page := &driver.QueryPage{Documents: []*driver.Document{}}
 	bytes := 0
 	for _, pk := range pks {
-		if hasAfter && pk < afterPK {
+		if hasAfter && pk < afterPK || !q.InSegment(pk) {
 			continue
 		}
 		sks, err := d.sortKeys(ctx, pk)

@@ -111,6 +111,13 @@ func checkCondition(prev *driver.Document, cond driver.Condition) error {
 // defaultPageSize is the page size when a query sets no limit.
 const defaultPageSize = 1000
 
+// A page that stops at the query's Limit has a NextPageToken even when no
+// document follows, as DynamoDB returns a LastEvaluatedKey whenever a
+// Query or Scan stops at its Limit: the caller then meets the empty last
+// page that it meets on s3dynamo. A page that stops at defaultPageSize
+// (no Limit, where DynamoDB stops at 1 MB of data instead) has one only
+// when documents follow.
+
 // cursor is the page token of a query: the key of the last document of the
 // previous page.
 type cursor struct {
@@ -121,6 +128,9 @@ type cursor struct {
 // QueryDocuments implements driver.Driver.
 func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.QueryPage, error) {
 	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := q.CheckSegments(); err != nil {
 		return nil, err
 	}
 	var after *cursor
@@ -135,14 +145,14 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 		// A position by key is what a cursor is.
 		after = &cursor{S: q.StartAfter}
 	}
-	limit := q.Limit
+	limit, cutAtLimit := q.Limit, true
 	if limit <= 0 {
-		limit = defaultPageSize
+		limit, cutAtLimit = defaultPageSize, false
 	}
 	d.st.mu.RLock()
 	defer d.st.mu.RUnlock()
 	if q.Partition == "" {
-		return d.scan(after, limit), nil
+		return d.scan(q, after, limit, cutAtLimit), nil
 	}
 	page := &driver.QueryPage{}
 	p := d.coll.parts[q.Partition]
@@ -165,12 +175,12 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 			i = max(i, j)
 		}
 	}
-	for ; i != end && (step > 0 && i < end || step < 0 && i > end); i += step {
-		if len(page.Documents) == limit {
-			page.NextPageToken = encodeCursor(cursor{S: page.Documents[limit-1].Key.Sort})
-			break
-		}
+	inRange := func(i int) bool { return step > 0 && i < end || step < 0 && i > end }
+	for ; inRange(i) && len(page.Documents) < limit; i += step {
 		page.Documents = append(page.Documents, p.docs[p.sorted[i]].Clone())
+	}
+	if len(page.Documents) == limit && (cutAtLimit || inRange(i)) {
+		page.NextPageToken = encodeCursor(cursor{S: page.Documents[limit-1].Key.Sort})
 	}
 	return page, nil
 }
@@ -212,11 +222,14 @@ func sortRange(sorted []string, q *driver.Query) (lo, hi int) {
 	return lo, hi
 }
 
-// scan returns a page of every document, by partition then sort key.
-func (d *Driver) scan(after *cursor, limit int) *driver.QueryPage {
+// scan returns a page of every document of q's scan segment (partitions
+// assigned by driver.ScanSegment), by partition then sort key. The page
+// has a NextPageToken if documents follow it, or if it holds limit
+// documents and cutAtLimit is set.
+func (d *Driver) scan(q *driver.Query, after *cursor, limit int, cutAtLimit bool) *driver.QueryPage {
 	names := make([]string, 0, len(d.coll.parts))
 	for name := range d.coll.parts {
-		if after == nil || name >= after.P {
+		if (after == nil || name >= after.P) && q.InSegment(name) {
 			names = append(names, name)
 		}
 	}
@@ -234,13 +247,22 @@ func (d *Driver) scan(after *cursor, limit int) *driver.QueryPage {
 		}
 		for ; i < len(p.sorted); i++ {
 			if len(page.Documents) == limit {
-				last := page.Documents[limit-1].Key
-				page.NextPageToken = encodeCursor(cursor{P: last.Partition, S: last.Sort})
-				return page
+				return withCursor(page)
 			}
 			page.Documents = append(page.Documents, p.docs[p.sorted[i]].Clone())
 		}
 	}
+	if cutAtLimit && len(page.Documents) == limit {
+		return withCursor(page)
+	}
+	return page
+}
+
+// withCursor sets a scan page's NextPageToken to resume after its last
+// document.
+func withCursor(page *driver.QueryPage) *driver.QueryPage {
+	last := page.Documents[len(page.Documents)-1].Key
+	page.NextPageToken = encodeCursor(cursor{P: last.Partition, S: last.Sort})
 	return page
 }
 

@@ -165,9 +165,13 @@ func (c *attemptCounter) HandleFinalize(ctx context.Context, in middleware.Final
 	return next.HandleFinalize(ctx, in)
 }
 
-// QueryDocuments runs one Query (or, for Partition "", one Scan) and
-// returns its page. Page tokens encode DynamoDB's LastEvaluatedKey.
+// QueryDocuments runs one Query (or, for Partition "", one Scan, of one
+// segment of a parallel Scan if q.TotalSegments > 1) and returns its page.
+// Page tokens encode DynamoDB's LastEvaluatedKey.
 func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.QueryPage, error) {
+	if err := q.CheckSegments(); err != nil {
+		return nil, err
+	}
 	start, err := d.decodePageToken(q.PageToken)
 	if err != nil {
 		return nil, err
@@ -181,12 +185,17 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 		if q.Sort != driver.SortAny {
 			return nil, invalidf("a scan of every partition takes no sort-key condition")
 		}
-		out, err := d.ddb.Scan(ctx, &dynamodb.ScanInput{
+		in := &dynamodb.ScanInput{
 			TableName:         aws.String(d.opts.Table),
 			ConsistentRead:    consistent,
 			Limit:             limit,
 			ExclusiveStartKey: start,
-		})
+		}
+		if q.TotalSegments > 1 {
+			in.Segment = aws.Int32(int32(q.Segment))
+			in.TotalSegments = aws.Int32(int32(q.TotalSegments))
+		}
+		out, err := d.ddb.Scan(ctx, in)
 		if err != nil {
 			return nil, err
 		}
