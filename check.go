@@ -396,7 +396,12 @@ func (c *checker) orphans(ctx context.Context) error {
 
 // listPayloads calls f with every object in the store's namespace.
 func (s *Store) listPayloads(ctx context.Context, f func(driver.BlobInfo) error) error {
-	token := ""
+	return s.listPayloadsFrom(ctx, "", nil, f)
+}
+
+// listPayloadsFrom is listPayloads from the driver's page token, calling
+// pageDone (if not nil) with the next page's token after each page.
+func (s *Store) listPayloadsFrom(ctx context.Context, token string, pageDone func(next string) error, f func(driver.BlobInfo) error) error {
 	for {
 		page, err := s.drv.ListBlobs(ctx, s.ns, token)
 		if err != nil {
@@ -407,7 +412,13 @@ func (s *Store) listPayloads(ctx context.Context, f func(driver.BlobInfo) error)
 				return err
 			}
 		}
-		if token = page.NextPageToken; token == "" {
+		token = page.NextPageToken
+		if pageDone != nil {
+			if err := pageDone(token); err != nil {
+				return err
+			}
+		}
+		if token == "" {
 			return nil
 		}
 	}

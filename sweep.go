@@ -2,7 +2,11 @@ package docblob
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,9 +39,14 @@ type SweepOptions struct {
 	// 1,000 payloads each). Default 8.
 	Concurrency int
 	// Progress, if not nil, is called with the counts so far after each
-	// batch, from the goroutine that called Sweep, so that a long sweep
-	// can be watched.
+	// batch and at each page of the payload listing, from the goroutine
+	// that called Sweep, so that a long sweep can be watched; its
+	// SweepResult.Resume resumes the sweep if it is interrupted.
 	Progress func(SweepResult)
+	// Resume, if set, is a SweepResult.Resume from an earlier sweep of
+	// this store: the sweep starts after the payloads that sweep had
+	// finished with, instead of at the beginning.
+	Resume string
 }
 
 // SweepResult counts what a sweep saw and did.
@@ -50,6 +59,11 @@ type SweepResult struct {
 	Deleted    int // orphans deleted (0 in a dry run)
 	Failed     int // orphans whose deletion failed
 	Documents  int // documents read
+	// Resume, in the SweepResults given to SweepOptions.Progress, is a
+	// token that resumes the sweep after every payload counted so far
+	// (SweepOptions.Resume), or "" where the sweep cannot be resumed
+	// exactly there yet. It is "" in the result Sweep returns.
+	Resume string
 }
 
 // Sweep finds payloads that no document references, left by a crash, a
@@ -105,9 +119,6 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 				return err
 			}
 		}
-		if o.Progress != nil {
-			o.Progress(*res)
-		}
 		return nil
 	}
 	flush := func(final bool) error {
@@ -118,7 +129,33 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 		}
 		return handle(orphans, decided)
 	}
-	err = s.listPayloads(ctx, func(b driver.BlobInfo) error {
+	report := func() {
+		if o.Progress != nil {
+			o.Progress(*res)
+		}
+	}
+	start, err := s.resumeToken(o.Resume)
+	if err != nil {
+		return nil, err
+	}
+	// With a Progress callback, each page of the listing ends a batch, so
+	// that every page boundary where no hashed-key payload is pending is a
+	// point to resume from.
+	pageDone := func(next string) error {
+		if o.Progress == nil || next == "" {
+			return nil
+		}
+		if err := flush(false); err != nil {
+			return err
+		}
+		res.Resume = ""
+		if len(f.fallback) == 0 {
+			res.Resume = s.sweepToken(next)
+		}
+		report()
+		return nil
+	}
+	err = s.listPayloadsFrom(ctx, start, pageDone, func(b driver.BlobInfo) error {
 		res.Payloads++
 		switch {
 		case !s.isPayloadKey(b.Key):
@@ -128,7 +165,11 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 		default:
 			batch = append(batch, candidate{key: b.Key, mod: b.ModTime})
 			if len(batch)+len(f.fallback) >= o.BatchSize {
-				return flush(false)
+				if err := flush(false); err != nil {
+					return err
+				}
+				res.Resume = ""
+				report()
 			}
 		}
 		return nil
@@ -137,6 +178,10 @@ func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, er
 		err = flush(true)
 	}
 	res.Documents = f.docs
+	res.Resume = ""
+	if err == nil {
+		report()
+	}
 	if err != nil {
 		return res, s.wrap(op, noKey, err)
 	}
@@ -382,4 +427,42 @@ func isID(s string) bool {
 		}
 	}
 	return true
+}
+
+// sweepTokenPrefix starts every sweep resume token, naming its format.
+const sweepTokenPrefix = "sw1."
+
+// sweepToken makes the resume token of a sweep whose listing continues at
+// the driver's page token next.
+func (s *Store) sweepToken(next string) string {
+	raw, _ := json.Marshal(sweepToken{Namespace: s.ns, Page: next})
+	return sweepTokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// sweepToken is the content of a sweep resume token.
+type sweepToken struct {
+	Namespace string `json:"ns"`
+	Page      string `json:"p"`
+}
+
+// resumeToken returns the driver's page token that a sweep resume token
+// names, or "" for none.
+func (s *Store) resumeToken(token string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	var t sweepToken
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimPrefix(token, sweepTokenPrefix))
+	if err == nil && strings.HasPrefix(token, sweepTokenPrefix) {
+		err = json.Unmarshal(raw, &t)
+	} else if err == nil {
+		err = errors.New("no format prefix")
+	}
+	switch {
+	case err != nil || t.Page == "":
+		return "", errorf(InvalidArgument, "sweep", noKey, "malformed resume token")
+	case t.Namespace != s.ns:
+		return "", errorf(InvalidArgument, "sweep", noKey, "the resume token belongs to a sweep of namespace %q, not %q", t.Namespace, s.ns)
+	}
+	return t.Page, nil
 }
