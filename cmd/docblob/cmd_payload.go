@@ -30,15 +30,7 @@ the stored payload. Use get -o FILE to write a file only once verified.`,
 				return err
 			}
 			defer store.Close()
-			k, rest, err := si.keyArgs("cat", args, "FIELD")
-			if err != nil {
-				return err
-			}
-			d, err := si.getDoc(ctx, store, k)
-			if err != nil {
-				return err
-			}
-			b, err := d.attachment(rest[0])
+			_, _, b, err := si.attachmentArgs(ctx, store, "cat", args)
 			if err != nil {
 				return err
 			}
@@ -86,15 +78,7 @@ FILE: a payload that does not match (exit code 9) never leaves a file.`,
 				return err
 			}
 			defer store.Close()
-			k, rest, err := si.keyArgs("get", args, "FIELD")
-			if err != nil {
-				return err
-			}
-			d, err := si.getDoc(ctx, store, k)
-			if err != nil {
-				return err
-			}
-			b, err := d.attachment(rest[0])
+			k, field, b, err := si.attachmentArgs(ctx, store, "get", args)
 			if err != nil {
 				return err
 			}
@@ -112,7 +96,7 @@ FILE: a payload that does not match (exit code 9) never leaves a file.`,
 				return err
 			}
 			if a.json {
-				return a.emit(downloadLine{Type: "download", Partition: k.Partition, Sort: k.Sort, Field: rest[0], File: output, Size: b.Size(), SHA256: b.SHA256()})
+				return a.emit(downloadLine{Type: "download", Partition: k.Partition, Sort: k.Sort, Field: field, File: output, Size: b.Size(), SHA256: b.SHA256()})
 			}
 			if output != "-" {
 				a.printf("wrote %s: %s, sha256 %s verified\n", output, humanBytes(b.Size()), b.SHA256())

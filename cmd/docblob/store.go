@@ -174,6 +174,21 @@ func (d *document) attachment(field string) (*docblob.Blob, error) {
 }
 
 // getDoc reads the document with key k.
+// attachmentArgs reads the document that args name (its key, then FIELD)
+// and returns its key, the field and the field's attachment.
+func (si storeInfo) attachmentArgs(ctx context.Context, store *docblob.Store, command string, args []string) (docblob.Key, string, *docblob.Blob, error) {
+	k, rest, err := si.keyArgs(command, args, "FIELD")
+	if err != nil {
+		return k, "", nil, err
+	}
+	d, err := si.getDoc(ctx, store, k)
+	if err != nil {
+		return k, rest[0], nil, err
+	}
+	b, err := d.attachment(rest[0])
+	return k, rest[0], b, err
+}
+
 func (si storeInfo) getDoc(ctx context.Context, store *docblob.Store, k docblob.Key) (*document, error) {
 	m := si.docFor(k)
 	if err := store.Get(ctx, m); err != nil {
