@@ -36,8 +36,9 @@ func (d *Driver) createTemp(dir string) (*os.File, string, error) {
 			// A name collision: try another name.
 		case errors.Is(err, fs.ErrNotExist):
 			// The directory is missing, or a concurrent delete just
-			// removed it as empty: (re)create it.
-			if err := d.mkdirs(dir); err != nil {
+			// removed it as empty: (re)create it. A delete may remove a
+			// parent again while mkdirs works its way down; try again.
+			if err := d.mkdirs(dir); err != nil && (!errors.Is(err, fs.ErrNotExist) || attempt >= 20) {
 				return nil, "", err
 			}
 		default:
