@@ -1123,26 +1123,6 @@ func (d *ownDriver) DeleteDocument(ctx context.Context, key driver.Key, cond dri
 	return prev, nil
 }
 
-func sortMatches(q *driver.Query, s string) bool {
-	switch q.Sort {
-	case driver.SortEqual:
-		return s == q.Value
-	case driver.SortPrefix:
-		return strings.HasPrefix(s, q.Value)
-	case driver.SortBetween:
-		return q.Value <= s && s <= q.Value2
-	case driver.SortLess:
-		return s < q.Value
-	case driver.SortLessOrEqual:
-		return s <= q.Value
-	case driver.SortGreater:
-		return s > q.Value
-	case driver.SortGreaterOrEqual:
-		return s >= q.Value
-	}
-	return true
-}
-
 // QueryDocuments returns pages of at most three documents; the page token
 // is the index of the next one.
 func (d *ownDriver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.QueryPage, error) {
@@ -1150,7 +1130,7 @@ func (d *ownDriver) QueryDocuments(ctx context.Context, q *driver.Query) (*drive
 	defer d.mu.Unlock()
 	var docs []*driver.Document
 	for k, doc := range d.docs {
-		if q.Partition == "" && q.InSegment(k.Partition) || k.Partition == q.Partition && sortMatches(q, k.Sort) {
+		if q.Partition == "" && q.InSegment(k.Partition) || k.Partition == q.Partition && q.SelectsSort(k.Sort) {
 			docs = append(docs, doc)
 		}
 	}

@@ -158,27 +158,6 @@ func (d *mapDriver) DeleteDocument(ctx context.Context, key driver.Key, cond dri
 	return cur, nil // no longer stored: the caller may have it
 }
 
-// selects reports whether the sort key sk meets q's sort condition.
-func selects(q *driver.Query, sk string) bool {
-	switch q.Sort {
-	case driver.SortEqual:
-		return sk == q.Value
-	case driver.SortPrefix:
-		return strings.HasPrefix(sk, q.Value)
-	case driver.SortBetween:
-		return q.Value <= sk && sk <= q.Value2
-	case driver.SortLess:
-		return sk < q.Value
-	case driver.SortLessOrEqual:
-		return sk <= q.Value
-	case driver.SortGreater:
-		return sk > q.Value
-	case driver.SortGreaterOrEqual:
-		return sk >= q.Value
-	}
-	return true
-}
-
 // QueryDocuments sorts the selected documents (in a scan, those of the
 // partitions that driver.ScanSegment puts in q's segment) and returns
 // those after the page token, which is the index of the next one in the scan order or the
@@ -193,7 +172,7 @@ func (d *mapDriver) QueryDocuments(ctx context.Context, q *driver.Query) (*drive
 	d.st.mu.Lock()
 	var docs []*driver.Document
 	for k, doc := range d.docs {
-		if (q.Partition == "" && q.InSegment(k.Partition)) || (k.Partition == q.Partition && selects(q, k.Sort)) {
+		if (q.Partition == "" && q.InSegment(k.Partition)) || (k.Partition == q.Partition && q.SelectsSort(k.Sort)) {
 			docs = append(docs, doc.Clone())
 		}
 	}

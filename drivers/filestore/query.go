@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/docblob/docblob/driver"
@@ -78,7 +77,7 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 		if hasAfter && (!q.Descending && sk <= after || q.Descending && sk >= after) {
 			continue
 		}
-		if !matchSort(q, sk) {
+		if !q.SelectsSort(sk) {
 			continue
 		}
 		if q.Limit > 0 && len(page.Documents) == q.Limit || bytes >= maxPageBytes {
@@ -129,26 +128,6 @@ func (d *Driver) readListed(pk, sk string) (*driver.Document, int, error) {
 		return nil, 0, &fs.PathError{Op: "decode", Path: path, Err: err}
 	}
 	return doc, len(data), nil
-}
-
-func matchSort(q *driver.Query, sk string) bool {
-	switch q.Sort {
-	case driver.SortEqual:
-		return sk == q.Value
-	case driver.SortPrefix:
-		return strings.HasPrefix(sk, q.Value)
-	case driver.SortBetween:
-		return q.Value <= sk && sk <= q.Value2
-	case driver.SortLess:
-		return sk < q.Value
-	case driver.SortLessOrEqual:
-		return sk <= q.Value
-	case driver.SortGreater:
-		return sk > q.Value
-	case driver.SortGreaterOrEqual:
-		return sk >= q.Value
-	}
-	return true
 }
 
 // scan pages through every document of q's segment: partitions in key
