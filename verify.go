@@ -23,6 +23,7 @@ type verifyingReader struct {
 	// local: the bytes come from memory (an inline payload, an empty
 	// range), not from the store's driver.
 	local bool
+	sp    *opSpan // the Open span, ended by the first Close; nil after
 }
 
 func (b *Blob) verifier(rc io.ReadCloser, length int64, whole bool) *verifyingReader {
@@ -93,7 +94,17 @@ func (v *verifyingReader) corrupt(what string) error {
 
 func (v *verifyingReader) Close() error {
 	v.prog.end()
-	return v.rc.Close()
+	err := v.rc.Close()
+	if sp := v.sp; sp != nil {
+		v.sp = nil
+		sp.read(v.n)
+		if v.err != io.EOF {
+			sp.end(v.err)
+		} else {
+			sp.end(nil)
+		}
+	}
+	return err
 }
 
 // hashingReader computes the size and SHA-256 of what a driver reads from a
