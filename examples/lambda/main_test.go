@@ -13,6 +13,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -399,3 +402,160 @@ func TestHandlerS3Dynamo(t *testing.T) {
 		}
 	})
 }
+
+// coldStoreEnv passes the store URL to the fresh process in which
+// TestColdStart measures a cold start.
+const coldStoreEnv = "DOCBLOB_LAMBDA_COLD_STORE"
+
+// coldRuns is how many fresh processes TestColdStart measures, and
+// warmRuns how many warm requests of each kind each of them times.
+const coldRuns, warmRuns = 5, 5
+
+// coldFigures are one fresh process's timings, in milliseconds; the warm
+// ones are medians of warmRuns requests.
+type coldFigures struct {
+	Open, Claim, FirstPost, FirstGet, WarmPost, WarmGet float64
+}
+
+func (f coldFigures) String() string {
+	return fmt.Sprintf("init %5.1f ms (Open %5.1f, ClaimNamespace %5.1f) | first POST %5.1f, GET %5.1f | warm POST %5.1f, GET %5.1f",
+		f.Open+f.Claim, f.Open, f.Claim, f.FirstPost, f.FirstGet, f.WarmPost, f.WarmGet)
+}
+
+// TestColdStart measures what a cold start of the function costs on MinIO
+// and DynamoDB Local, calling the handler in-process: the init (opening the
+// store from its URL and claiming its namespace, as main does before
+// lambda.Start), the first request (an upload of 256 KiB: the first S3 and
+// DynamoDB writes, then signing), the first link request (a DynamoDB read,
+// then signing), and the same requests warm.
+//
+// A real cold start is a new process talking to services that are already
+// warm. So the test first warms the servers (DynamoDB Local is a JVM whose
+// first requests are slow) and claims the namespace (as the function's
+// first cold start ever did), then runs each measurement in a fresh
+// process: this test binary again, running only measureColdStart. The
+// process's own start and its packages' init are not included.
+//
+//	scripts/servers.sh run -- go test -run Cold -v ./examples/lambda/
+//
+// The figures are logged, not asserted (they depend on the machine and its
+// load); the test fails if any request answers wrongly.
+func TestColdStart(t *testing.T) {
+	if storeURL := os.Getenv(coldStoreEnv); storeURL != "" {
+		measureColdStart(t, storeURL)
+		return
+	}
+	storeURL, opts := servers(t)
+	ctx := context.Background()
+	warm, err := openHandler(ctx, storeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		name := fmt.Sprintf("warm-up-%d.png", i)
+		fr := mustCall(t, warm, event("POST", "owner=warm-up&name="+name, png(256<<10), true, nil), http.StatusCreated)
+		mustCall(t, warm, event("GET", "owner=warm-up&name="+name, nil, false, nil), http.StatusOK)
+		download(t, loopbackClient(), fr.URL)
+	}
+	warm.store.Close()
+
+	t.Logf("cold starts on MinIO + DynamoDB Local (table %s), each in a fresh process:", opts.Table)
+	var runs []coldFigures
+	for i := range coldRuns {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestColdStart$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), coldStoreEnv+"="+storeURL)
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out)
+		}
+		_, js, ok := strings.Cut(string(out), "cold figures: ")
+		var f coldFigures
+		if !ok || json.NewDecoder(strings.NewReader(js)).Decode(&f) != nil {
+			t.Fatalf("run %d printed no figures:\n%s", i+1, out)
+		}
+		t.Logf("  run %d:  %v", i+1, f)
+		runs = append(runs, f)
+	}
+	med := func(field func(coldFigures) float64) float64 {
+		var v []float64
+		for _, f := range runs {
+			v = append(v, field(f))
+		}
+		return median(v)
+	}
+	t.Logf("  median: %v", coldFigures{
+		Open:      med(func(f coldFigures) float64 { return f.Open }),
+		Claim:     med(func(f coldFigures) float64 { return f.Claim }),
+		FirstPost: med(func(f coldFigures) float64 { return f.FirstPost }),
+		FirstGet:  med(func(f coldFigures) float64 { return f.FirstGet }),
+		WarmPost:  med(func(f coldFigures) float64 { return f.WarmPost }),
+		WarmGet:   med(func(f coldFigures) float64 { return f.WarmGet }),
+	})
+}
+
+// measureColdStart is TestColdStart in its fresh process.
+func measureColdStart(t *testing.T, storeURL string) {
+	ctx := context.Background()
+	data := png(256 << 10)
+	post := func(name string) events.APIGatewayV2HTTPRequest {
+		return event("POST", "owner=cold&name="+name, data, true, map[string]string{"Content-Type": "image/png"})
+	}
+	get := func(name string) events.APIGatewayV2HTTPRequest {
+		return event("GET", "owner=cold&name="+name, nil, false, nil)
+	}
+	timed := func(f func()) float64 {
+		start := time.Now()
+		f()
+		return ms(time.Since(start))
+	}
+
+	var f coldFigures
+	var store *docblob.Store
+	var err error
+	f.Open = timed(func() {
+		if store, err = docblob.Open(ctx, storeURL); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer store.Close()
+	f.Claim = timed(func() {
+		if err := store.ClaimNamespace(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	h := newHandler(store)
+	var links []fileResponse
+	f.FirstPost = timed(func() { links = append(links, mustCall(t, h, post("first.png"), http.StatusCreated)) })
+	f.FirstGet = timed(func() { links = append(links, mustCall(t, h, get("first.png"), http.StatusOK)) })
+	var posts, gets []float64
+	for i := range warmRuns {
+		name := fmt.Sprintf("warm-%d.png", i)
+		posts = append(posts, timed(func() { links = append(links, mustCall(t, h, post(name), http.StatusCreated)) }))
+		gets = append(gets, timed(func() { links = append(links, mustCall(t, h, get(name), http.StatusOK)) }))
+	}
+	f.WarmPost, f.WarmGet = median(posts), median(gets)
+
+	for _, fr := range links {
+		if fr.SHA256 != sha256Hex(data) {
+			t.Errorf("response %+v, want sha256 %s", fr, sha256Hex(data))
+		}
+		if got, _ := download(t, loopbackClient(), fr.URL); !bytes.Equal(got, data) {
+			t.Errorf("the link to %s serves other bytes", fr.Name)
+		}
+	}
+	js, _ := json.Marshal(f)
+	t.Logf("cold figures: %s", js)
+}
+
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
