@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,14 +15,12 @@ import (
 	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/docblob/docblob"
-	"github.com/docblob/docblob/drivers/s3dynamo"
 )
 
 // childLarge is the child side of a large round trip: upload the
 // pseudo-random stream, download it while hashing, check the hash, and
 // delete it (not timed).
-func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
-	var res childResult
+func childLarge(ctx context.Context, spec childSpec) (res childResult, err error) {
 	sv, err := serversFromEnv()
 	if err != nil {
 		return res, err
@@ -30,11 +30,11 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 		return res, err
 	}
 	fx := fixture{table: spec.Table, bucket: spec.Bucket}
-	drv, err := s3dynamo.New(sv.driverOptions(fx, &cfg, spec.PartSize, spec.Concurrency))
+	params, err := url.ParseQuery(spec.Params)
 	if err != nil {
 		return res, err
 	}
-	store, err := docblob.NewStore(drv, nil)
+	store, err := sv.newStore(fx, sv.driverOptions(fx, &cfg, spec.PartSize, spec.Concurrency), params)
 	if err != nil {
 		return res, err
 	}
@@ -43,13 +43,30 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 	var upload func(context.Context) error
 	var download func(context.Context, io.Writer) error
 	var cleanup func(context.Context) error
+	var s3c *s3.Client
+	store.As(&s3c)
+	// The downloaded bytes are checked against the SHA-256 of the stream:
+	// by docblob itself as it reads (Blob.Open verifies at EOF what Put
+	// recorded, which up checks), by the child as the transfer manager's
+	// stream is read, and after the clock stops for the ceiling.
+	h := sha256.New()
+	var sink io.Writer = h
 	switch spec.Contender {
 	case "docblob":
 		upload, download, cleanup = docblobLarge(store, spec)
+		sink = writerOnly{io.Discard}
 	case "tm":
-		var s3c *s3.Client
-		store.As(&s3c)
 		upload, download, cleanup = tmLarge(s3c, spec)
+	case "ceiling":
+		// A client of the SDK's defaults, not docblob's: see manualContender.
+		s3c = newManualContender("", "", cfg, sv, fx).s3
+		var check func() error
+		upload, download, cleanup, check = ceilingLarge(s3c, spec)
+		defer func() {
+			if err == nil {
+				err = check()
+			}
+		}()
 	default:
 		return res, fmt.Errorf("unknown large contender %q", spec.Contender)
 	}
@@ -60,14 +77,16 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 	}
 	res.UpNanos = int64(time.Since(t0))
 	res.UpPeakRSSKiB = peakRSSKiB()
-	h := sha256.New()
 	t1 := time.Now()
-	if err := download(withTally(ctx, &downT), h); err != nil {
+	if err := download(withTally(ctx, &downT), sink); err != nil {
 		return res, fmt.Errorf("download: %w", err)
 	}
 	res.DownNanos = int64(time.Since(t1))
 	res.UpRequests, res.DownRequests = upT.snapshot(), downT.snapshot()
-	if got := hex.EncodeToString(h.Sum(nil)); got != spec.WantSHA256 {
+	if spec.Contender == "ceiling" {
+		return res, cleanup(ctx) // checked by check, once it has hashed its buffer
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); spec.Contender != "docblob" && got != spec.WantSHA256 {
 		return res, fmt.Errorf("downloaded SHA-256 %s, want %s", got, spec.WantSHA256)
 	}
 	return res, cleanup(ctx)
@@ -141,4 +160,65 @@ func tmLarge(s3c *s3.Client, spec childSpec) (up func(context.Context) error, do
 		return err
 	}
 	return up, down, cleanup
+}
+
+// Settings of the loopback ceiling: the transfer manager with large parts
+// and many at once, from and into memory.
+const (
+	ceilingPartSize    = 64 << 20
+	ceilingConcurrency = 8
+)
+
+// ceilingLarge is the raw ceiling of the loopback server: the SDK's
+// transfer manager uploading the payload from memory and downloading it
+// into a preallocated buffer (DownloadObject into an io.WriterAt),
+// ceilingPartSize parts, ceilingConcurrency at once, memory unbounded,
+// the SDK's default checksums. The payload is made before the clock
+// starts; check hashes the downloaded buffer after it stops.
+func ceilingLarge(s3c *s3.Client, spec childSpec) (up func(context.Context) error, down func(context.Context, io.Writer) error, cleanup func(context.Context) error, check func() error) {
+	tm := transfermanager.New(s3c, func(o *transfermanager.Options) {
+		o.PartSizeBytes = ceilingPartSize
+		o.MultipartUploadThreshold = ceilingPartSize
+		o.Concurrency = ceilingConcurrency
+	})
+	src := prngBytes(spec.Seed, spec.Size)
+	dst := make([]byte, spec.Size)
+	for i := range dst { // fault the pages in before the clock starts
+		dst[i] = 1
+	}
+	key := spec.PK + "/" + spec.SK + "/ceiling"
+	up = func(ctx context.Context) error {
+		_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
+			Bucket: aws.String(spec.Bucket), Key: aws.String(key), Body: bytes.NewReader(src),
+		})
+		return err
+	}
+	down = func(ctx context.Context, _ io.Writer) error {
+		_, err := tm.DownloadObject(ctx, &transfermanager.DownloadObjectInput{
+			Bucket: aws.String(spec.Bucket), Key: aws.String(key), WriterAt: memWriterAt(dst),
+		})
+		return err
+	}
+	cleanup = func(ctx context.Context) error {
+		_, err := s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(spec.Bucket), Key: aws.String(key)})
+		return err
+	}
+	check = func() error {
+		sum := sha256.Sum256(dst)
+		if got := hex.EncodeToString(sum[:]); got != spec.WantSHA256 {
+			return fmt.Errorf("downloaded SHA-256 %s, want %s", got, spec.WantSHA256)
+		}
+		return nil
+	}
+	return up, down, cleanup, check
+}
+
+// memWriterAt is a preallocated buffer that parts are written into.
+type memWriterAt []byte
+
+func (m memWriterAt) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(m)) {
+		return 0, fmt.Errorf("write of %d bytes at %d beyond %d", len(p), off, len(m))
+	}
+	return copy(m[off:], p), nil
 }
