@@ -123,6 +123,12 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	io.Copy(io.Discard, r.Body)
 	q := r.URL.Query()
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/.docblob-owner") {
+		// The owner marker of docblob's payload namespace (t.docblob/),
+		// naming this store's collection.
+		fmt.Fprint(w, "docblob namespace owner\ncollection: dynamodb:us-east-1:t\n")
+		return
+	}
 
 	w.Header().Set("ETag", `"etag"`)
 	switch {
@@ -183,7 +189,7 @@ func (f *fakeAWS) dynamo(w http.ResponseWriter, body []byte, op string) {
 		"file": map[string]any{"M": map[string]any{
 			"docblob":      map[string]string{"N": "1"},
 			"bucket":       map[string]string{"S": "b"},
-			"key":          map[string]string{"S": pk + "/doc/file/0123456789abcdefghijklmnop"},
+			"key":          map[string]string{"S": "t.docblob/" + pk + "/doc/file/0123456789abcdefghijklmnop"},
 			"size":         map[string]string{"N": strconv.Itoa(len(f.payload))},
 			"content_type": map[string]string{"S": "application/octet-stream"},
 			"sha256":       map[string]string{"S": hex.EncodeToString(f.sum)},
