@@ -22,7 +22,8 @@ import (
 // childLarge is the child side of a large round trip: upload the
 // pseudo-random stream, download it while hashing, check the hash, and
 // delete it (not timed).
-func childLarge(ctx context.Context, spec childSpec) (res childResult, err error) {
+func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
+	var res childResult
 	sv, err := serversFromEnv()
 	if err != nil {
 		return res, err
@@ -43,6 +44,7 @@ func childLarge(ctx context.Context, spec childSpec) (res childResult, err error
 	defer store.Close()
 	var upT, downT tally
 	var upload func(context.Context) error
+	var check func() error // the ceiling's, after the clock
 	var download func(context.Context, io.Writer) error
 	var cleanup func(context.Context) error
 	var s3c *s3.Client
@@ -59,7 +61,7 @@ func childLarge(ctx context.Context, spec childSpec) (res childResult, err error
 		sink = writerOnly{io.Discard}
 	case "tm":
 		upload, download, cleanup = tmLarge(s3c, spec)
-	case "ceiling":
+	case "ceiling", "ceiling-many":
 		// A client of the SDK's defaults, not docblob's (see
 		// manualContender), but for the payload hash: see unsignedPayload.
 		s3c = s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -67,13 +69,7 @@ func childLarge(ctx context.Context, spec childSpec) (res childResult, err error
 			o.UsePathStyle = true
 			o.APIOptions = append(o.APIOptions, unsignedPayload)
 		})
-		var check func() error
 		upload, download, cleanup, check = ceilingLarge(s3c, spec)
-		defer func() {
-			if err == nil {
-				err = check()
-			}
-		}()
 	default:
 		return res, fmt.Errorf("unknown large contender %q", spec.Contender)
 	}
@@ -90,10 +86,11 @@ func childLarge(ctx context.Context, spec childSpec) (res childResult, err error
 	}
 	res.DownNanos = int64(time.Since(t1))
 	res.UpRequests, res.DownRequests = upT.snapshot(), downT.snapshot()
-	if spec.Contender == "ceiling" {
-		return res, cleanup(ctx) // checked by check, once it has hashed its buffer
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); spec.Contender != "docblob" && got != spec.WantSHA256 {
+	if check != nil {
+		if err := check(); err != nil {
+			return res, err
+		}
+	} else if got := hex.EncodeToString(h.Sum(nil)); spec.Contender != "docblob" && got != spec.WantSHA256 {
 		return res, fmt.Errorf("downloaded SHA-256 %s, want %s", got, spec.WantSHA256)
 	}
 	return res, cleanup(ctx)
@@ -169,28 +166,38 @@ func tmLarge(s3c *s3.Client, spec childSpec) (up func(context.Context) error, do
 	return up, down, cleanup
 }
 
-// ceilingConcurrency is how many parts the loopback ceiling moves at once.
-const ceilingConcurrency = 8
+// ceilingSettings are the part sizes and concurrencies the loopback
+// ceiling is measured with; the faster of them is the ceiling. Parts are a
+// fraction of the payload (at least S3's 5 MiB), so that a smaller
+// payload (-quick) still has as many parts to move at once.
+var ceilingSettings = map[string]struct {
+	parts       int64 // the payload's size over the part size
+	maxPart     int64
+	concurrency int
+}{
+	"ceiling":      {16, 64 << 20, 8},  // 1 GiB: 64 MiB parts, 8 at once
+	"ceiling-many": {64, 16 << 20, 16}, // 1 GiB: 16 MiB parts, 16 at once
+}
 
-// ceilingPartSize is the part size of the loopback ceiling: large (64 MiB
-// for 1 GiB), but small enough that a smaller payload (-quick) still has
-// 16 parts to move ceilingConcurrency at a time.
-func ceilingPartSize(size int64) int64 {
-	return min(max(size/16, 5<<20), 64<<20)
+// ceilingPart returns a ceiling setting's part size and concurrency.
+func ceilingPart(setting string, size int64) (partSize int64, concurrency int) {
+	c := ceilingSettings[setting]
+	return min(max(size/c.parts, 5<<20), c.maxPart), c.concurrency
 }
 
 // ceilingLarge is the raw ceiling of the loopback server: the SDK's
 // transfer manager uploading the payload from memory and downloading it
 // into a preallocated buffer (DownloadObject into an io.WriterAt), large
-// parts, ceilingConcurrency at once, memory unbounded, the SDK's default
+// parts, many at once (ceilingSettings), memory unbounded, the SDK's default
 // checksums (CRC32), requests signed as over HTTPS (unsignedPayload). The
 // payload is made before the clock starts; check hashes the downloaded
 // buffer after it stops.
 func ceilingLarge(s3c *s3.Client, spec childSpec) (up func(context.Context) error, down func(context.Context, io.Writer) error, cleanup func(context.Context) error, check func() error) {
+	partSize, conc := ceilingPart(spec.Contender, spec.Size)
 	tm := transfermanager.New(s3c, func(o *transfermanager.Options) {
-		o.PartSizeBytes = ceilingPartSize(spec.Size)
-		o.MultipartUploadThreshold = ceilingPartSize(spec.Size)
-		o.Concurrency = ceilingConcurrency
+		o.PartSizeBytes = partSize
+		o.MultipartUploadThreshold = partSize
+		o.Concurrency = conc
 	})
 	src := prngBytes(spec.Seed, spec.Size)
 	dst := make([]byte, spec.Size)
