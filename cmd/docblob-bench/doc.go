@@ -87,9 +87,13 @@
 //
 // The large section's loopback ceiling is the SDK's transfer manager
 // uploading the payload from memory and downloading it into a
-// preallocated buffer (DownloadObject into an io.WriterAt), 64 MiB parts,
-// 8 at once, memory unbounded, SDK defaults otherwise; the payload is made
-// before and hashed after the clock. docblob uploads from an io.Reader
+// preallocated buffer (DownloadObject into an io.WriterAt), memory
+// unbounded, the faster in each phase of 64 MiB parts 8 at once and
+// 16 MiB parts 16 at once (for 1 GiB; parts scale with -large), the SDK's
+// default CRC32, requests signed with UNSIGNED-PAYLOAD as the SDK signs
+// them over HTTPS (over plain HTTP it would hash every byte with SHA-256,
+// a cost no upload to S3 pays); the payload is made before and hashed
+// after the clock. docblob uploads from an io.Reader
 // that generates the payload and reads with Blob.Open, which verifies the
 // SHA-256 that Put recorded; the transfer manager's bounded stream is
 // hashed by the child as it is read.
