@@ -70,8 +70,10 @@ test-full: lint
 	scripts/servers.sh run -- $(GO) run ./cmd/docblob-bench -only large -large 5120 -quick -out bench/large-5gib.md
 	grep -E '^\| (§|---|3 large)' bench/large-5gib.md
 
-## bench: the side-by-side benchmarks against hand-written aws-sdk-go-v2 code
-## (starts MinIO and DynamoDB Local; writes bench/results.md). BENCHFLAGS=-quick for a short run.
+## bench: the side-by-side benchmarks against the manual way (hand-written
+## aws-sdk-go-v2 code with SDK defaults) and a like-for-like control (starts
+## MinIO and DynamoDB Local; writes bench/results.md). BENCHFLAGS=-quick for a
+## short run; BENCHFLAGS="-docblob-params checksum=crc32c" for docblob's options.
 BENCHFLAGS ?=
 bench:
 	scripts/servers.sh run -- $(GO) run ./cmd/docblob-bench -out bench/results.md $(BENCHFLAGS)

@@ -40,19 +40,22 @@ const (
 	ForeignReference
 )
 
-var findingNames = map[FindingKind]string{
-	DanglingReference:   "dangling reference",
-	SizeMismatch:        "size mismatch",
-	ChecksumMismatch:    "checksum mismatch",
-	MalformedAttachment: "malformed attachment",
-	OrphanPayload:       "orphan payload",
-	ForeignReference:    "foreign reference",
-}
-
 // String returns the kind's name, such as "dangling reference".
 func (k FindingKind) String() string {
-	if n, ok := findingNames[k]; ok {
-		return n
+	// A switch rather than a map, which would be built at program start.
+	switch k {
+	case DanglingReference:
+		return "dangling reference"
+	case SizeMismatch:
+		return "size mismatch"
+	case ChecksumMismatch:
+		return "checksum mismatch"
+	case MalformedAttachment:
+		return "malformed attachment"
+	case OrphanPayload:
+		return "orphan payload"
+	case ForeignReference:
+		return "foreign reference"
 	}
 	return fmt.Sprintf("FindingKind(%d)", int(k))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -413,7 +414,7 @@ func (s *Store) checkSize(op string, d *document, atts []*attachment) error {
 		if a.ref != nil {
 			n += driver.FieldSize(a.field, a.ref.Encode())
 		} else {
-			n += driver.FieldSize(a.field, smallestAttachment)
+			n += driver.FieldSize(a.field, smallestAttachment())
 		}
 	}
 	if n > max {
@@ -422,9 +423,13 @@ func (s *Store) checkSize(op string, d *document, atts []*attachment) error {
 	return nil
 }
 
-// smallestAttachment is the smallest encoding of a stored attachment, which
-// checkSize counts for a payload not yet stored. It must not be modified.
-var smallestAttachment = (&attach.Ref{Key: "x", SHA256: make([]byte, 32)}).Encode()
+// smallestAttachment returns the smallest encoding of a stored attachment,
+// which checkSize counts for a payload not yet stored. It must not be
+// modified. Made on first use, not at program start: a process that never
+// puts (a cold start serving one Get) does not pay for it.
+var smallestAttachment = sync.OnceValue(func() map[string]any {
+	return (&attach.Ref{Key: "x", SHA256: make([]byte, 32)}).Encode()
+})
 
 // errStale is returned when a blob's reader was consumed by an earlier Put.
 var errStale = errors.New("the blob's reader was consumed by an earlier Put and cannot be rewound (it is not an io.Seeker); make a new Blob")

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/docblob/docblob/cmd/docblob-bench/internal/coldstart"
 )
 
 // childFlag, as the first argument, makes the program a child process that
@@ -27,7 +29,8 @@ const childFlag = "-bench.child"
 // childSpec describes a child's measurement.
 type childSpec struct {
 	Mode        string // "large" or "cold"
-	Contender   string // "docblob", "tm" or "sdk"
+	Contender   string // large: "docblob", "tm" or "ceiling"; cold: "docblob" or "sdk"
+	Params      string // large: docblob's s3dynamo URL parameters
 	Table       string
 	Bucket      string
 	Size        int64
@@ -36,10 +39,11 @@ type childSpec struct {
 	PartSize    int64 // 0: the driver's default
 	Concurrency int   // 0: the driver's default
 	PK, SK      string
-	URL         string // cold: the docblob.Open URL
-	Region      string
-	DDBEndpoint string
 	UnsetEnv    []string // environment variables the child runs without
+	Exe         string   // cold: a program to run instead of this one, with ExeArg as its argument
+	ExeArg      string
+	Env         []string // cold: extra environment variables ("GODEBUG=inittrace=1")
+	KeepStderr  bool     // return the child's standard error in childResult.Stderr
 	CPUProfile  string
 	MemProfile  string
 }
@@ -50,9 +54,11 @@ type childResult struct {
 	UpPeakRSSKiB             int64 // VmHWM after the upload
 	PeakRSSKiB               int64 // VmHWM at the end, to check the rusage
 	UpRequests, DownRequests map[string]int64
-	OpenNanos, GetNanos      int64
-	Mallocs, TotalAlloc      uint64
-	Err                      string
+	// cold: see coldstart.Result
+	MainNanos, OpenNanos, OpNanos, TotalNanos int64
+	Mallocs, TotalAlloc                       uint64
+	Err                                       string
+	Stderr                                    string // with childSpec.KeepStderr, set by runChild
 }
 
 // childRun is a finished child: its result, its peak RSS and its wall time.
@@ -74,14 +80,22 @@ func runChild(ctx context.Context, spec childSpec) (childRun, error) {
 		return childRun{}, err
 	}
 	cmd := exec.CommandContext(ctx, exe, childFlag, string(js))
+	if spec.Exe != "" {
+		cmd = exec.CommandContext(ctx, spec.Exe, spec.ExeArg)
+	}
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); !slices.Contains(spec.UnsetEnv, k) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	var out bytes.Buffer
+	cmd.Env = append(cmd.Env, spec.Env...)
+	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if spec.KeepStderr {
+		cmd.Stderr = &stderr
+	}
 	t0 := time.Now()
+	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", coldstart.ExecEnv, t0.UnixNano()))
 	err = cmd.Run()
 	run := childRun{wall: time.Since(t0)}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -97,6 +111,7 @@ func runChild(ctx context.Context, spec childSpec) (childRun, error) {
 		}
 		return run, fmt.Errorf("child %s/%s: %w", spec.Mode, spec.Contender, err)
 	}
+	run.Stderr = stderr.String()
 	if run.Err != "" {
 		return run, fmt.Errorf("child %s/%s: %s", spec.Mode, spec.Contender, run.Err)
 	}
@@ -109,10 +124,6 @@ func childMain(arg string) int {
 	if err := json.Unmarshal([]byte(arg), &spec); err != nil {
 		fmt.Fprintln(os.Stderr, "docblob-bench child:", err)
 		return 2
-	}
-	if spec.Mode == "cold" && spec.MemProfile != "" {
-		// A cold start allocates little: record every allocation.
-		runtime.MemProfileRate = 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -129,8 +140,6 @@ func childMain(arg string) int {
 	switch spec.Mode {
 	case "large":
 		res, err = childLarge(ctx, spec)
-	case "cold":
-		res, err = childCold(ctx, spec)
 	default:
 		err = fmt.Errorf("unknown child mode %q", spec.Mode)
 	}

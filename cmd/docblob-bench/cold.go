@@ -3,181 +3,254 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
-	"net/url"
-	"runtime"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/docblob/docblob"
-	_ "github.com/docblob/docblob/drivers/s3dynamo" // registers s3dynamo://
+	"github.com/docblob/docblob/cmd/docblob-bench/internal/coldstart"
 )
 
-// runCold is section 5: in a fresh process each time, open a store from a
-// URL and do the first Get, vs the SDK's LoadDefaultConfig +
-// dynamodb.NewFromConfig + GetItem.
+// The cold-start programs, by contender.
+var coldPrograms = map[string]string{
+	"docblob": "github.com/docblob/docblob/cmd/docblob-bench/internal/colddocblob",
+	"sdk":     "github.com/docblob/docblob/cmd/docblob-bench/internal/coldsdk",
+}
+
+// coldBinary is one cold-start program, built for this run.
+type coldBinary struct {
+	path           string // built with -trimpath
+	size, stripped int64  // bytes, without and with -ldflags=-s -w
+}
+
+// buildCold builds the cold-start programs into dir, as a Lambda's
+// bootstrap would be built (go build -trimpath), and measures their sizes,
+// also stripped (-ldflags=-s -w).
+func buildCold(ctx context.Context, dir string) (map[string]coldBinary, error) {
+	bins := map[string]coldBinary{}
+	for name, pkg := range coldPrograms {
+		var b coldBinary
+		for _, stripped := range []bool{false, true} {
+			out := filepath.Join(dir, name)
+			args := []string{"build", "-trimpath", "-o", out}
+			if stripped {
+				out += "-stripped"
+				args = []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out}
+			}
+			cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
+			cmd.Stderr = os.Stderr
+			if err := cmd.Run(); err != nil {
+				return nil, fmt.Errorf("go build %s: %w", pkg, err)
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				return nil, err
+			}
+			if stripped {
+				b.stripped = fi.Size()
+			} else {
+				b.path, b.size = out, fi.Size()
+			}
+		}
+		bins[name] = b
+	}
+	return bins, nil
+}
+
+// runCold is section 5, a cold start as AWS Lambda sees it: a fresh
+// process of a small program of its own (see internal/colddocblob and
+// internal/coldsdk), from just before it is exec'd to the end of its first
+// Get, or of its first Put of a 1 KiB payload. docblob opens an s3dynamo
+// store from a URL (with -docblob-params); the SDK program loads the
+// default configuration and makes the clients it needs (the DynamoDB
+// client only, for a get), then does it the manual way. Also the
+// programs' sizes, and their package initialization as
+// GODEBUG=inittrace=1 reports it.
 func (b *bench) runCold(ctx context.Context) ([]row, error) {
-	pk, sk := "cold", "start"
-	doc := &benchDoc{PK: pk, SK: sk, Title: "cold start",
+	dir, err := os.MkdirTemp("", "docblob-bench-cold-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bins, err := buildCold(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	pk := "cold"
+	doc := &benchDoc{PK: pk, SK: "start", Title: "cold start",
 		File: docblob.NewBlob(bytes.NewReader(prngBytes(3, 1<<10)), &docblob.BlobOptions{Name: "cold.bin"})}
 	if err := b.store.Put(ctx, doc); err != nil {
 		return nil, err
 	}
-	q := url.Values{
-		"bucket":            {b.fx.bucket},
-		"s3_endpoint":       {b.sv.s3Endpoint},
-		"dynamodb_endpoint": {b.sv.ddbEndpoint},
-		"path_style":        {"true"},
-		"region":            {b.sv.region},
+	spec := func(contender, op string) coldstart.Spec {
+		sk := "start"
+		if op == "put" {
+			sk = newID()
+		}
+		return coldstart.Spec{Op: op, URL: b.sv.storeURL(b.fx, b.params), Table: b.fx.table, Bucket: b.fx.bucket,
+			Region: b.sv.region, S3Endpoint: b.sv.s3Endpoint, DDBEndpoint: b.sv.ddbEndpoint, PK: pk + "-" + contender, SK: sk}
 	}
-	base := childSpec{Mode: "cold", Table: b.fx.table, Bucket: b.fx.bucket, PK: pk, SK: sk,
-		URL: "s3dynamo://" + b.fx.table + "?" + q.Encode(), Region: b.sv.region, DDBEndpoint: b.sv.ddbEndpoint,
-		// Loading a CA bundle (this machine sets one) costs both
-		// contenders the same thousands of allocations and hides the
-		// difference; the servers speak plain HTTP and a typical cold
-		// start (a Lambda) has none.
-		UnsetEnv: []string{"AWS_CA_BUNDLE"}}
+	child := func(contender, op string, env ...string) (childRun, error) {
+		s := spec(contender, op)
+		if op == "get" {
+			s.PK = pk // both read the document docblob wrote
+		}
+		js, err := json.Marshal(s)
+		if err != nil {
+			return childRun{}, err
+		}
+		return b.kids.run(childSpec{Mode: "cold", Contender: contender, Exe: bins[contender].path, ExeArg: string(js),
+			// Loading a CA bundle (this machine sets one) costs both
+			// contenders the same thousands of allocations and hides
+			// the difference; the servers speak plain HTTP and a
+			// Lambda has none.
+			UnsetEnv: []string{"AWS_CA_BUNDLE"}, Env: env, KeepStderr: len(env) > 0})
+	}
+
 	reps := 20
 	if b.quick {
 		reps = 5
 	}
 	names := []string{"docblob", "sdk"}
-	runs := map[string][]childRun{}
-	log.Printf("cold: %d fresh processes per contender", reps)
-	for rep := range reps {
-		order := names
-		if rep%2 == 1 {
-			order = []string{names[1], names[0]}
+	var rows []row
+	for _, op := range []string{"get", "put"} {
+		runs := map[string][]childRun{}
+		log.Printf("cold: first %s, %d fresh processes per contender", op, reps)
+		for rep := range reps {
+			for _, i := range rotation(len(names), rep) {
+				run, err := child(names[i], op)
+				if err != nil {
+					return rows, fmt.Errorf("%s %s: %w", names[i], op, err)
+				}
+				runs[names[i]] = append(runs[names[i]], run)
+			}
 		}
-		for _, c := range order {
-			spec := base
-			spec.Contender = c
-			run, err := b.kids.run(spec)
+		db, sdk := coldRow(op, "docblob", runs["docblob"]), coldRow(op, "sdk", runs["sdk"])
+		dm, sm := coldMedians(runs["docblob"]), coldMedians(runs["sdk"])
+		db.ratio = fmt.Sprintf("time %.2f×, allocs %.2f×, bytes %.2f×", float64(dm.total)/float64(sm.total),
+			float64(dm.mallocs)/float64(sm.mallocs), float64(dm.bytes)/float64(sm.bytes))
+		db.target = "none set (reported)"
+		rows = append(rows, db, sdk)
+	}
+
+	// Package initialization, and the programs' sizes.
+	for _, name := range names {
+		var clock samples
+		var inits []initTrace
+		for range max(reps/4, 3) {
+			run, err := child(name, "get", "GODEBUG=inittrace=1")
 			if err != nil {
-				return nil, err
+				return rows, fmt.Errorf("%s with inittrace: %w", name, err)
 			}
-			runs[c] = append(runs[c], run)
+			inits = parseInitTrace(run.Stderr)
+			clock = append(clock, sumInit(inits, "").clock)
 		}
+		all, own, gcloud := sumInit(inits, ""), sumInit(inits, "github.com/docblob/"), sumInit(inits, "gocloud.dev", "google.golang.org/", "go.opentelemetry.io/", "go.opencensus.io/")
+		bin := bins[name]
+		rows = append(rows, row{section: "5 cold", name: "binary size and package initialization (GODEBUG=inittrace=1)", contender: name,
+			median: fmtDur(clock.median()),
+			memory: fmt.Sprintf("%d packages: %d allocs, %s; of which docblob's %d: %s, %d allocs; gocloud.dev, google.golang.org, OpenTelemetry %d: %s, %d allocs",
+				all.n, all.allocs, fmtBytes(float64(all.bytes)), own.n, fmtDur(own.clock), own.allocs, gcloud.n, fmtDur(gcloud.clock), gcloud.allocs),
+			requests: fmt.Sprintf("binary %s (-trimpath), %s stripped (-ldflags=-s -w)", fmtBytes(float64(bin.size)), fmtBytes(float64(bin.stripped))),
+			target:   "none set (reported)"})
 	}
-	if b.memprofile != "" {
-		// One more run each, not counted, recording every allocation
-		// (see childMain).
-		for _, c := range names {
-			spec := base
-			spec.Contender, spec.MemProfile = c, childProfile(b.memprofile, "cold-"+c)
-			if _, err := b.kids.run(spec); err != nil {
-				return nil, err
-			}
-		}
-	}
-	db, sdk := coldRow("docblob", runs["docblob"]), coldRow("sdk", runs["sdk"])
-	dm, sm := coldMedians(runs["docblob"]), coldMedians(runs["sdk"])
-	db.ratio = fmt.Sprintf("time %.2f×, allocs %.2f×, bytes %.2f×", float64(dm.total)/float64(sm.total),
-		float64(dm.mallocs)/float64(sm.mallocs), float64(dm.bytes)/float64(sm.bytes))
-	db.target = "none set (reported)"
-	return []row{db, sdk}, nil
+	return rows, nil
 }
 
 // coldStats are the medians of a contender's cold starts.
 type coldStats struct {
-	total, open, get time.Duration
-	mallocs, bytes   uint64
+	total, main, open, op time.Duration
+	mallocs, bytes        uint64
 }
 
 func coldMedians(runs []childRun) coldStats {
-	var tot, op, gt, ma, by samples
+	var tot, mn, op, o, ma, by samples
 	for _, r := range runs {
-		tot = append(tot, time.Duration(r.OpenNanos+r.GetNanos))
+		tot = append(tot, time.Duration(r.TotalNanos))
+		mn = append(mn, time.Duration(r.MainNanos))
 		op = append(op, time.Duration(r.OpenNanos))
-		gt = append(gt, time.Duration(r.GetNanos))
+		o = append(o, time.Duration(r.OpNanos))
 		ma = append(ma, time.Duration(r.Mallocs))
 		by = append(by, time.Duration(r.TotalAlloc))
 	}
-	return coldStats{tot.median(), op.median(), gt.median(), uint64(ma.median()), uint64(by.median())}
+	return coldStats{tot.median(), mn.median(), op.median(), o.median(), uint64(ma.median()), uint64(by.median())}
 }
 
-func coldRow(who string, runs []childRun) row {
+func coldRow(op, who string, runs []childRun) row {
 	m := coldMedians(runs)
 	var tot samples
 	for _, r := range runs {
-		tot = append(tot, time.Duration(r.OpenNanos+r.GetNanos))
+		tot = append(tot, time.Duration(r.TotalNanos))
 	}
-	return row{section: "5 cold", name: fmt.Sprintf("open + first get, fresh process (%d runs)", len(runs)), contender: who,
+	name := "exec to end of first get"
+	if op == "put" {
+		name = "exec to end of first put of 1 KiB"
+	}
+	reqs := map[string]string{"get": "DDB GetItem 1", "put": "S3 PutObject 1 + DDB PutItem 1"}[op]
+	if who == "docblob" && op == "put" {
+		reqs = "S3 PutObject 1 + DDB PutItem 1, and the first write's check of the store's namespace (S3 GetObject 1)"
+	}
+	return row{section: "5 cold", name: fmt.Sprintf("%s, fresh process (%d runs)", name, len(runs)), contender: who,
 		median: fmtDur(m.total), p99: fmtDur(tot.p99()),
-		memory:   fmt.Sprintf("%d allocs, %s; open %s + get %s", m.mallocs, fmtBytes(float64(m.bytes)), fmtDur(m.open), fmtDur(m.get)),
-		requests: "DDB GetItem 1"}
+		memory: fmt.Sprintf("%d allocs, %s; exec to main %s + open %s + %s %s",
+			m.mallocs, fmtBytes(float64(m.bytes)), fmtDur(m.main), fmtDur(m.open), op, fmtDur(m.op)),
+		requests: reqs}
 }
 
-// childCold is the child side of a cold start. Everything it measures
-// happens after the process started and its packages were initialized
-// (the same binary for both contenders).
-func childCold(ctx context.Context, spec childSpec) (childResult, error) {
-	var res childResult
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	t0 := time.Now()
-	var t1 time.Time
-	var err error
-	switch spec.Contender {
-	case "docblob":
-		t1, err = coldDocblob(ctx, spec)
-	case "sdk":
-		t1, err = coldSDK(ctx, spec)
-	default:
-		err = fmt.Errorf("unknown cold contender %q", spec.Contender)
-	}
-	t2 := time.Now()
-	runtime.ReadMemStats(&m1)
-	res.OpenNanos, res.GetNanos = int64(t1.Sub(t0)), int64(t2.Sub(t1))
-	res.Mallocs, res.TotalAlloc = m1.Mallocs-m0.Mallocs, m1.TotalAlloc-m0.TotalAlloc
-	return res, err
+// initTrace is one line of GODEBUG=inittrace=1:
+// "init net/http @1.2 ms, 0.10 ms clock, 12345 bytes, 67 allocs".
+type initTrace struct {
+	pkg           string
+	clock         time.Duration
+	bytes, allocs int64
 }
 
-// coldDocblob opens the store from its URL and reads the document; it
-// returns when the store was open.
-func coldDocblob(ctx context.Context, spec childSpec) (opened time.Time, err error) {
-	store, err := docblob.Open(ctx, spec.URL)
-	opened = time.Now()
-	if err != nil {
-		return opened, err
+func parseInitTrace(stderr string) []initTrace {
+	var out []initTrace
+	for line := range strings.SplitSeq(stderr, "\n") {
+		f := strings.Fields(strings.ReplaceAll(line, ",", ""))
+		// init PKG @T ms CLOCK ms clock BYTES bytes ALLOCS allocs
+		if len(f) != 11 || f[0] != "init" || f[6] != "clock" {
+			continue
+		}
+		ms, err1 := strconv.ParseFloat(f[4], 64)
+		by, err2 := strconv.ParseInt(f[7], 10, 64)
+		al, err3 := strconv.ParseInt(f[9], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		out = append(out, initTrace{pkg: f[1], clock: time.Duration(ms * 1e6), bytes: by, allocs: al})
 	}
-	defer store.Close()
-	doc := &benchDoc{PK: spec.PK, SK: spec.SK}
-	if err := store.Get(ctx, doc); err != nil {
-		return opened, err
-	}
-	if doc.File == nil || doc.File.Size() != 1<<10 {
-		return opened, fmt.Errorf("unexpected document %+v", doc)
-	}
-	return opened, nil
+	return out
 }
 
-// coldSDK is the same with the SDK alone.
-func coldSDK(ctx context.Context, spec childSpec) (opened time.Time, err error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(spec.Region))
-	if err != nil {
-		return time.Now(), err
+// initSum totals the initialization of some packages.
+type initSum struct {
+	n             int
+	clock         time.Duration
+	bytes, allocs int64
+}
+
+// sumInit totals the packages whose path begins with one of prefixes
+// ("" for all).
+func sumInit(inits []initTrace, prefixes ...string) initSum {
+	var s initSum
+	for _, t := range inits {
+		for _, p := range prefixes {
+			if strings.HasPrefix(t.pkg, p) {
+				s.n++
+				s.clock += t.clock
+				s.bytes += t.bytes
+				s.allocs += t.allocs
+				break
+			}
+		}
 	}
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(spec.DDBEndpoint) })
-	opened = time.Now()
-	out, err := ddb.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(spec.Table),
-		Key: map[string]ddbtypes.AttributeValue{
-			"pk": &ddbtypes.AttributeValueMemberS{Value: spec.PK},
-			"sk": &ddbtypes.AttributeValueMemberS{Value: spec.SK},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return opened, err
-	}
-	f, err := decodeFile(out.Item)
-	if err == nil && f.size != 1<<10 {
-		err = fmt.Errorf("unexpected item %v", out.Item)
-	}
-	return opened, err
+	return s
 }

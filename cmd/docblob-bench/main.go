@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -18,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/docblob/docblob"
-	"github.com/docblob/docblob/drivers/s3dynamo"
 )
 
 // sectionNames are the values -only accepts, in the order they run.
@@ -35,6 +35,9 @@ type flags struct {
 	explain    bool
 	cpuprofile string
 	memprofile string
+
+	docblobParams string // URL parameters of docblob's contenders
+	largeParams   string // URL parameters of docblob's larger setting in the large section
 }
 
 // bench is what every section needs: the servers, the shared SDK
@@ -48,6 +51,9 @@ type bench struct {
 	store *docblob.Store
 	s3    *s3.Client
 	ddb   *dynamodb.Client
+
+	params      url.Values // -docblob-params
+	largeParams url.Values // -large-params, on top of params
 }
 
 func main() {
@@ -69,6 +75,8 @@ func main() {
 	flag.BoolVar(&f.explain, "explain", false, "add diagnostic contenders to the ops section: docblob with a reader that cannot seek, and baselines that each change one thing (see the package documentation)")
 	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile to this file; child processes write theirs next to it (cpu.pprof: cpu.large-docblob-0.pprof)")
 	flag.StringVar(&f.memprofile, "memprofile", "", "write a heap profile to this file at the end (children likewise)")
+	flag.StringVar(&f.docblobParams, "docblob-params", "", "s3dynamo URL query parameters for docblob's contenders, e.g. 'consistent_read=false' (see params.go)")
+	flag.StringVar(&f.largeParams, "large-params", defaultLargeParams, "s3dynamo URL query parameters of the larger memory setting docblob is also measured with in the large section")
 	flag.Parse()
 	f.only = map[string]bool{}
 	for s := range strings.SplitSeq(*only, ",") {
@@ -120,11 +128,18 @@ func run(ctx context.Context, f flags) (err error) {
 		}
 	}()
 	b := &bench{flags: f, sv: sv, cfg: cfg, fx: fx, kids: kids}
-	drv, err := s3dynamo.New(sv.driverOptions(fx, &cfg, 0, 0))
-	if err != nil {
+	if b.params, err = parseParams("docblob-params", f.docblobParams); err != nil {
 		return err
 	}
-	if b.store, err = docblob.NewStore(drv, nil); err != nil {
+	if b.largeParams, err = parseParams("large-params", f.largeParams); err != nil {
+		return err
+	}
+	for _, q := range []url.Values{b.params, mergeParams(b.params, b.largeParams)} {
+		if err := sv.checkParams(ctx, fx, q); err != nil {
+			return err
+		}
+	}
+	if b.store, err = sv.newStore(fx, sv.driverOptions(fx, &cfg, 0, 0), b.params); err != nil {
 		return err
 	}
 	defer b.store.Close()
@@ -181,6 +196,9 @@ func run(ctx context.Context, f flags) (err error) {
 	mode := "full"
 	if f.quick {
 		mode = "quick"
+	}
+	if f.docblobParams != "" {
+		mode += ", docblob with URL parameters " + f.docblobParams
 	}
 	mode += fmt.Sprintf(", load average %s at the start and %s at the end", load0, loadAverage())
 	report := renderReport(mode, code, started, time.Since(started), rows)

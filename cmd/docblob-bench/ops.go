@@ -67,7 +67,7 @@ func (b *bench) opsPlan() []cellPlan {
 // runOps is sections 1 and 2: docblob vs the hand-written SDK code, and
 // the requests each operation puts on the wire.
 func (b *bench) runOps(ctx context.Context) ([]row, error) {
-	cs := b.opsContenders()
+	cs, base := b.opsContenders()
 	// Warm up the servers (DynamoDB Local's JIT), connections and caches.
 	for _, c := range cs {
 		if err := runLifecycle(ctx, c, 4, 200, prngBytes(9, 1<<10), newOpStats()); err != nil {
@@ -82,8 +82,8 @@ func (b *bench) runOps(ctx context.Context) ([]row, error) {
 		if err != nil {
 			return rows, fmt.Errorf("%s: %w", cell.label(), err)
 		}
-		rows = append(rows, opsRows(cell, cs, st)...)
-		reqs.add(cell.size, st[0], st[1])
+		rows = append(rows, opsRows(cell, cs, base, st)...)
+		reqs.add(cell.size, st[idxDocblob], st[idxManual])
 	}
 	if b.only["requests"] {
 		rows = append(rows, reqs.rows()...)
@@ -91,31 +91,44 @@ func (b *bench) runOps(ctx context.Context) ([]row, error) {
 	return rows, nil
 }
 
-// opsContenders returns docblob, the baseline, and the optional other
-// baselines: the A/A control (-aa) and the -explain variants.
-func (b *bench) opsContenders() []contender {
+// Indexes of the contenders that every ops run has, in opsContenders'
+// order: the others follow.
+const (
+	idxDocblob = 0
+	idxManual  = 1
+	idxControl = 2
+)
+
+// opsContenders returns docblob, the manual way, the like-for-like
+// control, and the optional others: the manual way's A/A twin (-aa) and
+// the -explain variants. base[i] is the contender that contender i is
+// compared with in its row (-1: none, or both baselines for docblob).
+func (b *bench) opsContenders() (cs []contender, base []int) {
 	db := &docblobContender{label: "docblob", store: b.store, pk: "docblob"}
-	sdk := &sdkContender{label: "sdk", s3: b.s3, ddb: b.ddb, table: b.fx.table, bucket: b.fx.bucket, pk: "sdk"}
-	cs := []contender{db, sdk}
+	manual := newManualContender("sdk-manual", "sdk-manual", b.cfg, b.sv, b.fx)
+	ctl := &sdkContender{label: "sdk-control", s3: b.s3, ddb: b.ddb, table: b.fx.table, bucket: b.fx.bucket, pk: "sdk-control"}
+	cs, base = []contender{db, manual, ctl}, []int{-1, -1, -1}
 	variant := func(label, pk string, change func(*sdkContender)) {
-		v := *sdk
+		v := *ctl
 		v.label, v.pk = label, pk
 		change(&v)
-		cs = append(cs, &v)
+		cs, base = append(cs, &v), append(base, idxControl)
 	}
 	if b.aa {
-		// A second, identical baseline: its ratio to the first is the
-		// noise floor of this machine.
-		variant("sdk (A/A)", "sdk-aa", func(*sdkContender) {})
+		// A second, identical manual way: its ratio to the first is the
+		// noise floor of this machine for the headline comparison.
+		cs = append(cs, newManualContender("sdk-manual (A/A)", "sdk-manual-aa", b.cfg, b.sv, b.fx))
+		base = append(base, idxManual)
 	}
 	if b.explain {
 		cs = append(cs, &docblobContender{label: "docblob, plain io.Reader", store: b.store, pk: "docblob-stream", stream: true})
-		variant("sdk + ReturnValues", "sdk-old", func(c *sdkContender) { c.returnOld = true })
-		variant("sdk + transfer manager", "sdk-tm", func(c *sdkContender) { c.tm = driverTransferManager(b.s3) })
-		variant("sdk + multipart", "sdk-mp", func(c *sdkContender) { c.multipart = true })
-		variant("sdk − read validation", "sdk-nv", func(c *sdkContender) { c.noVerify = true })
+		base = append(base, idxDocblob)
+		variant("sdk-control + ReturnValues", "sdk-old", func(c *sdkContender) { c.returnOld = true })
+		variant("sdk-control + transfer manager", "sdk-tm", func(c *sdkContender) { c.tm = driverTransferManager(b.s3) })
+		variant("sdk-control + multipart", "sdk-mp", func(c *sdkContender) { c.multipart = true })
+		variant("sdk-control − read validation", "sdk-nv", func(c *sdkContender) { c.noVerify = true })
 	}
-	return cs
+	return cs, base
 }
 
 // newOpStats returns empty statistics for each operation.
@@ -300,28 +313,35 @@ func runPhase(ctx context.Context, workers int, items []*item, st *opStats, fn f
 }
 
 // opsRows renders one cell: per operation, a docblob row with its ratios
-// and verdict, the baseline's row, and the rows of the other baselines
-// (the A/A control, the -explain variants) compared with the first.
-func opsRows(cell cellPlan, cs []contender, st []map[string]*opStats) []row {
+// to the manual way (judged against the target) and to the control, the
+// rows of both baselines, and the rows of the other contenders (the A/A
+// twin, the -explain variants) compared with their base.
+func opsRows(cell cellPlan, cs []contender, base []int, st []map[string]*opStats) []row {
 	var rows []row
 	for _, op := range opNames {
-		d, s := st[0][op], st[1][op]
-		medRatio, tputRatio := ratios(d, s)
-		dr := statsRow(cell, op, cs[0].name(), d)
-		lo, hi := medianRatioCI(d.lat, s.lat, 1000)
-		dr.ratio = fmt.Sprintf("median %.2f× (95%% CI %.2f–%.2f), ops/s %.2f×", medRatio, lo, hi, tputRatio)
-		dr.target = "median ≤ 1.05×, ops/s ≥ 0.95×"
+		d, m, c := st[idxDocblob][op], st[idxManual][op], st[idxControl][op]
+		dr := statsRow(cell, op, cs[idxDocblob].name(), d)
+		medRatio, tputRatio := ratios(d, m)
+		dr.ratio = ratioCell(d, m)
+		dr.ratio2 = ratioCell(d, c)
+		dr.target = "vs manual: median ≤ 1.05×, ops/s ≥ 0.95×"
 		dr.met = verdict(medRatio <= 1.05 && tputRatio >= 0.95)
-		rows = append(rows, dr, statsRow(cell, op, cs[1].name(), s))
-		for i := 2; i < len(cs); i++ {
+		rows = append(rows, dr, statsRow(cell, op, cs[idxManual].name(), m), statsRow(cell, op, cs[idxControl].name(), c))
+		for i := idxControl + 1; i < len(cs); i++ {
 			r := statsRow(cell, op, cs[i].name(), st[i][op])
-			m, t := ratios(st[i][op], s)
-			lo, hi := medianRatioCI(st[i][op].lat, s.lat, 1000)
-			r.ratio = fmt.Sprintf("vs sdk: median %.2f× (95%% CI %.2f–%.2f), ops/s %.2f×", m, lo, hi, t)
+			r.ratio = "vs " + cs[base[i]].name() + ": " + ratioCell(st[i][op], st[base[i]][op])
 			rows = append(rows, r)
 		}
 	}
 	return rows
+}
+
+// ratioCell renders a's median and throughput relative to b's, with the
+// median ratio's bootstrap confidence interval.
+func ratioCell(a, b *opStats) string {
+	m, t := ratios(a, b)
+	lo, hi := medianRatioCI(a.lat, b.lat, 1000)
+	return fmt.Sprintf("median %.2f× (95%% CI %.2f–%.2f), ops/s %.2f×", m, lo, hi, t)
 }
 
 // ratios returns a's median latency and throughput relative to b's.

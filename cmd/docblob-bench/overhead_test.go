@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -92,10 +94,11 @@ func fakeContenders(b *testing.B, endpoint string) []contender {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	sdk := &sdkContender{label: "sdk", table: fx.table, bucket: fx.bucket, pk: "sdk"}
-	store.As(&sdk.s3)
-	store.As(&sdk.ddb)
-	return []contender{&docblobContender{label: "docblob", store: store, pk: "docblob"}, sdk}
+	ctl := &sdkContender{label: "sdk-control", table: fx.table, bucket: fx.bucket, pk: "sdk-control"}
+	store.As(&ctl.s3)
+	store.As(&ctl.ddb)
+	manual := newManualContender("sdk-manual", "sdk-manual", cfg, sv, fx)
+	return []contender{&docblobContender{label: "docblob", store: store, pk: "docblob"}, manual, ctl}
 }
 
 // fakeAWS answers the S3 and DynamoDB requests of the four operations at
@@ -103,11 +106,13 @@ func fakeContenders(b *testing.B, endpoint string) []contender {
 type fakeAWS struct {
 	payload []byte
 	sum     []byte
+	crc32   string // base64, as x-amz-checksum-crc32
 }
 
 func newFakeAWS(payload []byte) *fakeAWS {
 	s := sha256.Sum256(payload)
-	return &fakeAWS{payload: payload, sum: s[:]}
+	c := binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(payload))
+	return &fakeAWS{payload: payload, sum: s[:], crc32: base64.StdEncoding.EncodeToString(c)}
 }
 
 func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -118,6 +123,13 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	io.Copy(io.Discard, r.Body)
 	q := r.URL.Query()
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/.docblob-owner") {
+		// The owner marker of docblob's payload namespace (t.docblob/),
+		// naming this store's collection.
+		fmt.Fprint(w, "docblob namespace owner\ncollection: dynamodb:us-east-1:t\n")
+		return
+	}
+
 	w.Header().Set("ETag", `"etag"`)
 	switch {
 	case r.Method == http.MethodPost && q.Has("uploads"):
@@ -135,6 +147,11 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				sum += "-2"
 			}
 			w.Header().Set("X-Amz-Checksum-Sha256", sum)
+			if strings.Contains(r.URL.Path, "/sdk-manual/") {
+				// The manual way's objects carry the SDK's default CRC32.
+				w.Header().Del("X-Amz-Checksum-Sha256")
+				w.Header().Set("X-Amz-Checksum-Crc32", f.crc32)
+			}
 		}
 		w.Write(f.payload)
 	case r.Method == http.MethodDelete:
@@ -151,6 +168,20 @@ func (f *fakeAWS) dynamo(w http.ResponseWriter, body []byte, op string) {
 	json.Unmarshal(body, &req)
 	pk := req.Key.PK.S
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	if pk == "sdk-manual" { // the manual way's flat item
+		if op == "GetItem" {
+			json.NewEncoder(w).Encode(map[string]any{"Item": map[string]any{
+				"pk": map[string]string{"S": pk}, "sk": map[string]string{"S": "doc"},
+				"title":        map[string]string{"S": "benchmark document"},
+				"s3key":        map[string]string{"S": pk + "/doc/payload.bin"},
+				"size":         map[string]string{"N": strconv.Itoa(len(f.payload))},
+				"content_type": map[string]string{"S": "application/octet-stream"},
+			}})
+			return
+		}
+		fmt.Fprint(w, "{}")
+		return
+	}
 	item := map[string]any{
 		"pk": map[string]string{"S": pk}, "sk": map[string]string{"S": "doc"},
 		"title":            map[string]string{"S": "benchmark document"},
@@ -158,7 +189,7 @@ func (f *fakeAWS) dynamo(w http.ResponseWriter, body []byte, op string) {
 		"file": map[string]any{"M": map[string]any{
 			"docblob":      map[string]string{"N": "1"},
 			"bucket":       map[string]string{"S": "b"},
-			"key":          map[string]string{"S": pk + "/doc/file/0123456789abcdefghijklmnop"},
+			"key":          map[string]string{"S": "t.docblob/" + pk + "/doc/file/0123456789abcdefghijklmnop"},
 			"size":         map[string]string{"N": strconv.Itoa(len(f.payload))},
 			"content_type": map[string]string{"S": "application/octet-stream"},
 			"sha256":       map[string]string{"S": hex.EncodeToString(f.sum)},

@@ -9,16 +9,16 @@ import (
 )
 
 // requestTotals sum, per payload size, the requests of docblob ([0]) and
-// the baseline ([1]) over every cell, by operation.
+// the manual way ([1]) over every cell, by operation.
 type requestTotals map[int64]*[2]map[string]*opStats
 
-func (t requestTotals) add(size int64, db, sdk map[string]*opStats) {
+func (t requestTotals) add(size int64, db, manual map[string]*opStats) {
 	acc := t[size]
 	if acc == nil {
 		acc = &[2]map[string]*opStats{newOpStats(), newOpStats()}
 		t[size] = acc
 	}
-	for i, st := range []map[string]*opStats{db, sdk} {
+	for i, st := range []map[string]*opStats{db, manual} {
 		for op, s := range st {
 			acc[i][op].n += s.n
 			for k, v := range s.reqs.snapshot() {
@@ -50,7 +50,7 @@ var minimalRequests = map[string]map[string]float64{
 
 // requestRow checks docblob's requests per operation against the design's
 // minimum, over every cell of one payload size.
-func requestRow(size int64, op string, db, sdk *opStats) row {
+func requestRow(size int64, op string, db, manual *opStats) row {
 	got := db.reqs.snapshot()
 	want := minimalRequests[op]
 	r := row{
@@ -58,7 +58,7 @@ func requestRow(size int64, op string, db, sdk *opStats) row {
 		name:      fmt.Sprintf("%s %s (%d ops)", op, fmtSize(size), db.n),
 		contender: "docblob",
 		requests:  formatRequests(got, db.n),
-		ratio:     "sdk: " + formatRequests(sdk.reqs.snapshot(), sdk.n),
+		ratio:     "sdk-manual: " + formatRequests(manual.reqs.snapshot(), manual.n),
 		target:    formatRequests(floatCounts(want), 1),
 	}
 	r.met = verdict(maps.Equal(perOp(got, db.n), want))
