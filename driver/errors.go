@@ -28,7 +28,7 @@ const (
 	PermissionDenied
 	// TooLarge: a key, document or payload exceeds a backend limit.
 	TooLarge
-	// Corrupt: a payload does not match its recorded SHA-256 or size.
+	// Corrupt: a payload does not match its recorded checksum or size.
 	Corrupt
 	// Unimplemented: the backend does not support the operation.
 	Unimplemented

@@ -36,7 +36,7 @@ func TestFullObjectSHA256(t *testing.T) {
 		{"unpadded", aws.String(strings.TrimRight(b64, "=")), "", nil},
 		{"empty", aws.String(""), "", nil},
 	} {
-		got := fullObjectSHA256(c.checksum, c.typ)
+		got := (&s3Checksums{sha256: c.checksum, typ: c.typ}).fullObject(driver.SHA256)
 		if !bytes.Equal(got, c.want) || (got == nil) != (c.want == nil) {
 			t.Errorf("%s: %x, want %x", c.name, got, c.want)
 		}
@@ -61,17 +61,17 @@ func TestStatBlob(t *testing.T) {
 		want   []byte
 	}{
 		// One PutObject carrying x-amz-checksum-sha256: S3 verified it.
-		{"known SHA-256", small, false, &driver.WriteOptions{Size: int64(len(small)), SHA256: smallSum[:], ContentType: "text/plain"}, smallSum[:]},
+		{"known SHA-256", small, false, &driver.WriteOptions{Size: int64(len(small)), Checksum: driver.SHA256, Sum: smallSum[:], ContentType: "text/plain"}, smallSum[:]},
 		// Streamed, within one part, with the SHA-256 given: one
 		// PutObject with it too.
-		{"known SHA-256, streamed", small, true, &driver.WriteOptions{Size: int64(len(small)), SHA256: smallSum[:]}, smallSum[:]},
+		{"known SHA-256, streamed", small, true, &driver.WriteOptions{Size: int64(len(small)), Checksum: driver.SHA256, Sum: smallSum[:]}, smallSum[:]},
 		// A CRC32C only.
 		{"no SHA-256", small, true, &driver.WriteOptions{Size: -1}, nil},
 		// RecordSHA256 is ignored: S3 cannot compute one for a stream.
-		{"RecordSHA256", small, true, &driver.WriteOptions{Size: -1, RecordSHA256: true}, nil},
+		{"RecordSHA256", small, true, &driver.WriteOptions{Size: -1, Checksum: driver.SHA256}, nil},
 		// A multipart upload has a composite checksum at best.
-		{"multipart, known SHA-256", large, true, &driver.WriteOptions{Size: int64(len(large)), SHA256: largeSum[:]}, nil},
-		{"multipart, RecordSHA256", large, true, &driver.WriteOptions{Size: -1, RecordSHA256: true}, nil},
+		{"multipart, known SHA-256", large, true, &driver.WriteOptions{Size: int64(len(large)), Checksum: driver.SHA256, Sum: largeSum[:]}, nil},
+		{"multipart, RecordSHA256", large, true, &driver.WriteOptions{Size: -1, Checksum: driver.SHA256}, nil},
 	}
 	for i, c := range cases {
 		key := "stat/" + strings.ReplaceAll(c.name, " ", "-")
@@ -94,8 +94,8 @@ func TestStatBlob(t *testing.T) {
 		if info.Key != key || info.Size != int64(len(c.data)) || info.ModTime.Before(before) || info.ModTime.After(time.Now().Add(2*time.Second)) {
 			t.Errorf("%s: StatBlob = key %q, size %d, time %v", c.name, info.Key, info.Size, info.ModTime)
 		}
-		if !bytes.Equal(info.SHA256, c.want) || (info.SHA256 == nil) != (c.want == nil) {
-			t.Errorf("%s: SHA256 %x, want %x", c.name, info.SHA256, c.want)
+		if !bytes.Equal(info.Checksum.Sum, c.want) || (info.Checksum.Sum == nil) != (c.want == nil) {
+			t.Errorf("%s: SHA256 %x, want %x", c.name, info.Checksum.Sum, c.want)
 		}
 		wantType := "application/octet-stream"
 		if c.opts.ContentType != "" {
@@ -191,8 +191,8 @@ func TestSignedURLPutChecksum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(info.SHA256, sum[:]) || info.Size != int64(len(data)) || info.ContentType != "text/plain" {
-		t.Errorf("StatBlob: SHA256 %x (want %x), size %d, type %q", info.SHA256, sum, info.Size, info.ContentType)
+	if !bytes.Equal(info.Checksum.Sum, sum[:]) || info.Size != int64(len(data)) || info.ContentType != "text/plain" {
+		t.Errorf("StatBlob: SHA256 %x (want %x), size %d, type %q", info.Checksum.Sum, sum, info.Size, info.ContentType)
 	}
 	if got := readBlob(ctx, t, f.drv, key, 0, -1); !bytes.Equal(got, data) {
 		t.Errorf("stored %q", got)
