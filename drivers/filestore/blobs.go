@@ -55,8 +55,6 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-type writerOnly struct{ io.Writer }
-
 // WriteBlob streams r into a temporary file beside the payload's final
 // name, syncs it, and links it into place, so the payload appears whole or
 // not at all. Linking (rather than renaming) never replaces a file: a key
@@ -94,7 +92,7 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 		f.Close()
 		return nil, fmt.Errorf("%w: unknown checksum algorithm %q", errInvalid, alg)
 	}
-	w := io.MultiWriter(f, h)
+	w := io.MultiWriter(f, h) // hides the file's ReadFrom, which would allocate its own buffer
 	bufp := copyBufs.Get().(*[]byte)
 	n, err := io.CopyBuffer(w, ctxReader{ctx, r}, *bufp)
 	copyBufs.Put(bufp)
