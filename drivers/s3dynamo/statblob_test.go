@@ -206,4 +206,6 @@ func TestSignedURLPutChecksum(t *testing.T) {
 }
 
 // shaChecksum returns a SHA-256 checksum.
-func shaChecksum(sum []byte) driver.Checksum { return driver.Checksum{Algorithm: driver.SHA256, Sum: sum} }
+func shaChecksum(sum []byte) driver.Checksum {
+	return driver.Checksum{Algorithm: driver.SHA256, Sum: sum}
+}
