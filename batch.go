@@ -30,9 +30,11 @@ func (o *BatchOptions) concurrency() int {
 // nil for a document read, an error with code NotFound for a missing one,
 // and otherwise what Get would return; errors.Join(errs...) is nil if all
 // were read. Like Get, it never downloads payloads. opts may be nil.
-func (s *Store) GetMany(ctx context.Context, docs []any, opts *BatchOptions) []error {
+func (s *Store) GetMany(ctx context.Context, docs []any, opts *BatchOptions) (errs []error) {
 	const op = "get many"
-	errs := make([]error, len(docs))
+	ctx, sp := s.startSpan(ctx, "GetMany")
+	defer func() { sp.end(firstError(errs)) }()
+	errs = make([]error, len(docs))
 	exit, err := s.enter(op)
 	if err != nil {
 		return fill(errs, err)
@@ -76,9 +78,11 @@ func (s *Store) GetMany(ctx context.Context, docs []any, opts *BatchOptions) []e
 // for a document deleted, or missing without a revision). As with Delete,
 // a payload that cannot be deleted is reported to Options.OnCleanupError
 // and left to Sweep, and does not fail its document. opts may be nil.
-func (s *Store) DeleteMany(ctx context.Context, docs []any, opts *BatchOptions) []error {
+func (s *Store) DeleteMany(ctx context.Context, docs []any, opts *BatchOptions) (errs []error) {
 	const op = "delete many"
-	errs := make([]error, len(docs))
+	ctx, sp := s.startSpan(ctx, "DeleteMany")
+	defer func() { sp.end(firstError(errs)) }()
+	errs = make([]error, len(docs))
 	exit, err := s.enter(op)
 	if err != nil {
 		return fill(errs, err)
@@ -135,10 +139,21 @@ func (s *Store) DeleteMany(ctx context.Context, docs []any, opts *BatchOptions) 
 	})
 	for i, err := range perrs {
 		if err != nil {
-			s.opts.OnCleanupError(s.cleanupError(op, owners[i], payloads[i], err))
+			s.reportCleanup(ctx, s.cleanupError(op, owners[i], payloads[i], err))
 		}
 	}
 	return errs
+}
+
+// firstError returns the first non-nil error of errs, which gives a
+// batch's span and metrics their code.
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fill sets every element of errs to err and returns errs.

@@ -248,6 +248,18 @@ func (b *Blob) NewRangeReader(ctx context.Context, offset, length int64) (io.Rea
 	if b.ref == nil {
 		return nil, errorf(InvalidArgument, op, noKey, "the blob is not stored yet (Put the document first)")
 	}
+	ctx, sp := b.store.startSpan(ctx, "Open")
+	v, err := b.newRangeReader(ctx, offset, length)
+	if err != nil {
+		sp.end(err)
+		return nil, err
+	}
+	v.sp = sp // ended by Close
+	return v, nil
+}
+
+func (b *Blob) newRangeReader(ctx context.Context, offset, length int64) (*verifyingReader, error) {
+	const op = "read"
 	size := b.ref.Size
 	if offset < 0 || offset > size {
 		return nil, errorf(InvalidArgument, op, b.docKey, "offset %d outside payload of %d bytes", offset, size)
@@ -381,11 +393,13 @@ const MaxSignedURLExpiry = 7 * 24 * time.Hour
 // uploaded HTML or SVG file cannot run script from the URL's origin. An
 // explicit ContentDisposition other than attachment for such a payload is
 // refused with code InvalidArgument unless opts.AllowActiveContent is set.
-func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (string, error) {
+func (b *Blob) SignedURL(ctx context.Context, opts *SignedURLOptions) (_ string, err error) {
 	const op = "signed URL"
 	if b.ref == nil {
 		return "", errorf(InvalidArgument, op, noKey, "the blob is not stored yet (Put the document first)")
 	}
+	ctx, sp := b.store.startSpan(ctx, "SignedURL")
+	defer func() { sp.end(err) }()
 	if b.ref.IsInline {
 		return "", errorf(Unimplemented, op, b.docKey, "the payload is inline, kept inside the document")
 	}

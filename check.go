@@ -120,28 +120,38 @@ func (s *Store) Check(ctx context.Context, opts *CheckOptions) iter.Seq2[Finding
 		o.Concurrency = 8
 	}
 	return func(yield func(Finding, error) bool) {
-		const op = "check"
-		ctx, exit, err := s.enterLong(ctx, op)
+		ctx, sp := s.startSpan(ctx, "Check")
+		err := s.check(ctx, o, yield)
+		sp.end(err)
 		if err != nil {
 			yield(Finding{}, err)
-			return
-		}
-		defer exit()
-		if err := s.claimNamespace(ctx, op); err != nil {
-			yield(Finding{}, err)
-			return
-		}
-		c := &checker{s: s, o: o, yield: yield}
-		if err := c.references(ctx); err != nil {
-			if !c.stopped {
-				yield(Finding{}, s.wrap(op, noKey, err))
-			}
-			return
-		}
-		if err := c.orphans(ctx); err != nil && !c.stopped {
-			yield(Finding{}, s.wrap(op, noKey, err))
 		}
 	}
+}
+
+// check runs a Check, yielding its findings; it returns the error that
+// ends it, unless the consumer stopped iterating.
+func (s *Store) check(ctx context.Context, o CheckOptions, yield func(Finding, error) bool) error {
+	const op = "check"
+	ctx, exit, err := s.enterLong(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer exit()
+	if err := s.claimNamespace(ctx, op); err != nil {
+		return err
+	}
+	c := &checker{s: s, o: o, yield: yield}
+	if err := c.references(ctx); err != nil {
+		if c.stopped {
+			return nil
+		}
+		return s.wrap(op, noKey, err)
+	}
+	if err := c.orphans(ctx); err != nil && !c.stopped {
+		return s.wrap(op, noKey, err)
+	}
+	return nil
 }
 
 // errStopped ends a check whose consumer stopped iterating.

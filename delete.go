@@ -14,8 +14,10 @@ import (
 // error. A payload that cannot be deleted after the document is gone does
 // not fail the call: it is reported (Options.OnCleanupError) and left to
 // Sweep.
-func (s *Store) Delete(ctx context.Context, doc any) error {
+func (s *Store) Delete(ctx context.Context, doc any) (err error) {
 	const op = "delete"
+	ctx, sp := s.startSpan(ctx, "Delete")
+	defer func() { sp.end(err) }()
 	exit, err := s.enter(op)
 	if err != nil {
 		return err

@@ -133,8 +133,10 @@ type Upload struct {
 // document is an orphan that Sweep removes. Drivers without signed URLs
 // give code Unimplemented (for local backends, see package localsign).
 // opts may be nil.
-func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *UploadOptions) (*Upload, error) {
+func (s *Store) NewUpload(ctx context.Context, doc any, field string, opts *UploadOptions) (_ *Upload, err error) {
 	const op = "new upload"
+	ctx, sp := s.startSpan(ctx, "NewUpload")
+	defer func() { sp.end(err) }()
 	exit, err := s.enter(op)
 	if err != nil {
 		return nil, err

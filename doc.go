@@ -324,6 +324,43 @@
 // Create). Store.ErrorAs panics on a target that is not a non-nil pointer
 // to an interface or error type, as errors.As does.
 //
+// # Observability
+//
+// A Store reports every operation to OpenTelemetry through the global
+// providers (otel.GetTracerProvider, otel.GetMeterProvider), following
+// gocloud.dev's conventions: install providers with otel.SetTracerProvider
+// and otel.SetMeterProvider, before or after opening stores, and docblob's
+// spans and metrics appear; without them an operation costs one look at
+// the global providers, and no allocation. The instrumentation scope is
+// "github.com/docblob/docblob" (InstrumentationName).
+//
+// Spans are named InstrumentationName + "." + the method: Put, Create,
+// Get, Delete, GetMany, DeleteMany, Query (one span per page fetched),
+// Open (Blob.Open, NewRangeReader, ReadAll and CopyTo: from the call until
+// the reader is closed), SignedURL, NewUpload, Sweep, Check and
+// ClaimNamespace. Each has the attributes docblob.method, docblob.driver
+// (the driver's Go package path) and docblob.code (OK or the ErrorCode's
+// name; Canceled and DeadlineExceeded for context errors), plus
+// docblob.bytes on Put, Create and Open (payload bytes written or read);
+// GetMany and DeleteMany take the code of their first failed document.
+// A failed operation's span has status Error and records the error, whose
+// message never holds credentials nor signed URLs. A payload left for
+// Sweep because its deletion failed is recorded as a span event named
+// "docblob.cleanup_failed" with the attributes docblob.payload and
+// docblob.code, in addition to Options.OnCleanupError.
+//
+// Metrics, with the attributes docblob.method, docblob.driver and
+// docblob.code:
+//
+//	github.com/docblob/docblob/latency          histogram, ms
+//	github.com/docblob/docblob/completed_calls  counter
+//	github.com/docblob/docblob/bytes_read       counter, By (payload bytes)
+//	github.com/docblob/docblob/bytes_written    counter, By (payload bytes)
+//
+// Clean-up failures are also logged (Options.OnCleanupError, through
+// log/slog by default), with the document key, the payload key and the
+// code as attributes.
+//
 // # Drivers
 //
 // Open selects a driver by URL scheme; importing a driver's package

@@ -15,8 +15,10 @@ import (
 // value of an earlier document remains; document attributes with no
 // matching struct field are ignored. A missing document is an error with
 // code NotFound.
-func (s *Store) Get(ctx context.Context, doc any) error {
+func (s *Store) Get(ctx context.Context, doc any) (err error) {
 	const op = "get"
+	ctx, sp := s.startSpan(ctx, "Get")
+	defer func() { sp.end(err) }()
 	exit, err := s.enter(op)
 	if err != nil {
 		return err

@@ -241,7 +241,9 @@ const maxOwnerRecord = 4096
 // payload write, NewUpload, Sweep or Check (and again after a failure);
 // call it at start-up to find a misconfigured store before serving
 // requests.
-func (s *Store) ClaimNamespace(ctx context.Context) error {
+func (s *Store) ClaimNamespace(ctx context.Context) (err error) {
+	ctx, sp := s.startSpan(ctx, "ClaimNamespace")
+	defer func() { sp.end(err) }()
 	exit, err := s.enter("claim namespace")
 	if err != nil {
 		return err

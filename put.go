@@ -22,8 +22,10 @@ import (
 // deletes the payloads that the replaced document referenced and doc does
 // not. On failure the store is as it was before the call (see the package
 // documentation, Consistency).
-func (s *Store) Put(ctx context.Context, doc any) error {
-	return s.put(ctx, "put", doc, false)
+func (s *Store) Put(ctx context.Context, doc any) (err error) {
+	ctx, sp := s.startSpan(ctx, "Put")
+	defer func() { sp.end(err) }()
+	return s.put(ctx, sp, "put", doc, false)
 }
 
 // Create stores doc like Put, but only if no document has its key: if one
@@ -35,8 +37,10 @@ func (s *Store) Put(ctx context.Context, doc any) error {
 // not upload every payload again only to delete it. The write itself
 // stays conditional: a document created between the read and the write
 // still makes Create fail with AlreadyExists, its uploads deleted.
-func (s *Store) Create(ctx context.Context, doc any) error {
-	return s.put(ctx, "create", doc, true)
+func (s *Store) Create(ctx context.Context, doc any) (err error) {
+	ctx, sp := s.startSpan(ctx, "Create")
+	defer func() { sp.end(err) }()
+	return s.put(ctx, sp, "create", doc, true)
 }
 
 // attachment is one *Blob field of a document being written.
@@ -45,10 +49,11 @@ type attachment struct {
 	blob    *Blob
 	ref     *attach.Ref // the stored form, once decided
 	fresh   bool        // ref.Key was written by this call
+	written bool        // the payload was uploaded or inlined by this call
 	adopted bool        // ref.Key is a direct upload, committed by this call
 }
 
-func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err error) {
+func (s *Store) put(ctx context.Context, sp *opSpan, op string, doc any, create bool) (err error) {
 	exit, err := s.enter(op)
 	if err != nil {
 		return err
@@ -99,12 +104,25 @@ func (s *Store) put(ctx context.Context, op string, doc any, create bool) (err e
 	if err != nil {
 		return err
 	}
+	sp.wrote(writtenBytes(atts))
 	ddoc := &driver.Document{Key: d.key, Revision: newID(), Fields: d.fields}
 	prev, err := s.writeDocument(ctx, op, d, ddoc, cond, atts, started)
 	if err != nil {
 		return err
 	}
 	return s.afterCommit(ctx, op, d, ddoc, prev, atts)
+}
+
+// writtenBytes is the size of the payloads that a Put stored: uploaded
+// or inlined, not kept from the replaced document nor committed uploads.
+func writtenBytes(atts []*attachment) int64 {
+	var n int64
+	for _, a := range atts {
+		if a.written {
+			n += a.ref.Size
+		}
+	}
+	return n
 }
 
 // smallUpload is the size under which Create does not read the key before
@@ -169,7 +187,8 @@ func (s *Store) storePayloads(ctx context.Context, op string, d *document, atts 
 			a.adopted = err == nil
 		} else {
 			a.ref, err = s.writePayload(ctx, op, d, a)
-			a.fresh = err == nil && !a.ref.IsInline
+			a.written = err == nil
+			a.fresh = a.written && !a.ref.IsInline
 		}
 		if err != nil {
 			s.deletePayloads(ctx, op, d.key, freshKeys(atts))
@@ -280,10 +299,10 @@ func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, re
 		if s.info.SettledOnReturn {
 			s.deletePayloads(ctx, op, d.key, fresh)
 		} else if len(fresh) > 0 {
-			s.opts.OnCleanupError(fmt.Errorf("%w; the write may still be applied, so its payloads %q are left to Sweep", err, fresh))
+			s.reportCleanup(ctx, fmt.Errorf("%w; the write may still be applied, so its payloads %q are left to Sweep", err, fresh))
 		}
 	default:
-		s.opts.OnCleanupError(fmt.Errorf("%w; reading the document back failed too (%v), so its payloads %q are left to Sweep", err, s.wrap(op, d.key, gerr), fresh))
+		s.reportCleanup(ctx, fmt.Errorf("%w; reading the document back failed too (%v), so its payloads %q are left to Sweep", err, s.wrap(op, d.key, gerr), fresh))
 	}
 	return false, err
 }

@@ -182,10 +182,12 @@ func (it *Iterator) Next(doc any) error {
 	return nil
 }
 
-func (it *Iterator) fetch() error {
+func (it *Iterator) fetch() (err error) {
 	if err := it.ctx.Err(); err != nil {
 		return err
 	}
+	ctx, sp := it.s.startSpan(it.ctx, "Query")
+	defer func() { sp.end(err) }()
 	exit, err := it.s.enter("query")
 	if err != nil {
 		return err
@@ -199,7 +201,7 @@ func (it *Iterator) fetch() error {
 	if it.limit > 0 {
 		q.Limit = it.limit
 	}
-	page, err := it.s.drv.QueryDocuments(it.ctx, &q)
+	page, err := it.s.drv.QueryDocuments(ctx, &q)
 	if err != nil {
 		return it.s.wrap("query", it.key, err)
 	}

@@ -26,6 +26,9 @@ type Store struct {
 	owner ownerState               // whether the namespace's owner marker was checked
 	// tokenKey authenticates upload tokens (see uploadtoken.go).
 	tokenKey []byte
+	// driverName and attrSets label spans and metrics (see telemetry.go).
+	driverName string
+	attrSets   sync.Map // [2]string{method, code} to metric.MeasurementOption
 }
 
 // Options configure a Store. The zero value is ready to use.
@@ -113,7 +116,7 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 	if drv == nil {
 		return nil, errorf(InvalidArgument, "open", noKey, "nil driver")
 	}
-	s := &Store{drv: drv, info: drv.Info()}
+	s := &Store{drv: drv, info: drv.Info(), driverName: driverName(drv)}
 	s.life.init()
 	if opts != nil {
 		s.opts = *opts
@@ -259,7 +262,7 @@ func (s *Store) deletePayloads(ctx context.Context, op string, docKey Key, keys 
 	defer cancel()
 	for _, k := range keys {
 		if err := s.drv.DeleteBlob(ctx, k); err != nil {
-			s.opts.OnCleanupError(s.cleanupError(op, docKey, k, err))
+			s.reportCleanup(ctx, s.cleanupError(op, docKey, k, err))
 		}
 	}
 }

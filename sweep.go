@@ -78,8 +78,10 @@ type SweepResult struct {
 // every payload once and reads each document that has old payloads about
 // once, whatever the BatchSize (see the package documentation, Sweep and
 // Check). opts may be nil.
-func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (*SweepResult, error) {
+func (s *Store) Sweep(ctx context.Context, opts *SweepOptions) (_ *SweepResult, err error) {
 	const op = "sweep"
+	ctx, sp := s.startSpan(ctx, "Sweep")
+	defer func() { sp.end(err) }()
 	ctx, exit, err := s.enterLong(ctx, op)
 	if err != nil {
 		return nil, err
@@ -208,7 +210,7 @@ func (s *Store) deleteOrphans(ctx context.Context, op string, orphans []candidat
 			return c
 		}
 		res.Failed++
-		s.opts.OnCleanupError(s.cleanupError(op, noKey, keys[i], err))
+		s.reportCleanup(ctx, s.cleanupError(op, noKey, keys[i], err))
 	}
 	return nil
 }

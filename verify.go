@@ -27,6 +27,7 @@ type verifyingReader struct {
 	// local: the bytes come from memory (an inline payload, an empty
 	// range), not from the store's driver.
 	local bool
+	sp    *opSpan // the Open span, ended by the first Close; nil after
 }
 
 // verifier returns a reader of rc that checks its length and, if hash is
@@ -99,7 +100,17 @@ func (v *verifyingReader) corrupt(what string) error {
 
 func (v *verifyingReader) Close() error {
 	v.prog.end()
-	return v.rc.Close()
+	err := v.rc.Close()
+	if sp := v.sp; sp != nil {
+		v.sp = nil
+		sp.read(v.n)
+		if v.err != io.EOF {
+			sp.end(v.err)
+		} else {
+			sp.end(nil)
+		}
+	}
+	return err
 }
 
 // hashingReader counts what a driver reads from a new payload and, if h

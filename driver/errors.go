@@ -26,7 +26,8 @@ const (
 	InvalidArgument
 	// PermissionDenied: the backend refused the credentials or the request.
 	PermissionDenied
-	// TooLarge: a key, document or payload exceeds a backend limit.
+	// TooLarge: a document or payload exceeds a backend limit (an
+	// oversized key is InvalidArgument).
 	TooLarge
 	// Corrupt: a payload does not match its recorded checksum or size.
 	Corrupt

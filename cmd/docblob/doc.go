@@ -161,7 +161,7 @@
 //	                           retry), or the store's namespace belongs to another table
 //	6     invalid_argument     the store refused the request or the URL (bad key, parameter, value)
 //	7     permission_denied    the backend refused the credentials or the request
-//	8     too_large            a key, document or payload over the backend's limit
+//	8     too_large            a document or payload over the backend's limit
 //	9     corrupt              a payload does not match its recorded SHA-256 or size
 //	10    unimplemented        the backend cannot do it (signed URLs without sign_url)
 //	11    unavailable          the backend could not be reached or throttled: retry later
