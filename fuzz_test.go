@@ -1,6 +1,8 @@
 package docblob
 
 import (
+	"bytes"
+	"encoding/hex"
 	"math"
 	"reflect"
 	"strings"
@@ -74,7 +76,7 @@ func FuzzCodec(f *testing.F) {
 		if size < 0 || math.IsNaN(fl) {
 			return
 		}
-		ref := &attach.Ref{Key: "k/" + pk, Size: size, ContentType: ct, Name: name, SHA256: make([]byte, 32),
+		ref := &attach.Ref{Key: "k/" + pk, Size: size, ContentType: ct, Name: name, Checksum: driver.Checksum{Algorithm: driver.SHA256, Sum: make([]byte, 32)},
 			Created: time.Unix(0, nanos).UTC(), Metadata: map[string]string{"n": name}}
 		in := &fuzzDoc{PK: pk, SK: sk, S: s, I: i, U: u, F: fl, B: b, T: time.Unix(0, nanos).UTC(),
 			L: []string{s, name}, M: map[string]string{"k": s}}
@@ -118,21 +120,77 @@ func FuzzCodec(f *testing.F) {
 }
 
 // FuzzAttachDecode checks that decoding arbitrary attachment-shaped maps
-// never panics and that what decodes re-encodes to the same map.
+// never panics, that what decodes re-encodes to the same map, and that
+// the checksum rules hold: an attachment records exactly one checksum,
+// under the name of a known algorithm ("sha256", "crc32c", "crc64nvme"),
+// as a string of exactly that algorithm's length in hex digits. algs
+// names the attributes that hold sum, separated by '+'; unknown names
+// are ordinary attributes.
 func FuzzAttachDecode(f *testing.F) {
-	f.Add("k", int64(1), "ct", strings.Repeat("ab", 32), "2026-01-01T00:00:00Z", true)
-	f.Add("", int64(-1), "", "zz", "yesterday", false)
-	f.Fuzz(func(t *testing.T, key string, size int64, ct, sum, created string, inline bool) {
+	f.Add("k", int64(1), "ct", strings.Repeat("ab", 32), "2026-01-01T00:00:00Z", true, "sha256")
+	f.Add("", int64(-1), "", "zz", "yesterday", false, "sha256")
+	f.Add("k", int64(1), "ct", "1a2b3c4d", "2026-01-01T00:00:00Z", false, "crc32c")
+	f.Add("k", int64(0), "", "1A2B3C4D", "", true, "crc32c")
+	f.Add("k", int64(1), "ct", "0123456789abcdef", "", false, "crc64nvme")
+	// Two checksums, even of the same text: refused.
+	f.Add("k", int64(1), "ct", "1a2b3c4d", "", false, "crc32c+sha256")
+	f.Add("k", int64(1), "ct", "0123456789abcdef", "", false, "crc64nvme+crc32c")
+	f.Add("k", int64(1), "ct", "1a2b3c4d", "", false, "crc32c+crc32c")
+	// Wrong lengths: another algorithm's, odd, empty.
+	f.Add("k", int64(1), "ct", strings.Repeat("ab", 32), "", false, "crc32c")
+	f.Add("k", int64(1), "ct", "1a2b3c4d", "", false, "crc64nvme")
+	f.Add("k", int64(1), "ct", "0123456789abcdef", "", false, "sha256")
+	f.Add("k", int64(1), "ct", "1a2b3c4", "", false, "crc32c")
+	f.Add("k", int64(1), "ct", "", "", true, "crc64nvme")
+	// Not hex.
+	f.Add("k", int64(1), "ct", "1a2b3c4g", "", false, "crc32c")
+	f.Add("k", int64(1), "ct", "0x23456789abcdef", "", false, "crc64nvme")
+	f.Add("k", int64(1), "ct", " 1a2b3c4", "", false, "crc32c")
+	// No known checksum attribute.
+	f.Add("k", int64(1), "ct", "1a2b3c4d", "", false, "")
+	f.Add("k", int64(1), "ct", "1a2b3c4d", "", false, "CRC32C")
+	f.Add("k", int64(1), "ct", "1a2b3c4d", "", false, "crc32")
+	f.Fuzz(func(t *testing.T, key string, size int64, ct, sum, created string, inline bool, algs string) {
 		m := map[string]any{attach.AttrVersion: attach.Version, attach.AttrSize: size, attach.AttrContentType: ct,
-			attach.AttrSHA256: sum, attach.AttrCreated: created}
+			attach.AttrCreated: created}
+		known := map[driver.ChecksumAlgorithm]bool{}
+		for _, name := range strings.Split(algs, "+") {
+			if _, taken := m[name]; name == "" || taken {
+				continue
+			}
+			m[name] = sum
+			if a := driver.ChecksumAlgorithm(name); a.Valid() {
+				known[a] = true
+			}
+		}
 		if inline {
 			m[attach.AttrData] = make([]byte, max(0, min(size, 100)))
 		} else {
 			m[attach.AttrKey] = key
 		}
 		ref, err := attach.Decode(m)
+		if len(known) != 1 {
+			if err == nil {
+				t.Fatalf("Decode accepted an attachment with the checksums %v: %+v", known, ref)
+			}
+			return
+		}
+		var alg driver.ChecksumAlgorithm
+		for a := range known {
+			alg = a
+		}
+		want, herr := hex.DecodeString(sum)
+		if herr != nil || len(want) != alg.Size() {
+			if err == nil {
+				t.Fatalf("Decode accepted the %s %q, not %d hex digits: %+v", alg, sum, 2*alg.Size(), ref)
+			}
+			return
+		}
 		if err != nil {
 			return
+		}
+		if ref.Checksum.Algorithm != alg || !bytes.Equal(ref.Checksum.Sum, want) {
+			t.Fatalf("Decode of the %s %q gave the checksum %v", alg, sum, ref.Checksum)
 		}
 		again, err := attach.Decode(ref.Encode())
 		if err != nil || !reflect.DeepEqual(again.Encode(), ref.Encode()) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net/url"
@@ -75,6 +76,18 @@ func FuzzOwnership(f *testing.F) {
 	f.Add("..", "%2F/..", "%", "~", "pdf", "img/../pdf", "", []byte{opDirectBlob, opDirectWrite, opGetMap, opGetStruct, opGetGeneral, opReplace, opCopy, opDelete}, counting[50:])
 	f.Add("victim%2F1", "x", "victim", "1%2F", "data", "pdf", "victim.docblob/victim/1/pdf/", []byte{opDirectWrite, opDirectWrite, opGetMap, opCopy, opSweep, opCheck}, counting[100:])
 	f.Add("mallory", "1", "mallory", "2", "pdf", "img", "x", []byte{opDirectBlob, opDirectWrite, opGetMap, opGetStruct, opCopy, opReplace, opCreate, opDelete, opSweep, opCheck}, []byte{0, 0, 0, 20, 0, 1, 0, 2, 1, 1, 0, 0, 0})
+	// A payload written behind the store's back (20 bytes, in the pdf
+	// namespace of the first attacker document), then that document
+	// written by another tool with an attachment referencing it, whose
+	// checksum attributes are form ownChecksumParam of checksumAttrs:
+	// right or wrong, of every algorithm, none or two.
+	for form := range byte(ownChecksumForms) {
+		params := make([]byte, 64)
+		params[3] = 20 // the payload's size
+		params[13] = 2 // the attachment references the payload
+		params[ownChecksumParam] = form
+		f.Add("mallory", "1", "mallory", "2", "pdf", "img", "x", []byte{opDirectBlob, opDirectWrite, opGetMap, opGetStruct, opGetGeneral, opReplace, opCheck, opDelete}, params)
+	}
 	f.Fuzz(func(t *testing.T, pk, sk, pk2, sk2, fieldA, fieldB, junk string, ops, params []byte) {
 		if len(ops) == 0 {
 			ops = ownDefaultOps
@@ -90,6 +103,61 @@ func FuzzOwnership(f *testing.F) {
 		c.check(true)
 		c.verifyVictims()
 	})
+}
+
+// TestOwnershipChecksumForms runs the fuzz seeds' program for each form
+// of checksumAttrs and checks what the Store makes of the forged
+// attachment: a well-formed one (any algorithm, hex in either case) reads
+// back, one whose sum is wrong fails the read with Corrupt and is a
+// checksum mismatch to Check, and every malformed one (no checksum, two,
+// a wrong length, not hex, not a string) fails Get with InvalidArgument
+// and is a malformed attachment to Check.
+func TestOwnershipChecksumForms(t *testing.T) {
+	const (
+		malformed = iota // the forms missing below
+		reads
+		corrupt
+	)
+	want := map[int]int{0: reads, 1: corrupt, 2: reads, 6: reads, 7: reads, 8: corrupt, 9: reads}
+	for form := range ownChecksumForms {
+		t.Run(strconv.Itoa(form), func(t *testing.T) {
+			params := make([]byte, 64)
+			params[3], params[13], params[ownChecksumParam] = 20, 2, byte(form)
+			c := newOwnCase(t, params)
+			c.fieldNames = []string{"pdf"}
+			c.targets = c.attackerKeys("mallory", "1", "mallory", "2")
+			c.step(opDirectBlob)
+			c.step(opDirectWrite)
+			m := map[string]any{"pk": "mallory", "sk": "1"}
+			err := c.s.Get(c.ctx, m)
+			var kinds []FindingKind
+			for f, err := range c.s.Check(c.ctx, &CheckOptions{VerifyChecksums: true}) {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				if f.Kind != OrphanPayload {
+					kinds = append(kinds, f.Kind)
+				}
+			}
+			switch want[form] {
+			case reads, corrupt:
+				if err != nil {
+					t.Fatalf("Get: %v", err)
+				}
+				_, err := m["pdf"].(*Blob).ReadAll(c.ctx)
+				switch {
+				case want[form] == reads && (err != nil || len(kinds) > 0):
+					t.Errorf("ReadAll: %v; Check finds %v; want the payload read back and nothing found", err, kinds)
+				case want[form] == corrupt && (Code(err) != Corrupt || !slices.Equal(kinds, []FindingKind{ChecksumMismatch})):
+					t.Errorf("ReadAll: %v; Check finds %v; want code Corrupt and a checksum mismatch", err, kinds)
+				}
+			default:
+				if Code(err) != InvalidArgument || !slices.Equal(kinds, []FindingKind{MalformedAttachment}) {
+					t.Errorf("Get: %v; Check finds %v; want code InvalidArgument and a malformed attachment", err, kinds)
+				}
+			}
+		})
+	}
 }
 
 // The operations of a fuzz program, one byte each; their parameters come
@@ -339,9 +407,7 @@ func (c *ownCase) attachment(k driver.Key, field string) map[string]any {
 		sizes[0] = int64(c.in.byte())
 	}
 	m[attach.AttrSize] = sizes[c.in.n(len(sizes))]
-	sum := sha256.Sum256(data)
-	sums := []any{hex.EncodeToString(sum[:]), strings.Repeat("00", 32), strings.ToUpper(hex.EncodeToString(sum[:])), "zz", hex.EncodeToString(sum[:16]), int64(1)}
-	m[attach.AttrSHA256] = sums[c.in.n(len(sums))]
+	maps.Copy(m, c.checksumAttrs(data))
 	switch c.in.n(6) {
 	case 0:
 		m[attach.AttrContentType] = "text/html"
@@ -372,6 +438,93 @@ func (c *ownCase) attachment(k driver.Key, field string) map[string]any {
 		m[attach.AttrETag] = c.junk
 	}
 	return m
+}
+
+// checksumAttrs returns the checksum attributes of a forged attachment
+// of data: well-formed (the first, for zero parameters, the SHA-256
+// every store wrote before checksums could be chosen) or malformed as
+// attach.Decode must refuse: none, two, a wrong length, not hex, not a
+// string.
+func (c *ownCase) checksumAttrs(data []byte) map[string]any {
+	sha := hex.EncodeToString(driver.SHA256.Sum(data))
+	crc32c := hex.EncodeToString(driver.CRC32C.Sum(data))
+	crc64 := hex.EncodeToString(driver.CRC64NVME.Sum(data))
+	forms := []map[string]any{
+		{attach.AttrSHA256: sha},
+		{attach.AttrSHA256: strings.Repeat("00", 32)},
+		{attach.AttrSHA256: strings.ToUpper(sha)},
+		{attach.AttrSHA256: "zz"},
+		{attach.AttrSHA256: sha[:32]},
+		{attach.AttrSHA256: int64(1)},
+		{attach.AttrCRC32C: crc32c},
+		{attach.AttrCRC64NVME: crc64},
+		{attach.AttrCRC32C: "00000000"},
+		{attach.AttrCRC64NVME: strings.ToUpper(crc64)},
+		// Two checksums, both right.
+		{attach.AttrCRC32C: crc32c, attach.AttrSHA256: sha},
+		{attach.AttrCRC64NVME: crc64, attach.AttrCRC32C: crc32c},
+		// Wrong lengths.
+		{attach.AttrCRC32C: sha},
+		{attach.AttrCRC64NVME: crc32c},
+		{attach.AttrSHA256: crc64},
+		{attach.AttrCRC32C: crc32c[:7]},
+		{attach.AttrCRC64NVME: ""},
+		// Not hex, not a string.
+		{attach.AttrCRC32C: "zzzzzzzz"},
+		{attach.AttrCRC64NVME: "0x" + crc64[2:]},
+		{attach.AttrCRC32C: int64(1)},
+		{attach.AttrCRC64NVME: []byte(crc64)},
+		// None at all, or under names of no algorithm.
+		{},
+		{"crc32": crc32c, "CRC32C": crc32c},
+	}
+	if len(forms) != ownChecksumForms {
+		panic("ownChecksumForms is out of date")
+	}
+	form := c.in.n(len(forms))
+	if ownTraceForms != nil {
+		ownTraceForms(form)
+	}
+	return forms[form]
+}
+
+// ownChecksumForms is the number of forms of checksumAttrs, and
+// ownChecksumParam the index in the seeds' parameters of the byte that
+// picks the form.
+const (
+	ownChecksumForms = 23
+	ownChecksumParam = 18
+)
+
+var ownTraceForms func(int)
+
+// checkChecksumAttrs checks that the stored attachment v, which the Store
+// decoded into a blob b, records exactly one checksum, of a known
+// algorithm, of its length in hex, and that b reports it: attach.Decode
+// refuses every other form.
+func (c *ownCase) checkChecksumAttrs(what string, v any, b *Blob) {
+	c.t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.t.Fatalf("%s: decoded into a blob from %T, not an attachment map", what, v)
+	}
+	var algs []driver.ChecksumAlgorithm
+	for _, a := range driver.ChecksumAlgorithms {
+		if _, ok := m[string(a)]; ok {
+			algs = append(algs, a)
+		}
+	}
+	if len(algs) != 1 {
+		c.t.Fatalf("%s: decoded an attachment with the checksums %v: %v", what, algs, m)
+	}
+	text, ok := m[string(algs[0])].(string)
+	sum, err := hex.DecodeString(text)
+	if !ok || err != nil || len(sum) != algs[0].Size() {
+		c.t.Fatalf("%s: decoded an attachment whose %s is %#v", what, algs[0], m[string(algs[0])])
+	}
+	if alg, got := b.Checksum(); alg != Checksum(algs[0]) || got != hex.EncodeToString(sum) {
+		c.t.Fatalf("%s: the blob reports the checksum %s %s, the document records %s %s", what, alg, got, algs[0], text)
+	}
 }
 
 // value returns a field value for a document written through the driver:
@@ -790,6 +943,9 @@ func (c *ownCase) collect(k driver.Key, fields map[string]*Blob) {
 			continue
 		}
 		o := ownOwner{k, f}
+		if doc := c.d.doc(k); doc != nil {
+			c.checkChecksumAttrs(fmt.Sprintf("document %q field %q", k, f), doc.Fields[f], b)
+		}
 		c.exercise(b, o)
 		if len(c.blobs) < 16 {
 			c.blobs = append(c.blobs, ownSrc{b, o})
@@ -1180,7 +1336,8 @@ func (d *ownDriver) WriteBlob(ctx context.Context, key string, r io.Reader, opts
 	if opts != nil && opts.Size >= 0 && int64(len(data)) != opts.Size {
 		return nil, errOwnInvalid
 	}
-	if sum := sha256.Sum256(data); opts != nil && opts.SHA256 != nil && !bytes.Equal(sum[:], opts.SHA256) {
+	sum := opts.Algorithm().Sum(data)
+	if opts != nil && opts.Sum != nil && !bytes.Equal(sum, opts.Sum) {
 		return nil, errOwnCorrupt
 	}
 	d.mu.Lock()
@@ -1191,10 +1348,10 @@ func (d *ownDriver) WriteBlob(ctx context.Context, key string, r io.Reader, opts
 	}
 	d.blobs[key] = data
 	d.mods[key] = time.Now()
-	return &driver.BlobAttrs{}, nil
+	return &driver.BlobAttrs{Checksum: driver.Checksum{Algorithm: opts.Algorithm(), Sum: sum}}, nil
 }
 
-func (d *ownDriver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+func (d *ownDriver) OpenBlob(ctx context.Context, key string, offset, length int64, _ *driver.OpenOptions) (*driver.BlobReader, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.record("OpenBlob", key)
@@ -1210,7 +1367,7 @@ func (d *ownDriver) OpenBlob(ctx context.Context, key string, offset, length int
 	if length >= 0 && length < int64(len(data)) {
 		data = data[:length]
 	}
-	return io.NopCloser(bytes.NewReader(bytes.Clone(data))), nil
+	return &driver.BlobReader{ReadCloser: io.NopCloser(bytes.NewReader(bytes.Clone(data)))}, nil
 }
 
 // StatBlob reports a payload as stored two days before it was, as

@@ -428,7 +428,7 @@ func (s *Store) checkSize(op string, d *document, atts []*attachment) error {
 // modified. Made on first use, not at program start: a process that never
 // puts (a cold start serving one Get) does not pay for it.
 var smallestAttachment = sync.OnceValue(func() map[string]any {
-	return (&attach.Ref{Key: "x", SHA256: make([]byte, 32)}).Encode()
+	return (&attach.Ref{Key: "x", Checksum: driver.Checksum{Algorithm: driver.CRC32C, Sum: make([]byte, 4)}}).Encode()
 })
 
 // errStale is returned when a blob's reader was consumed by an earlier Put.

@@ -8,8 +8,8 @@
 //     testing.T, so it runs anywhere, and a driver's author runs it first.
 //   - Run runs the whole suite through the portable docblob.Store, over
 //     drivers that a Harness makes: the write protocol, queries, values,
-//     faults, concurrency, ownership, signed URLs, Check, As and ErrorAs,
-//     and TestDriver as its Driver group.
+//     checksums, faults, concurrency, ownership, signed URLs, Check, As
+//     and ErrorAs, and TestDriver as its Driver group.
 //
 // # Writing a driver
 //
@@ -76,6 +76,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"Documents", testDocuments},
 		{"Writes", testWrites},
 		{"Reads", testReads},
+		{"Checksums", testChecksums},
 		{"ContentType", testContentType},
 		{"Query", testQuery},
 		{"QueryResume", testQueryResume},

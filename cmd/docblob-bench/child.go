@@ -35,9 +35,9 @@ type childSpec struct {
 	Bucket      string
 	Size        int64
 	Seed        uint64
-	WantSHA256  string
-	PartSize    int64 // 0: the driver's default
-	Concurrency int   // 0: the driver's default
+	Want        map[string]string // the payload's hex checksum by algorithm (sha256, crc32c, crc64nvme)
+	PartSize    int64             // 0: the driver's default
+	Concurrency int               // 0: the driver's default
 	PK, SK      string
 	UnsetEnv    []string // environment variables the child runs without
 	Exe         string   // cold: a program to run instead of this one, with ExeArg as its argument

@@ -45,8 +45,9 @@
 //	             end (the SDK validates the CRC32); delete a DeleteItem
 //	             without ReturnValues, then a DeleteObject
 //	sdk-control  the like-for-like control: hand-written code given
-//	             docblob's extra work (a fresh key per write, its SHA-256
-//	             sent for S3 to verify, docblob's item shape, strongly
+//	             docblob's extra work (a fresh key per write, a full-object
+//	             CRC32C for S3 to verify and the SDK to validate on reads,
+//	             as docblob's default checksum, docblob's item shape, strongly
 //	             consistent reads, DeleteItem with ReturnValues ALL_OLD
 //	             to learn the key to delete atomically); docblob ÷
 //	             sdk-control is what docblob's code costs, sdk-control ÷
@@ -58,7 +59,9 @@
 // Semantics differ where docblob's defaults are safer: docblob reads
 // strongly consistent (-docblob-params consistent_read=false compares
 // like with like; DynamoDB Local answers both alike), learns the deleted
-// version atomically, and verifies each whole read's SHA-256. On these
+// version atomically, and verifies each whole read against the checksum
+// it recorded (by default S3's full-object CRC32C, which the SDK validates
+// as it streams). On these
 // loopback servers, which speak plain HTTP, the SDK signs every request's
 // payload with its SHA-256 (no UNSIGNED-PAYLOAD without TLS), so the
 // manual way pays a SHA-256 pass on upload too; over HTTPS it would not.
@@ -95,7 +98,7 @@
 // a cost no upload to S3 pays); the payload is made before and hashed
 // after the clock. docblob uploads from an io.Reader
 // that generates the payload and reads with Blob.Open, which verifies the
-// SHA-256 that Put recorded; the transfer manager's bounded stream is
+// checksum that Put recorded; the transfer manager's bounded stream is
 // hashed by the child as it is read.
 //
 // The cold section builds two small programs (internal/colddocblob,

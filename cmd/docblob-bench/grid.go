@@ -29,7 +29,7 @@ func (g *gridPoint) downMBps(size int64) float64 {
 // default.
 func (b *bench) runGrid(ctx context.Context) ([]row, error) {
 	size, seed := b.largeSize(), uint64(2)
-	want := prngSHA256(seed, size)
+	want := prngChecksums(seed, size)
 	var points []*gridPoint
 	for _, ps := range []int64{5 << 20, 8 << 20, 16 << 20} {
 		for _, c := range []int{2, 4, 8} {

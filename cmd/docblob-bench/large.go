@@ -44,7 +44,7 @@ var largeContenders = []struct{ id, label string }{
 // settings in each phase. Each round trip runs in its own process.
 func (b *bench) runLarge(ctx context.Context) ([]row, error) {
 	size, seed := b.largeSize(), uint64(1)
-	want := prngSHA256(seed, size)
+	want := prngChecksums(seed, size)
 	reps := 5
 	if b.quick {
 		reps = 1
@@ -78,9 +78,9 @@ func (b *bench) runLarge(ctx context.Context) ([]row, error) {
 	return largeRows(size, runs, b.largeParams.Encode()), nil
 }
 
-func (b *bench) largeSpec(contender string, size int64, seed uint64, want string, partSize int64, conc int) childSpec {
+func (b *bench) largeSpec(contender string, size int64, seed uint64, want map[string]string, partSize int64, conc int) childSpec {
 	return childSpec{Mode: "large", Contender: contender, Table: b.fx.table, Bucket: b.fx.bucket,
-		Size: size, Seed: seed, WantSHA256: want, PartSize: partSize, Concurrency: conc,
+		Size: size, Seed: seed, Want: want, PartSize: partSize, Concurrency: conc,
 		Params: b.params.Encode(), PK: "large", SK: newID()}
 }
 

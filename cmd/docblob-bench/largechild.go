@@ -90,8 +90,8 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 		if err := check(); err != nil {
 			return res, err
 		}
-	} else if got := hex.EncodeToString(h.Sum(nil)); spec.Contender != "docblob" && got != spec.WantSHA256 {
-		return res, fmt.Errorf("downloaded SHA-256 %s, want %s", got, spec.WantSHA256)
+	} else if got := hex.EncodeToString(h.Sum(nil)); spec.Contender != "docblob" && got != spec.Want["sha256"] {
+		return res, fmt.Errorf("downloaded SHA-256 %s, want %s", got, spec.Want["sha256"])
 	}
 	return res, cleanup(ctx)
 }
@@ -105,8 +105,8 @@ func docblobLarge(store *docblob.Store, spec childSpec) (up func(context.Context
 		if err := store.Put(ctx, doc); err != nil {
 			return err
 		}
-		if doc.File.SHA256() != spec.WantSHA256 {
-			return fmt.Errorf("docblob recorded SHA-256 %s, want %s", doc.File.SHA256(), spec.WantSHA256)
+		if alg, sum := doc.File.Checksum(); sum != spec.Want[string(alg)] {
+			return fmt.Errorf("docblob recorded %s %s, want %s", alg, sum, spec.Want[string(alg)])
 		}
 		return nil
 	}
@@ -223,8 +223,8 @@ func ceilingLarge(s3c *s3.Client, spec childSpec) (up func(context.Context) erro
 	}
 	check = func() error {
 		sum := sha256.Sum256(dst)
-		if got := hex.EncodeToString(sum[:]); got != spec.WantSHA256 {
-			return fmt.Errorf("downloaded SHA-256 %s, want %s", got, spec.WantSHA256)
+		if got := hex.EncodeToString(sum[:]); got != spec.Want["sha256"] {
+			return fmt.Errorf("downloaded SHA-256 %s, want %s", got, spec.Want["sha256"])
 		}
 		return nil
 	}

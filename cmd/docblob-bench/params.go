@@ -54,6 +54,10 @@ var paramSetters = map[string]func(o *s3dynamo.Options, so *docblob.Options, v s
 		so.BlobPrefix = v
 		return nil
 	},
+	"checksum": func(_ *s3dynamo.Options, so *docblob.Options, v string) error {
+		so.Checksum = docblob.Checksum(v)
+		return nil
+	},
 }
 
 // storeURL is the s3dynamo URL of the fixture, with extra parameters.

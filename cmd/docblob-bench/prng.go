@@ -1,10 +1,12 @@
 package main
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 	"io"
+
+	"github.com/docblob/docblob/driver"
 )
 
 // prngReader is a deterministic pseudo-random stream of size bytes: byte o
@@ -61,11 +63,22 @@ func prngBytes(seed uint64, size int64) []byte {
 	return b
 }
 
-// prngSHA256 returns the hex SHA-256 of the stream, without holding it.
-func prngSHA256(seed uint64, size int64) string {
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, newPRNG(seed, size), make([]byte, 1<<20)); err != nil {
+// prngChecksums returns the hex checksums of the stream by algorithm
+// (every algorithm a store may record), without holding it.
+func prngChecksums(seed uint64, size int64) map[string]string {
+	hs := map[string]hash.Hash{}
+	ws := []io.Writer{}
+	for _, alg := range driver.ChecksumAlgorithms {
+		h := alg.New()
+		hs[string(alg)] = h
+		ws = append(ws, h)
+	}
+	if _, err := io.CopyBuffer(io.MultiWriter(ws...), newPRNG(seed, size), make([]byte, 1<<20)); err != nil {
 		panic(err)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	out := map[string]string{}
+	for alg, h := range hs {
+		out[alg] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out
 }

@@ -56,7 +56,7 @@ func renderReport(mode, code string, started time.Time, elapsed time.Duration, r
 	fmt.Fprintf(&b, "the child process's peak RSS (large, grid) or allocations of a fresh process (cold); ")
 	fmt.Fprintf(&b, "requests are counted on the wire by an http.RoundTripper in the HTTP client all contenders share.\n")
 	fmt.Fprintf(&b, "In ops, docblob is judged against sdk-manual, the manual way with the SDK's defaults (plain PutObject, flat item, GetItem, GetObject, DeleteItem, DeleteObject); ")
-	fmt.Fprintf(&b, "its ratio to sdk-control, hand-written code given docblob's extra work (SHA-256 sent to S3, docblob's item, strongly consistent reads, ReturnValues ALL_OLD on delete), tells what docblob's code costs from what its choices cost.\n\n")
+	fmt.Fprintf(&b, "its ratio to sdk-control, hand-written code given docblob's extra work (a full-object CRC32C sent to S3 and validated on reads, docblob's item, strongly consistent reads, ReturnValues ALL_OLD on delete), tells what docblob's code costs from what its choices cost.\n\n")
 	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n")
 	b.WriteString("|" + strings.Repeat("---|", len(tableHeader)) + "\n")
 	for _, r := range rows {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -15,19 +14,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/docblob/docblob/drivers/s3dynamo"
 )
 
 // sdkContender is the like-for-like control ("sdk-control"): hand-written
 // aws-sdk-go-v2 code given docblob's own extra work, to tell what docblob's
 // code costs from what its choices cost. The payload goes under a fresh
-// key with its SHA-256 sent for S3 to verify, then an item with the same
-// attributes as docblob's; get is a strongly consistent GetItem (docblob's
-// default) and delete a DeleteItem with ReturnValues ALL_OLD, which learns
-// the key to delete atomically. It borrows docblob's own SDK clients
-// (Store.As), so that every client setting is docblob's. Reads rely on the
-// SDK's default response checksum validation. The code a user would write
-// without docblob is manualContender.
+// key with a full-object CRC32C that the SDK computes and S3 verifies
+// (docblob's default checksum), then an item with the same attributes as
+// docblob's; get is a strongly consistent GetItem (docblob's default) and
+// delete a DeleteItem with ReturnValues ALL_OLD, which learns the key to
+// delete atomically. It borrows docblob's own SDK clients (Store.As), so
+// that every client setting is docblob's. Reads ask for the stored
+// checksum (ChecksumMode ENABLED), which the SDK validates as it streams,
+// as docblob's reads do. The code a user would write without docblob is
+// manualContender.
 type sdkContender struct {
 	label         string
 	s3            *s3.Client
@@ -45,9 +47,8 @@ type sdkContender struct {
 func (c *sdkContender) name() string { return c.label }
 
 func (c *sdkContender) put(ctx context.Context, it *item, payload []byte) error {
-	sum := sha256.Sum256(payload)
 	key := c.pk + "/" + it.sk + "/file/" + newID()
-	etag, err := c.putObject(ctx, key, payload, sum[:])
+	etag, crc, err := c.putObject(ctx, key, payload)
 	if err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func (c *sdkContender) put(ctx context.Context, it *item, payload []byte) error 
 		"key":          &ddbtypes.AttributeValueMemberS{Value: key},
 		"size":         &ddbtypes.AttributeValueMemberN{Value: strconv.Itoa(len(payload))},
 		"content_type": &ddbtypes.AttributeValueMemberS{Value: "application/octet-stream"},
-		"sha256":       &ddbtypes.AttributeValueMemberS{Value: hex.EncodeToString(sum[:])},
+		"crc32c":       &ddbtypes.AttributeValueMemberS{Value: crc},
 		"etag":         &ddbtypes.AttributeValueMemberS{Value: etag},
 		"name":         &ddbtypes.AttributeValueMemberS{Value: "payload.bin"},
 		"created":      &ddbtypes.AttributeValueMemberS{Value: time.Now().UTC().Format(time.RFC3339Nano)},
@@ -79,28 +80,36 @@ func (c *sdkContender) put(ctx context.Context, it *item, payload []byte) error 
 	return err
 }
 
-// putObject stores the payload and returns its ETag: one PutObject with
-// the SHA-256 for S3 to verify, or, for -explain, through the transfer
-// manager from a plain io.Reader.
-func (c *sdkContender) putObject(ctx context.Context, key string, payload, sum []byte) (string, error) {
+// putObject stores the payload and returns its ETag and the hex CRC32C
+// to record, as docblob's default does: one PutObject whose full-object
+// CRC32C the SDK computes as it sends the body and S3 verifies, or, for
+// -explain, through the transfer manager from a plain io.Reader (which
+// records no checksum).
+func (c *sdkContender) putObject(ctx context.Context, key string, payload []byte) (etag, crc string, err error) {
 	switch {
 	case c.tm != nil:
-		return c.putWithTransferManager(ctx, key, payload)
+		etag, err = c.putWithTransferManager(ctx, key, payload)
+		return etag, "", err
 	case c.multipart && len(payload) >= s3dynamo.DefaultPartSize:
-		return c.putMultipart(ctx, key, payload)
+		etag, err = c.putMultipart(ctx, key, payload)
+		return etag, "", err
 	}
 	out, err := c.s3.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:         aws.String(c.bucket),
-		Key:            aws.String(key),
-		Body:           bytes.NewReader(payload),
-		ContentLength:  aws.Int64(int64(len(payload))),
-		ContentType:    aws.String("application/octet-stream"),
-		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum)),
+		Bucket:            aws.String(c.bucket),
+		Key:               aws.String(key),
+		Body:              bytes.NewReader(payload),
+		ContentLength:     aws.Int64(int64(len(payload))),
+		ContentType:       aws.String("application/octet-stream"),
+		ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32c,
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return aws.ToString(out.ETag), nil
+	sum, err := base64.StdEncoding.DecodeString(aws.ToString(out.ChecksumCRC32C))
+	if err != nil || len(sum) != 4 {
+		return "", "", fmt.Errorf("PutObject returned no CRC32C (%q)", aws.ToString(out.ChecksumCRC32C))
+	}
+	return aws.ToString(out.ETag), hex.EncodeToString(sum), nil
 }
 
 func (c *sdkContender) keyItem(sk string) map[string]ddbtypes.AttributeValue {
@@ -132,7 +141,8 @@ func (c *sdkContender) open(ctx context.Context, it *item) (int64, error) {
 	if c.noVerify {
 		opts = append(opts, withoutResponseValidation)
 	}
-	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(it.key)}, opts...)
+	out, err := c.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(it.key),
+		ChecksumMode: s3types.ChecksumModeEnabled}, opts...)
 	if err != nil {
 		return 0, err
 	}
@@ -160,7 +170,7 @@ func (c *sdkContender) del(ctx context.Context, it *item) error {
 // fileAttrs are the attachment attributes the baseline reads back, the
 // way hand-written code decodes them (no reflection).
 type fileAttrs struct {
-	key, sha256, contentType, name, etag string
+	key, crc32c, contentType, name, etag string
 	size                                 int64
 	created                              time.Time
 }
@@ -177,7 +187,7 @@ func decodeFile(item map[string]ddbtypes.AttributeValue) (fileAttrs, error) {
 		}
 		return ""
 	}
-	f.key, f.sha256, f.contentType, f.name, f.etag = str("key"), str("sha256"), str("content_type"), str("name"), str("etag")
+	f.key, f.crc32c, f.contentType, f.name, f.etag = str("key"), str("crc32c"), str("content_type"), str("name"), str("etag")
 	if n, ok := m.Value["size"].(*ddbtypes.AttributeValueMemberN); ok {
 		f.size, _ = strconv.ParseInt(n.Value, 10, 64)
 	}

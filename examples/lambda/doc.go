@@ -4,7 +4,7 @@
 //
 //	POST /?owner=alice&name=photos/cat.png   body: the file (Content-Type optional)
 //	  → 201 {"owner":"alice","name":"photos/cat.png","size":48213,
-//	         "contentType":"image/png","sha256":"…","url":"https://…","expires":"…"}
+//	         "contentType":"image/png","checksum":"crc32c:…","url":"https://…","expires":"…"}
 //	GET  /?owner=alice&name=photos/cat.png
 //	  → 200, the same with a fresh link
 //

@@ -52,7 +52,7 @@ type fileResponse struct {
 	Name        string    `json:"name"`
 	Size        int64     `json:"size"`
 	ContentType string    `json:"contentType"`
-	SHA256      string    `json:"sha256"`
+	Checksum    string    `json:"checksum"` // algorithm:hex, e.g. crc32c:1a2b3c4d
 	URL         string    `json:"url"`
 	Expires     time.Time `json:"expires"`
 }
@@ -173,8 +173,14 @@ func (h *handler) respond(ctx context.Context, status int, f *File) events.APIGa
 	}
 	return reply(status, fileResponse{
 		Owner: f.Owner, Name: f.Name, Size: f.Data.Size(), ContentType: f.Data.ContentType(),
-		SHA256: f.Data.SHA256(), URL: u, Expires: expires.UTC().Truncate(time.Second),
+		Checksum: checksum(f.Data), URL: u, Expires: expires.UTC().Truncate(time.Second),
 	})
+}
+
+// checksum names the payload's recorded checksum as algorithm:hex.
+func checksum(b *docblob.Blob) string {
+	alg, sum := b.Checksum()
+	return string(alg) + ":" + sum
 }
 
 // failure turns a store error into a response. The client learns what it

@@ -3,12 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"net/http"
@@ -125,9 +124,9 @@ func loopbackClient() *http.Client {
 	}
 }
 
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+// crc32cOf is the checksum a default store records for b.
+func crc32cOf(b []byte) string {
+	return fmt.Sprintf("crc32c:%08x", crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
 }
 
 // png returns n bytes that sniff as PNG.
@@ -146,7 +145,7 @@ func exercise(t *testing.T, h *handler, client *http.Client) {
 		fr := mustCall(t, h, event("POST", "owner=alice&name=photos/cat.png", data, true,
 			map[string]string{"Content-Type": "image/png"}), http.StatusCreated)
 		if fr.Owner != "alice" || fr.Name != "photos/cat.png" || fr.Size != int64(len(data)) ||
-			fr.ContentType != "image/png" || fr.SHA256 != sha256Hex(data) {
+			fr.ContentType != "image/png" || fr.Checksum != crc32cOf(data) {
 			t.Errorf("response %+v", fr)
 		}
 		if d := time.Until(fr.Expires); d < LinkExpiry-time.Minute || d > LinkExpiry+time.Minute {
@@ -154,7 +153,7 @@ func exercise(t *testing.T, h *handler, client *http.Client) {
 		}
 		got, ct := download(t, client, fr.URL)
 		if !bytes.Equal(got, data) {
-			t.Errorf("the link serves %d bytes (sha256 %s), want the %d uploaded", len(got), sha256Hex(got), len(data))
+			t.Errorf("the link serves %d bytes (%s), want the %d uploaded", len(got), crc32cOf(got), len(data))
 		}
 		if ct != "image/png" {
 			t.Errorf("the link serves Content-Type %q", ct)
@@ -162,7 +161,7 @@ func exercise(t *testing.T, h *handler, client *http.Client) {
 
 		// GET signs a fresh link to the same bytes.
 		again := mustCall(t, h, event("GET", "owner=alice&name=photos/cat.png", nil, false, nil), http.StatusOK)
-		if again.SHA256 != fr.SHA256 || again.URL == "" {
+		if again.Checksum != fr.Checksum || again.URL == "" {
 			t.Errorf("GET: %+v", again)
 		}
 		if got, _ := download(t, client, again.URL); !bytes.Equal(got, data) {
@@ -203,7 +202,7 @@ func exercise(t *testing.T, h *handler, client *http.Client) {
 	t.Run("LargestFile", func(t *testing.T) {
 		data := png(MaxFileBytes)
 		fr := mustCall(t, h, event("POST", "owner=dave&name=big.png", data, true, nil), http.StatusCreated)
-		if fr.Size != MaxFileBytes || fr.SHA256 != sha256Hex(data) {
+		if fr.Size != MaxFileBytes || fr.Checksum != crc32cOf(data) {
 			t.Errorf("response %+v", fr)
 		}
 	})
@@ -538,8 +537,8 @@ func measureColdStart(t *testing.T, storeURL string) {
 	f.WarmPost, f.WarmGet = median(posts), median(gets)
 
 	for _, fr := range links {
-		if fr.SHA256 != sha256Hex(data) {
-			t.Errorf("response %+v, want sha256 %s", fr, sha256Hex(data))
+		if fr.Checksum != crc32cOf(data) {
+			t.Errorf("response %+v, want checksum %s", fr, crc32cOf(data))
 		}
 		if got, _ := download(t, loopbackClient(), fr.URL); !bytes.Equal(got, data) {
 			t.Errorf("the link to %s serves other bytes", fr.Name)
