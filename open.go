@@ -66,7 +66,11 @@ func Schemes() []string {
 // Open opens a store from a URL such as "mem://",
 // "file:///var/lib/invoices" or "s3dynamo://invoices?bucket=b&region=r".
 // The scheme selects a driver, which must have been registered (importing a
-// driver's package registers it). Open makes no network call.
+// driver's package registers it). Open makes no network call, but it is
+// not free: s3dynamo:// loads the AWS configuration (environment, shared
+// files, credential chain), several milliseconds in a fresh process, so
+// open one Store per process (at init, in a Lambda function) and share
+// it. In tests, memtest.New gives a mem:// store whose signed URLs work.
 //
 // Open itself understands these query parameters, on every scheme:
 //

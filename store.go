@@ -43,7 +43,9 @@ type Options struct {
 	// InlineThreshold, if positive, keeps payloads of at most this many
 	// bytes inside the document instead of the blob store: one request
 	// instead of two, at the cost of document size (DynamoDB items are
-	// limited to 400 KB). Zero disables inlining.
+	// limited to 400 KB). An inline payload has no signed URL
+	// (Blob.SignedURL fails with Unimplemented; Blob.Inline tells): serve
+	// it from the document. Zero disables inlining.
 	InlineThreshold int64
 
 	// Checksum is the algorithm of the checksum recorded for each new
