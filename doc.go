@@ -92,6 +92,28 @@
 // Reads of whole payloads verify size and checksum at EOF and fail with
 // code Corrupt on a mismatch, never returning silently bad data.
 //
+// Optimistic locking: give the document a field named DocstoreRevision (or
+// Options.RevisionField) of type any or string. Get fills it; Put and
+// Delete with a non-nil revision succeed only if the stored document still
+// has it (FailedPrecondition otherwise), and Put sets the new revision.
+// A document written by another tool has no revision: Get reports "none",
+// and a Put or Delete with it applies only while the document exists and
+// still has none (so a docblob writer's update in between, or a deletion,
+// is not lost); a tool that rewrites items without maintaining the
+// revision attribute cannot be detected.
+// A Put that keeps an attachment read by an earlier Get (the *Blob left
+// unchanged) is conditioned on the revision that Get returned even without
+// a revision field, since a concurrent writer may have replaced and deleted
+// that payload: such a Put fails with FailedPrecondition instead of
+// committing a reference to a deleted payload. A stored *Blob moved to
+// another document (or store) is copied, so that deleting one document
+// never breaks another.
+//
+// Get never downloads payloads. Get and queries read the document as
+// stored; drivers read strongly consistently where the backend offers it.
+// A *Blob returned by Get stays readable until a later write replaces or
+// deletes its payload; reading it then fails with code NotFound.
+//
 // # Checksums
 //
 // Each payload's document records one checksum of the payload, of the
@@ -127,28 +149,6 @@
 // A direct upload records the checksum the backend vouches for in the
 // backend's algorithm (see Store.NewUpload), so its algorithm may differ
 // from the store's.
-//
-// Optimistic locking: give the document a field named DocstoreRevision (or
-// Options.RevisionField) of type any or string. Get fills it; Put and
-// Delete with a non-nil revision succeed only if the stored document still
-// has it (FailedPrecondition otherwise), and Put sets the new revision.
-// A document written by another tool has no revision: Get reports "none",
-// and a Put or Delete with it applies only while the document exists and
-// still has none (so a docblob writer's update in between, or a deletion,
-// is not lost); a tool that rewrites items without maintaining the
-// revision attribute cannot be detected.
-// A Put that keeps an attachment read by an earlier Get (the *Blob left
-// unchanged) is conditioned on the revision that Get returned even without
-// a revision field, since a concurrent writer may have replaced and deleted
-// that payload: such a Put fails with FailedPrecondition instead of
-// committing a reference to a deleted payload. A stored *Blob moved to
-// another document (or store) is copied, so that deleting one document
-// never breaks another.
-//
-// Get never downloads payloads. Get and queries read the document as
-// stored; drivers read strongly consistently where the backend offers it.
-// A *Blob returned by Get stays readable until a later write replaces or
-// deletes its payload; reading it then fails with code NotFound.
 //
 // # Numbers and sets
 //
