@@ -1,0 +1,224 @@
+package gocloud
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+
+	"github.com/docblob/docblob/driver"
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// WriteBlob implements driver.Driver: one blob.Writer with IfNotExist, so
+// that a payload key is written once. The payload becomes visible when
+// the writer closes; a failed write cancels the writer's context, which
+// aborts it (s3blob aborts the multipart upload, fileblob removes its
+// temporary file, memblob drops the bytes). A payload of another size, or
+// another SHA-256, than announced is aborted too (code Corrupt for a
+// SHA-256 mismatch).
+func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *driver.WriteOptions) (*driver.BlobAttrs, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	o := driver.WriteOptions{Size: -1}
+	if opts != nil {
+		o = *opts
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wo := &blob.WriterOptions{
+		ContentType:                 o.ContentType,
+		DisableContentTypeDetection: true,
+		IfNotExist:                  true,
+	}
+	if o.SHA256 != nil && !d.signs {
+		// Verified below before the payload is committed; see StatBlob.
+		wo.Metadata = map[string]string{sha256Metadata: hex.EncodeToString(o.SHA256)}
+	}
+	w, err := d.bucket.NewWriter(wctx, key, wo)
+	if err != nil {
+		return nil, err
+	}
+	var h hash.Hash
+	var dst io.Writer = w
+	if o.SHA256 != nil {
+		h = sha256.New()
+		dst = io.MultiWriter(w, h)
+	}
+	n, err := io.Copy(dst, r)
+	switch {
+	case err != nil:
+	case o.Size >= 0 && n != o.Size:
+		err = fmt.Errorf("gocloud: payload of %d bytes, %d announced", n, o.Size)
+	case h != nil && !bytes.Equal(h.Sum(nil), o.SHA256):
+		err = errCorrupt
+	}
+	if err != nil {
+		cancel()
+		w.Close()
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+			return nil, &driver.Error{Code: driver.AlreadyExists, Err: err}
+		}
+		return nil, err
+	}
+	return &driver.BlobAttrs{}, nil
+}
+
+// OpenBlob implements driver.Driver: one ranged reader.
+func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	if length < 0 {
+		length = -1
+	}
+	r, err := d.bucket.NewRangeReader(ctx, key, offset, length, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &ctxReader{ctx: ctx, r: r}, nil
+}
+
+// ctxReader is a blob.Reader whose reads fail once its context is done:
+// memblob's and fileblob's readers do not look at it after opening.
+type ctxReader struct {
+	ctx context.Context
+	r   *blob.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func (c *ctxReader) Close() error { return c.r.Close() }
+
+// sha256Metadata is the metadata key under which WriteBlob records the
+// SHA-256 of a payload it verified as it wrote it.
+const sha256Metadata = "docblob-sha256"
+
+// StatBlob implements driver.Driver: one Attributes. It reports a SHA-256
+// only on a bucket that signs no URLs of its own (memblob, fileblob), where
+// every payload is written by WriteBlob (localsign's uploads included),
+// and only one that WriteBlob verified against the bytes as it wrote
+// them: a signed upload could set any metadata it likes.
+func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	a, err := d.bucket.Attributes(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	info := &driver.BlobInfo{Key: key, Size: a.Size, ModTime: a.ModTime, ContentType: a.ContentType}
+	if !d.signs {
+		if sum, err := hex.DecodeString(a.Metadata[sha256Metadata]); err == nil && len(sum) == sha256.Size {
+			info.SHA256 = sum
+		}
+	}
+	return info, nil
+}
+
+// DeleteBlob implements driver.Driver: one Delete; a missing payload is
+// not an error.
+func (d *Driver) DeleteBlob(ctx context.Context, key string) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	err := d.bucket.Delete(ctx, key)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil
+	}
+	return err
+}
+
+// DeleteBlobs implements driver.Driver, with one Delete per key.
+func (d *Driver) DeleteBlobs(ctx context.Context, keys []string) []error {
+	return driver.DeleteEach(ctx, d, keys)
+}
+
+// listPageSize is the number of payloads a ListBlobs page asks for.
+const listPageSize = 1000
+
+// ListBlobs implements driver.Driver: one ListPage.
+func (d *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driver.BlobPage, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	tok := blob.FirstPageToken
+	if pageToken != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(pageToken)
+		if err != nil || len(raw) == 0 {
+			return nil, errToken
+		}
+		tok = raw
+	}
+	objs, next, err := d.bucket.ListPage(ctx, tok, listPageSize, &blob.ListOptions{Prefix: prefix})
+	if err != nil {
+		return nil, err
+	}
+	page := &driver.BlobPage{Blobs: make([]driver.BlobInfo, 0, len(objs))}
+	for _, o := range objs {
+		if o.IsDir {
+			continue
+		}
+		page.Blobs = append(page.Blobs, driver.BlobInfo{Key: o.Key, Size: o.Size, ModTime: o.ModTime})
+	}
+	if len(next) > 0 {
+		page.NextPageToken = base64.RawURLEncoding.EncodeToString(next)
+	}
+	return page, nil
+}
+
+// SignedURL implements driver.Driver through Bucket.SignedURL, if the
+// bucket signs URLs (Options.SignURLs). See signOptions for what each
+// bucket binds to the URL.
+func (d *Driver) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
+	if err := d.check(ctx); err != nil {
+		return "", err
+	}
+	if !d.signs {
+		return "", &driver.Error{Code: driver.Unimplemented, Err: fmt.Errorf("gocloud: the bucket does not sign URLs (see Options.SignURLs; localsign signs them)")}
+	}
+	so, err := d.signOptions(opts)
+	if err != nil {
+		return "", err
+	}
+	return d.bucket.SignedURL(ctx, key, so)
+}
+
+// signOptions returns the blob.SignedURLOptions of opts, or an error if
+// the bucket cannot bind what opts asks for.
+func (d *Driver) signOptions(opts *driver.SignedURLOptions) (*blob.SignedURLOptions, error) {
+	so := &blob.SignedURLOptions{Expiry: opts.Expiry, Method: opts.Method}
+	switch opts.Method {
+	case http.MethodGet:
+		if d.s3 {
+			so.BeforeSign = s3GetHeaders(opts)
+		} else if opts.ContentType != "" || opts.ContentDisposition != "" {
+			return nil, &driver.Error{Code: driver.Unimplemented, Err: fmt.Errorf("gocloud: the bucket cannot sign response headers")}
+		}
+	case http.MethodPut:
+		if !d.s3 {
+			return nil, &driver.Error{Code: driver.Unimplemented, Err: fmt.Errorf("gocloud: the bucket cannot sign a create-only upload")}
+		}
+		// s3blob refuses to sign a PUT with a content type it is told to
+		// enforce; the header is signed through BeforeSign instead.
+		so.BeforeSign = s3PutHeaders(opts)
+	default:
+		return nil, &driver.Error{Code: driver.InvalidArgument, Err: fmt.Errorf("gocloud: cannot sign method %q", opts.Method)}
+	}
+	return so, nil
+}
