@@ -11,6 +11,7 @@ import (
 	"github.com/docblob/docblob/drivers/gocloud"
 	"github.com/docblob/docblob/internal/signtest"
 	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/docstore"
 )
@@ -26,6 +27,16 @@ type memHarness struct {
 
 func newMemHarness(context.Context, *testing.T) (conformance.Harness, error) {
 	return &memHarness{bucket: memblob.OpenBucket(nil), colls: map[string]*docstore.Collection{}}, nil
+}
+
+// newFileHarness is a fileblob bucket in a temporary directory with
+// memdocstore collections.
+func newFileHarness(_ context.Context, t *testing.T) (conformance.Harness, error) {
+	b, err := fileblob.OpenBucket(t.TempDir(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return &memHarness{bucket: b, colls: map[string]*docstore.Collection{}}, nil
 }
 
 func (h *memHarness) driver(name, pk, sk string) (driver.Driver, error) {
@@ -94,8 +105,19 @@ func TestConformanceMem(t *testing.T) {
 	conformance.Run(t, newMemHarness)
 }
 
-func TestDriverMem(t *testing.T) {
-	h, _ := newMemHarness(context.Background(), t)
+func TestConformanceFile(t *testing.T) {
+	conformance.Run(t, newFileHarness)
+}
+
+func TestDriverMem(t *testing.T) { testDriver(t, newMemHarness) }
+
+func TestDriverFile(t *testing.T) { testDriver(t, newFileHarness) }
+
+func testDriver(t *testing.T, newHarness conformance.HarnessMaker) {
+	h, err := newHarness(context.Background(), t)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer h.Close()
 	d, err := h.MakeDriver(context.Background())
 	if err != nil {
