@@ -12,6 +12,44 @@
 //	})
 //	store, err := docblob.NewStore(drv, nil)
 //
+// # URL
+//
+// Importing this package registers the scheme "gocloud" with
+// docblob.Open. Its parameters blob and docstore are gocloud.dev URLs,
+// query-escaped, opened with blob.OpenBucket and docstore.OpenCollection
+// (import the gocloud.dev drivers they name):
+//
+//	gocloud://NAME?blob=BLOBURL&docstore=DOCSTOREURL
+//
+//	blob              the bucket's gocloud.dev URL (required)
+//	docstore          the collection's gocloud.dev URL (required); it must
+//	                  open the collection with revision_field=DocblobCAS and
+//	                  the key fields below. docstore=mem:// (nothing more)
+//	                  makes a memdocstore collection with MemCollection,
+//	                  since memdocstore's URLs name one key field, and
+//	                  sets retries=none and Info.SettledOnReturn.
+//	partition_key     partition key field (default "pk")
+//	sort_key          sort key field (default "sk")
+//	no_sort_key=true  documents have a partition key only (sort_key=,
+//	                  empty, is an alias)
+//	retries           none, counted or possible (see Retries; default
+//	                  counted on awsdynamodb, possible elsewhere)
+//	sign_urls         true or false (see Options.SignURLs)
+//	collection_id     Info.CollectionID
+//
+// NAME is Info.Collection (default "gocloud"); on awsdynamodb it must be
+// the table's name. Unknown parameters, and any parameter given more than
+// once, are an error. For example, with memblob and memdocstore:
+//
+//	gocloud://invoices?blob=mem%3A%2F%2F&docstore=mem%3A%2F%2F
+//
+// gocloud.dev's dynamodb:// opener makes its own DynamoDB client, without
+// DynamoDBAPIOptions, so a store opened from such a URL reports every
+// write conflict as Unknown (a Create of an existing document included)
+// and confirms every missing document with a GetItem. Open the
+// collection with awsdynamodb.OpenCollection over a client with
+// DynamoDBAPIOptions, and use New, to have definite conflicts.
+//
 // # Revisions and the extra read
 //
 // docstore does not return the document a write replaced, which the write

@@ -70,9 +70,10 @@ func (d *Driver) decodeDoc(m map[string]any) (*driver.Document, any, error) {
 // or errNotFound.
 func (d *Driver) read(ctx context.Context, key driver.Key) (*driver.Document, any, error) {
 	m := d.keyDoc(key)
+	ctx, n := withAttempts(ctx)
 	if err := d.coll.Get(ctx, m); err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound {
-			if err := d.checkNotFound(ctx, err); err != nil {
+			if err := d.checkNotFound(ctx, key, n); err != nil {
 				return nil, nil, err
 			}
 			return nil, nil, errNotFound

@@ -91,7 +91,10 @@ type Options struct {
 	// default DefaultCollection. Stores over different collections that
 	// share a bucket keep their payloads in different namespaces named
 	// after it. CollectionID identifies the collection beyond its name in
-	// the namespace's owner marker (default "gocloud:" + Collection).
+	// the namespace's owner marker (default "gocloud:" + Collection). On
+	// awsdynamodb, Collection must be the table's name: the driver reads
+	// the table directly when it must confirm that a document is missing
+	// (see DynamoDBAPIOptions).
 	Collection   string
 	CollectionID string
 	// Container names the bucket in Info.Container (recorded in
@@ -125,6 +128,7 @@ type Driver struct {
 
 	retries   Retries
 	dynamo    *dynamodb.Client // the collection's client, for awsdynamodb
+	table     *string          // its table: Info.Collection
 	guardDel  bool             // deletes first touch the document (see deleteExact)
 	signs     bool
 	s3        bool // the bucket is s3blob's
@@ -152,7 +156,7 @@ func New(bucket *blob.Bucket, coll *docstore.Collection, opts *Options) (*Driver
 		d.sk = ""
 	}
 	if d.pk == d.sk {
-		return nil, invalidf("gocloud: the partition and sort key fields are both %q", d.pk)
+		return nil, invalidf("gocloud: the partition and sort key attributes are both %q", d.pk)
 	}
 	d.cas = cmp.Or(o.CASField, DefaultCASField)
 	switch d.cas {
@@ -209,6 +213,7 @@ func New(bucket *blob.Bucket, coll *docstore.Collection, opts *Options) (*Driver
 		return nil, invalidf("gocloud: collection name %q: want 1 to 255 letters, digits, '.', '-' or '_'", info.Collection)
 	}
 	info.CollectionID = cmp.Or(o.CollectionID, "gocloud:"+info.Collection)
+	d.table = &info.Collection
 	d.info = info
 	return d, nil
 }

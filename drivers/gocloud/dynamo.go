@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,11 +71,25 @@ var errUnprocessed = &driver.Error{Code: driver.Unavailable, Err: errors.New("go
 // checkNotFound confirms that a document that awsdynamodb reported
 // missing is missing, when its client lacks DynamoDBAPIOptions: the
 // BatchGetItem may have left the key unprocessed.
-func (d *Driver) checkNotFound(ctx context.Context, notFound error) error {
-	if d.dynamo == nil {
+func (d *Driver) checkNotFound(ctx context.Context, key driver.Key, n *attempts) error {
+	if d.dynamo == nil || n.n.Load() > 0 {
 		return nil
 	}
-	_ = notFound
+	in := &dynamodb.GetItemInput{
+		TableName:      d.table,
+		Key:            map[string]types.AttributeValue{d.pk: &types.AttributeValueMemberS{Value: key.Partition}},
+		ConsistentRead: aws.Bool(true),
+	}
+	if d.sk != "" {
+		in.Key[d.sk] = &types.AttributeValueMemberS{Value: key.Sort}
+	}
+	out, err := d.dynamo.GetItem(ctx, in, func(o *dynamodb.Options) {})
+	if err != nil {
+		return err
+	}
+	if out.Item != nil {
+		return &driver.Error{Code: driver.Unavailable, Err: errors.New("gocloud: awsdynamodb reported a document missing that DynamoDB holds (a throttled BatchGetItem whose unprocessed keys it ignored)")}
+	}
 	return nil
 }
 
@@ -124,7 +139,51 @@ func (d *Driver) beforeQuery(q *docstore.Query, limit int, _ any) *docstore.Quer
 // started after the last key (ExclusiveStartKey), with the segment
 // (Segment, TotalSegments) set before the request.
 func (d *Driver) dynamoScan(ctx context.Context, q *driver.Query, after *cursor, limit int) (*driver.QueryPage, error) {
-	return nil, &driver.Error{Code: driver.Unimplemented, Err: errors.New("gocloud: DynamoDB scans are not implemented yet")}
+	var start map[string]types.AttributeValue
+	if after != nil && after.P != "" {
+		start = map[string]types.AttributeValue{d.pk: &types.AttributeValueMemberS{Value: after.P}}
+		if d.sk != "" {
+			start[d.sk] = &types.AttributeValueMemberS{Value: after.S}
+		}
+	}
+	first := true
+	it := d.coll.Query().BeforeQuery(func(as func(any) bool) error {
+		var in *dynamodb.ScanInput
+		if !as(&in) {
+			return errors.New("gocloud: awsdynamodb did not plan a Scan")
+		}
+		if first {
+			// Later pages are the iterator's, after its LastEvaluatedKey.
+			in.ExclusiveStartKey = start
+			first = false
+		}
+		in.Limit = aws.Int32(int32(min(limit, 1<<20)))
+		in.ConsistentRead = aws.Bool(true)
+		if q.TotalSegments > 1 {
+			in.Segment = aws.Int32(int32(q.Segment))
+			in.TotalSegments = aws.Int32(int32(q.TotalSegments))
+		}
+		return nil
+	}).Get(ctx)
+	defer it.Stop()
+	page := &driver.QueryPage{}
+	for len(page.Documents) < limit {
+		m := map[string]any{}
+		err := it.Next(ctx, m)
+		if err == io.EOF {
+			return page, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		doc, _, err := d.decodeDoc(m)
+		if err != nil {
+			return nil, err
+		}
+		page.Documents = append(page.Documents, doc)
+	}
+	page.NextPageToken = encodeCursor(page.Documents[limit-1].Key)
+	return page, nil
 }
 
 // s3GetHeaders returns the BeforeSign hook of a GET URL on s3blob: the
