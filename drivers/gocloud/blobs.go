@@ -109,7 +109,11 @@ func (c *ctxReader) Close() error { return c.r.Close() }
 // SHA-256 of a payload it verified as it wrote it.
 const sha256Metadata = "docblob-sha256"
 
-// StatBlob implements driver.Driver: one Attributes. It reports a SHA-256
+// StatBlob implements driver.Driver: one Attributes, or on s3blob with
+// Options.Container set to the bucket's name one HeadObject with
+// ChecksumMode ENABLED, which reports the full-object SHA-256 that S3
+// verified when a single PUT carried one (a direct upload whose URL bound
+// its SHA-256). Otherwise it It reports a SHA-256
 // only on a bucket that signs no URLs of its own (memblob, fileblob), where
 // every payload is written by WriteBlob (localsign's uploads included),
 // and only one that WriteBlob verified against the bytes as it wrote
@@ -117,6 +121,9 @@ const sha256Metadata = "docblob-sha256"
 func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
+	}
+	if d.s3 && d.info.Container != "" && plainS3Key(key) {
+		return d.s3Stat(ctx, key)
 	}
 	a, err := d.bucket.Attributes(ctx, key)
 	if err != nil {

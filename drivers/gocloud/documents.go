@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/docblob/docblob/driver"
@@ -138,8 +140,14 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		}
 		return nil, err
 	}
-	for range d.rounds {
+	for round := range d.rounds {
+		if err := backoff(ctx, round); err != nil {
+			return nil, busy(ctx, round, err)
+		}
 		cur, cas, err := d.read(ctx, doc.Key)
+		if err != nil && err != errNotFound {
+			return nil, busy(ctx, round, err)
+		}
 		if err != nil && err != errNotFound {
 			return nil, err
 		}
@@ -169,6 +177,35 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		}
 	}
 	return nil, errBusy
+}
+
+// backoff waits before round (none before the first), a random time
+// that grows with round up to 50 ms, so that writers that keep losing
+// races to each other spread out.
+func backoff(ctx context.Context, round int) error {
+	if round == 0 {
+		return nil
+	}
+	limit := min(time.Millisecond<<min(round, 6), 50*time.Millisecond)
+	t := time.NewTimer(rand.N(limit) + time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// busy returns err, the error that ended round, or errBusy if the
+// context ended after the call lost a race: every write it sent failed
+// definitely, so nothing was written, which the context error would not
+// say.
+func busy(ctx context.Context, round int, err error) error {
+	if round > 0 && ctx.Err() != nil {
+		return errBusy
+	}
+	return err
 }
 
 // create writes doc with a Create.
@@ -244,8 +281,14 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
-	for range d.rounds {
+	for round := range d.rounds {
+		if err := backoff(ctx, round); err != nil {
+			return nil, busy(ctx, round, err)
+		}
 		cur, cas, err := d.read(ctx, key)
+		if err != nil && err != errNotFound {
+			return nil, busy(ctx, round, err)
+		}
 		switch {
 		case err == errNotFound:
 			if cond.Kind == driver.MustMatchRevision {

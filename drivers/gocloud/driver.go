@@ -83,7 +83,7 @@ type Options struct {
 	SettledOnReturn bool
 	// MaxWriteRounds bounds how many times an unconditional write or
 	// delete that lost a race to another writer reads the document again
-	// and retries; default 8. When all rounds lose, the write fails with
+	// and retries, after a growing random pause; default 16. When all rounds lose, the write fails with
 	// code Unavailable, having changed nothing.
 	MaxWriteRounds int
 	// Collection names the document collection in Info.Collection (a
@@ -98,7 +98,10 @@ type Options struct {
 	Collection   string
 	CollectionID string
 	// Container names the bucket in Info.Container (recorded in
-	// documents); default "".
+	// documents); default "". On s3blob, give the bucket's name: StatBlob
+	// then asks S3 for the checksum it verified (see StatBlob), so that
+	// a direct upload whose URL bound its SHA-256 is committed without
+	// being read.
 	Container string
 	// MaxDocumentBytes bounds a document's size as DynamoDB counts it;
 	// default DynamoDB's 400 KiB less what the driver adds (the
@@ -168,7 +171,7 @@ func New(bucket *blob.Bucket, coll *docstore.Collection, opts *Options) (*Driver
 	}
 	d.rounds = o.MaxWriteRounds
 	if d.rounds <= 0 {
-		d.rounds = 8
+		d.rounds = 16
 	}
 	var client *dynamodb.Client
 	if coll.As(&client) && client != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/docblob/docblob/driver"
@@ -225,4 +226,41 @@ func s3PutHeaders(opts *driver.SignedURLOptions) func(func(any) bool) error {
 		}
 		return nil
 	}
+}
+
+// plainS3Key reports whether s3blob stores key as it is (it escapes
+// control characters and the '/' of "../").
+func plainS3Key(key string) bool {
+	for _, c := range key {
+		if c < 32 {
+			return false
+		}
+	}
+	return !strings.Contains(key, "../")
+}
+
+// s3Stat describes the payload under key with a HeadObject that asks for
+// its checksum.
+func (d *Driver) s3Stat(ctx context.Context, key string) (*driver.BlobInfo, error) {
+	var client *s3.Client
+	if !d.bucket.As(&client) {
+		return nil, errors.New("gocloud: s3blob exposes no *s3.Client")
+	}
+	out, err := client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(d.info.Container), Key: aws.String(key), ChecksumMode: s3types.ChecksumModeEnabled,
+	})
+	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey") {
+			return nil, &driver.Error{Code: driver.NotFound, Err: err}
+		}
+		return nil, err
+	}
+	info := &driver.BlobInfo{Key: key, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified), ContentType: aws.ToString(out.ContentType)}
+	if c := aws.ToString(out.ChecksumSHA256); c != "" && !strings.Contains(c, "-") {
+		if sum, err := base64.StdEncoding.DecodeString(c); err == nil && len(sum) == 32 {
+			info.SHA256 = sum
+		}
+	}
+	return info, nil
 }
