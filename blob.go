@@ -89,11 +89,15 @@ type BlobOptions struct {
 // never held whole in memory. How often r is read:
 //
 //   - a *bytes.Reader, a *strings.Reader or a regular *os.File of at most
-//     16 MiB is read twice, both locally: once to compute its SHA-256,
-//     once to send it with that checksum, which the backend verifies (S3
-//     refuses a payload damaged on the way);
+//     16 MiB is handed to the backend whole, with its size, so that it
+//     can be sent in one request; it is read once, its checksum (see
+//     Options.Checksum) computed as it is sent and verified by the
+//     backend (S3 refuses a payload damaged on the way), except that it
+//     is read twice, both locally, when a SHA-256 must be known before
+//     sending (a store whose checksum is ChecksumSHA256, or
+//     BlobOptions.SHA256): once to compute it, once to send it;
 //   - any other reader, seekable or not (a gocloud.dev blob.Reader, an
-//     HTTP body, a larger file), is read exactly once, its SHA-256
+//     HTTP body, a larger file), is read exactly once, its checksum
 //     computed as it is sent, and seeked only to rewind it after a failed
 //     Put.
 //
@@ -176,13 +180,16 @@ func (b *Blob) ContentType() string {
 	return b.opts.ContentType
 }
 
-// SHA256 returns the lowercase hex SHA-256 of the payload, or "" for a new
-// blob.
+// SHA256 returns the lowercase hex SHA-256 of the payload if that is the
+// checksum recorded for it (a store whose Options.Checksum is
+// ChecksumSHA256, or a payload written before checksums could be chosen),
+// or "" for a new blob or a payload recorded with another checksum (see
+// Checksum).
 func (b *Blob) SHA256() string {
-	if b.ref == nil {
+	if b.ref == nil || b.ref.Checksum.Algorithm != driver.SHA256 {
 		return ""
 	}
-	return hex.EncodeToString(b.ref.SHA256)
+	return hex.EncodeToString(b.ref.Checksum.Sum)
 }
 
 // ETag returns the backend's entity tag for the payload, or "" if it has
@@ -220,7 +227,8 @@ func (b *Blob) Metadata() map[string]string {
 }
 
 // Open returns a reader of the whole payload. The reader verifies the
-// payload's size and SHA-256 as it reaches the end: on a mismatch, Read
+// payload's size and recorded checksum (see Checksum) as it reaches the
+// end: on a mismatch, Read
 // returns an error with code Corrupt instead of io.EOF, so a caller that
 // reads to io.EOF has read exactly the bytes that were stored. The caller
 // must close the reader.
@@ -280,11 +288,16 @@ func (b *Blob) newRangeReader(ctx context.Context, offset, length int64) (*verif
 		return nil, err
 	}
 	defer exit()
-	rc, err := b.store.drv.OpenBlob(ctx, b.ref.Key, offset, driverLen)
+	var oopts *driver.OpenOptions
+	if whole {
+		oopts = &driver.OpenOptions{Checksum: b.ref.Checksum}
+	}
+	br, err := b.store.drv.OpenBlob(ctx, b.ref.Key, offset, driverLen, oopts)
 	if err != nil {
 		return nil, b.store.wrap(op, b.docKey, err)
 	}
-	return b.verifier(rc, length, whole), nil
+	v := b.verifier(br, length, whole && !br.Verified)
+	return v, nil
 }
 
 // WithProgress returns a view of the stored blob b whose reads (Open,

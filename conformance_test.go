@@ -76,12 +76,12 @@ type corruptible struct {
 	corrupt *sync.Map
 }
 
-func (c *corruptible) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	r, err := c.Driver.OpenBlob(ctx, key, offset, length)
+func (c *corruptible) OpenBlob(ctx context.Context, key string, offset, length int64, opts *driver.OpenOptions) (*driver.BlobReader, error) {
+	r, err := c.Driver.OpenBlob(ctx, key, offset, length, opts)
 	if _, bad := c.corrupt.Load(key); err != nil || offset != 0 || !bad {
 		return r, err
 	}
-	return &flipFirst{ReadCloser: r}, nil
+	return &driver.BlobReader{ReadCloser: &flipFirst{ReadCloser: r}}, nil
 }
 
 // flipFirst flips the bits of the first byte it reads.

@@ -83,9 +83,14 @@ type Upload struct {
 }
 
 // Committing an upload costs no read of the payload when the backend
-// vouches for its SHA-256: S3 when the client sent the checksum bound in
-// the URL (UploadOptions.SHA256), and localsign (file://, mem://) always,
-// as it computes the checksum while the bytes arrive. Put then asks the
+// vouches for a checksum of the whole payload: S3 when the client sent
+// the SHA-256 bound in the URL (UploadOptions.SHA256) or any full-object
+// checksum S3 keeps (a client's CRC32C, or the CRC64NVME that S3
+// computes by default for new objects), and localsign (file://, mem://)
+// always, as it computes the SHA-256 while the bytes arrive. The
+// document then records that checksum, in the backend's algorithm,
+// whatever the store's Options.Checksum (see Blob.Checksum); a payload
+// read on commit records the store's. Put then asks the
 // backend for the payload's size and checksum (one HEAD request on S3)
 // and, if UploadOptions.ContentType was not set, reads the first 512
 // bytes to sniff the type. Otherwise (S3 without a client checksum, or
@@ -277,12 +282,18 @@ func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *atta
 	}
 	ref := &attach.Ref{Key: p.key, Name: a.blob.opts.Name, ContentType: a.blob.opts.ContentType,
 		Metadata: a.blob.opts.Metadata, Created: p.created.UTC(), Bucket: s.info.Container, UploadUntil: p.urlExpires.UTC()}
-	vouched := len(info.SHA256) == sha256.Size
-	if vouched && p.sha256 != nil && !bytes.Equal(info.SHA256, p.sha256) {
+	// The backend's word is recorded in the algorithm it vouches for,
+	// whichever the store's is (S3 reports the SHA-256 bound in a URL, or
+	// the CRC64NVME it computes by default; localsign a SHA-256): reading
+	// the payload to compute the store's own would cost what this saves.
+	vouched := info.Checksum.Valid()
+	if vouched && p.sha256 != nil && info.Checksum.Algorithm == driver.SHA256 && !bytes.Equal(info.Checksum.Sum, p.sha256) {
 		return nil, errorf(Corrupt, op, d.key, "the backend holds another SHA-256 for the upload of field %q than its URL was signed for", a.field)
 	}
-	if vouched && !p.readOnCommit {
-		ref.Size, ref.SHA256 = info.Size, bytes.Clone(info.SHA256)
+	// A SHA-256 bound in the URL is checked against the backend's
+	// SHA-256, or else against the bytes.
+	if vouched && !p.readOnCommit && (p.sha256 == nil || info.Checksum.Algorithm == driver.SHA256) {
+		ref.Size, ref.Checksum = info.Size, driver.Checksum{Algorithm: info.Checksum.Algorithm, Sum: bytes.Clone(info.Checksum.Sum)}
 		if ref.ContentType == "" {
 			head, err := s.readHead(ctx, op, d, p.key, info.Size)
 			if err != nil {
@@ -312,7 +323,7 @@ func (s *Store) readHead(ctx context.Context, op string, d *document, key string
 	if n == 0 {
 		return nil, nil
 	}
-	rc, err := s.drv.OpenBlob(ctx, key, 0, n)
+	rc, err := s.drv.OpenBlob(ctx, key, 0, n, nil)
 	if err != nil {
 		return nil, s.wrap(op, d.key, err)
 	}
@@ -329,7 +340,7 @@ func (s *Store) readHead(ctx context.Context, op string, d *document, key string
 // SHA-256 and (if not given) content type.
 func (s *Store) readUpload(ctx context.Context, op string, d *document, a *attachment, ref *attach.Ref, info *driver.BlobInfo) (*attach.Ref, error) {
 	p := a.blob.pending
-	rc, err := s.drv.OpenBlob(ctx, p.key, 0, -1)
+	rc, err := s.drv.OpenBlob(ctx, p.key, 0, -1, nil)
 	if err != nil {
 		return nil, s.wrap(op, d.key, err)
 	}
@@ -338,7 +349,13 @@ func (s *Store) readUpload(ctx context.Context, op string, d *document, a *attac
 	if p.maxSize > 0 {
 		src = io.LimitReader(rc, p.maxSize+1) // enough to tell it is too large
 	}
-	hr := newHashingReader(src)
+	// Recorded: the checksum the backend vouches for, checked against the
+	// bytes, or else the store's.
+	alg := s.alg
+	if info.Checksum.Valid() {
+		alg = info.Checksum.Algorithm
+	}
+	hr := newHashingReader(src, alg, p.sha256 != nil)
 	head := make([]byte, sniffLen)
 	n, err := readUpTo(hr, head)
 	if err == nil && n == len(head) {
@@ -351,11 +368,11 @@ func (s *Store) readUpload(ctx context.Context, op string, d *document, a *attac
 		return nil, err
 	}
 	sum := hr.h.Sum(nil)
-	if (p.sha256 != nil && !bytes.Equal(sum, p.sha256)) || (info.SHA256 != nil && !bytes.Equal(sum, info.SHA256)) {
-		return nil, errorf(Corrupt, op, d.key, "the upload of field %q does not match the SHA-256 it was signed or stored with", a.field)
+	if (p.sha256 != nil && !bytes.Equal(hr.sha.Sum(nil), p.sha256)) || (info.Checksum.Valid() && !bytes.Equal(sum, info.Checksum.Sum)) {
+		return nil, errorf(Corrupt, op, d.key, "the upload of field %q does not match the checksum it was signed or stored with", a.field)
 	}
 	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head[:n], ref.Name))
-	ref.Size, ref.SHA256 = hr.n, sum
+	ref.Size, ref.Checksum = hr.n, driver.Checksum{Algorithm: alg, Sum: sum}
 	return ref, nil
 }
 

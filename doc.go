@@ -7,8 +7,8 @@
 // encoded as in gocloud.dev/docstore (the `docstore:"name"` struct tag,
 // embedded structs, omitempty), and any top-level field of type *Blob is an
 // attachment: its payload goes to the blob store, and the document records
-// the payload's storage key, size, content type, SHA-256, ETag, name,
-// creation time and user metadata.
+// the payload's storage key, size, content type, checksum (see
+// Checksums), ETag, name, creation time and user metadata.
 //
 //	type Invoice struct {
 //		Customer string        `docstore:"pk"`
@@ -47,7 +47,7 @@
 //     the key parts escaped (and hashed if long) and a time-ordered random
 //     id. A committed payload is never overwritten, so a failed or losing
 //     write cannot damage data a document points to.
-//  2. Payloads are written first, streamed, with their SHA-256 and size
+//  2. Payloads are written first, streamed, with their checksum and size
 //     computed in the same pass. If an upload fails, nothing is written and
 //     the partial upload is aborted.
 //  3. Then the document is written with the caller's condition (Create:
@@ -89,8 +89,44 @@
 // returns an error has changed nothing, except that after an ambiguous
 // failure the write may still have been applied (as with any remote
 // store); the Store never deletes a payload such a write could reference.
-// Reads of whole payloads verify size and SHA-256 at EOF and fail with
+// Reads of whole payloads verify size and checksum at EOF and fail with
 // code Corrupt on a mismatch, never returning silently bad data.
+//
+// # Checksums
+//
+// Each payload's document records one checksum of the payload, of the
+// algorithm Options.Checksum chose when it was written (URL parameter
+// checksum=): CRC32C by default, CRC64NVME, or SHA-256, under an attribute
+// named after the algorithm ("crc32c": 8 hex digits, "crc64nvme": 16,
+// "sha256": 64). Documents written before the choice existed record
+// "sha256" and read as before; a store reads every algorithm, whatever
+// its own. Every read of a whole payload verifies the checksum as it
+// streams, in the same pass, and fails with code Corrupt at the end on a
+// mismatch; range reads check their length only.
+//
+// The default is CRC32C because it costs nothing next to the network:
+// measured over 1 MiB with Go 1.26 on an AMD EPYC (go test -run '^$'
+// -bench Checksum ./driver/), SHA-256 runs at 1,530 MB/s, CRC64NVME at
+// 1,415 MB/s (hash/crc64 uses a table, no CPU instruction), CRC32C at
+// 19,700 MB/s (CPU instructions) and the SDK's default CRC32 at 10,000
+// MB/s. With SHA-256, reading a 10 MiB payload took 1.10 to 1.33 times as
+// long as the hand-written PutObject/GetObject with SDK defaults, which
+// pay only a CRC32 pass. S3 computes and verifies CRC32C for PutObject
+// and for multipart uploads (a full-object checksum), so that on
+// s3dynamo each byte is hashed once on the way up (by the driver or the
+// SDK) and, on a whole read, S3's stored checksum is compared with the
+// document's before the first byte is returned and the SDK validates the
+// stream: docblob does not hash it again. CRC64NVME is offered because S3
+// computes it by default for new objects, but in Go it is no faster than
+// SHA-256. Choose SHA-256 for a cryptographic digest (Blob.SHA256
+// reports it; Blob.Checksum reports any algorithm). CRCs detect
+// accidental corruption, not deliberate tampering.
+//
+// BlobOptions.SHA256 (an expected SHA-256) still works with every
+// algorithm: docblob then computes a SHA-256 too, only for that payload.
+// A direct upload records the checksum the backend vouches for in the
+// backend's algorithm (see Store.NewUpload), so its algorithm may differ
+// from the store's.
 //
 // Optimistic locking: give the document a field named DocstoreRevision (or
 // Options.RevisionField) of type any or string. Get fills it; Put and

@@ -33,14 +33,14 @@ import (
 //	                    closed, or its payload namespace belongs to
 //	                    another collection. Nothing was written; Get the
 //	                    document, reapply the change and Put again.
-//	InvalidArgument     The call was malformed: a bad or missing key, a  No
-//	                    value the backend cannot store, bad options, a
-//	                    foreign page or upload token. Nothing was
-//	                    written.
+//	InvalidArgument     The call was malformed: a bad, missing or        No
+//	                    oversized key, a value the backend cannot
+//	                    store, bad options, a foreign page or upload
+//	                    token. Nothing was written.
 //	PermissionDenied    The backend refused the credentials or the       No
 //	                    request, or an upload token was forged.
-//	TooLarge            A key, document or payload exceeds a backend     No
-//	                    limit. Nothing was written; keep large data in
+//	TooLarge            A document or payload exceeds a backend limit.   No
+//	                    Nothing was written; keep large data in
 //	                    attachments.
 //	Corrupt             A payload does not match its recorded SHA-256    Maybe
 //	                    or size: read in error (a retry may succeed if

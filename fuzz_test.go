@@ -74,7 +74,7 @@ func FuzzCodec(f *testing.F) {
 		if size < 0 || math.IsNaN(fl) {
 			return
 		}
-		ref := &attach.Ref{Key: "k/" + pk, Size: size, ContentType: ct, Name: name, SHA256: make([]byte, 32),
+		ref := &attach.Ref{Key: "k/" + pk, Size: size, ContentType: ct, Name: name, Checksum: driver.Checksum{Algorithm: driver.SHA256, Sum: make([]byte, 32)},
 			Created: time.Unix(0, nanos).UTC(), Metadata: map[string]string{"n": name}}
 		in := &fuzzDoc{PK: pk, SK: sk, S: s, I: i, U: u, F: fl, B: b, T: time.Unix(0, nanos).UTC(),
 			L: []string{s, name}, M: map[string]string{"k": s}}

@@ -263,7 +263,7 @@ func (s *Store) claimNamespace(ctx context.Context, op string) error {
 	got, err := s.readMarker(ctx, key)
 	if err != nil && s.errorCode(err) == NotFound {
 		sum := sha256.Sum256(want)
-		_, werr := s.drv.WriteBlob(ctx, key, bytes.NewReader(want), &driver.WriteOptions{ContentType: "text/plain; charset=utf-8", Size: int64(len(want)), SHA256: sum[:]})
+		_, werr := s.drv.WriteBlob(ctx, key, bytes.NewReader(want), &driver.WriteOptions{ContentType: "text/plain; charset=utf-8", Size: int64(len(want)), Checksum: driver.SHA256, Sum: sum[:]})
 		if werr != nil && s.errorCode(werr) != AlreadyExists {
 			return s.wrap(op, noKey, fmt.Errorf("creating the owner marker %q of namespace %q: %w", key, s.ns, werr))
 		}
@@ -284,7 +284,7 @@ func (s *Store) claimNamespace(ctx context.Context, op string) error {
 }
 
 func (s *Store) readMarker(ctx context.Context, key string) ([]byte, error) {
-	rc, err := s.drv.OpenBlob(ctx, key, 0, -1)
+	rc, err := s.drv.OpenBlob(ctx, key, 0, -1, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,8 @@ func Schemes() []string {
 //	prefix            a prefix for every payload key (see Options.BlobPrefix)
 //	inline_threshold  payloads of at most this many bytes are kept inside
 //	                  the document (see Options.InlineThreshold)
+//	checksum          the checksum of new payloads: crc32c (the default),
+//	                  crc64nvme or sha256 (see Options.Checksum)
 //	secret_env        the name of an environment variable holding the
 //	                  store's secret (see Options.Secret), at least 32
 //	                  bytes; the value never appears in a URL
@@ -114,8 +116,15 @@ func Open(ctx context.Context, urlstr string) (*Store, error) {
 		}
 		opts.InlineThreshold = n
 	}
+	if q.Has("checksum") {
+		c := Checksum(q.Get("checksum"))
+		if _, err := c.algorithm(); err != nil || c == "" {
+			return nil, errorf(InvalidArgument, "open", noKey, "checksum %q is not one of crc32c, crc64nvme and sha256", string(c))
+		}
+		opts.Checksum = c
+	}
 	for name, vs := range q {
-		if len(vs) > 1 && (name == "prefix" || name == "inline_threshold" || name == "secret_env" || name == "sign_url") {
+		if len(vs) > 1 && (name == "prefix" || name == "inline_threshold" || name == "checksum" || name == "secret_env" || name == "sign_url") {
 			return nil, errorf(InvalidArgument, "open", noKey, "parameter %s given %d times", name, len(vs))
 		}
 	}
@@ -135,7 +144,7 @@ func Open(ctx context.Context, urlstr string) (*Store, error) {
 			return nil, errorf(InvalidArgument, "open", noKey, "sign_url must be an absolute http(s) URL without credentials, query or fragment")
 		}
 	}
-	for _, name := range []string{"prefix", "inline_threshold", "secret_env", "sign_url"} {
+	for _, name := range []string{"prefix", "inline_threshold", "checksum", "secret_env", "sign_url"} {
 		q.Del(name)
 	}
 	u.RawQuery = q.Encode()

@@ -1180,7 +1180,8 @@ func (d *ownDriver) WriteBlob(ctx context.Context, key string, r io.Reader, opts
 	if opts != nil && opts.Size >= 0 && int64(len(data)) != opts.Size {
 		return nil, errOwnInvalid
 	}
-	if sum := sha256.Sum256(data); opts != nil && opts.SHA256 != nil && !bytes.Equal(sum[:], opts.SHA256) {
+	sum := opts.Algorithm().Sum(data)
+	if opts != nil && opts.Sum != nil && !bytes.Equal(sum, opts.Sum) {
 		return nil, errOwnCorrupt
 	}
 	d.mu.Lock()
@@ -1191,10 +1192,10 @@ func (d *ownDriver) WriteBlob(ctx context.Context, key string, r io.Reader, opts
 	}
 	d.blobs[key] = data
 	d.mods[key] = time.Now()
-	return &driver.BlobAttrs{}, nil
+	return &driver.BlobAttrs{Checksum: driver.Checksum{Algorithm: opts.Algorithm(), Sum: sum}}, nil
 }
 
-func (d *ownDriver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+func (d *ownDriver) OpenBlob(ctx context.Context, key string, offset, length int64, _ *driver.OpenOptions) (*driver.BlobReader, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.record("OpenBlob", key)
@@ -1210,7 +1211,7 @@ func (d *ownDriver) OpenBlob(ctx context.Context, key string, offset, length int
 	if length >= 0 && length < int64(len(data)) {
 		data = data[:length]
 	}
-	return io.NopCloser(bytes.NewReader(bytes.Clone(data))), nil
+	return &driver.BlobReader{ReadCloser: io.NopCloser(bytes.NewReader(bytes.Clone(data)))}, nil
 }
 
 // StatBlob reports a payload as stored two days before it was, as

@@ -424,7 +424,7 @@ func (s *Store) checkSize(op string, d *document, atts []*attachment) error {
 
 // smallestAttachment is the smallest encoding of a stored attachment, which
 // checkSize counts for a payload not yet stored. It must not be modified.
-var smallestAttachment = (&attach.Ref{Key: "x", SHA256: make([]byte, 32)}).Encode()
+var smallestAttachment = (&attach.Ref{Key: "x", Checksum: driver.Checksum{Algorithm: driver.CRC32C, Sum: make([]byte, 4)}}).Encode()
 
 // errStale is returned when a blob's reader was consumed by an earlier Put.
 var errStale = errors.New("the blob's reader was consumed by an earlier Put and cannot be rewound (it is not an io.Seeker); make a new Blob")

@@ -20,9 +20,10 @@ type Store struct {
 	info  driver.Info
 	opts  Options
 	life  lifecycle
-	plans sync.Map   // reflect.Type of a struct to its *structPlan (see structplan.go)
-	ns    string     // the payload namespace (see namespace.go)
-	owner ownerState // whether the namespace's owner marker was checked
+	plans sync.Map                 // reflect.Type of a struct to its *structPlan (see structplan.go)
+	ns    string                   // the payload namespace (see namespace.go)
+	alg   driver.ChecksumAlgorithm // Options.Checksum: of new payloads
+	owner ownerState               // whether the namespace's owner marker was checked
 	// tokenKey authenticates upload tokens (see uploadtoken.go).
 	tokenKey []byte
 	// driverName and attrSets label spans and metrics (see telemetry.go).
@@ -44,6 +45,15 @@ type Options struct {
 	// instead of two, at the cost of document size (DynamoDB items are
 	// limited to 400 KB). Zero disables inlining.
 	InlineThreshold int64
+
+	// Checksum is the algorithm of the checksum recorded for each new
+	// payload and verified on every read of the whole payload: "" (the
+	// default, DefaultChecksum: ChecksumCRC32C), ChecksumCRC32C,
+	// ChecksumCRC64NVME or ChecksumSHA256. It applies to payloads written
+	// from now on; a payload keeps the checksum it was recorded with, so a
+	// store reads payloads of every algorithm. See the package
+	// documentation, Checksums.
+	Checksum Checksum
 
 	// RevisionField is the name of the document field that holds the
 	// revision, for optimistic locking. Default: the attribute name under
@@ -120,6 +130,11 @@ func NewStore(drv driver.Driver, opts *Options) (*Store, error) {
 	}
 	s.tokenKey = deriveKey(secret, "upload token")
 	s.opts.Secret = nil // not kept beyond what it derived
+	alg, err := s.opts.Checksum.algorithm()
+	if err != nil {
+		return nil, newError(InvalidArgument, "open", noKey, err)
+	}
+	s.alg = alg
 	if s.opts.InlineThreshold < 0 {
 		return nil, errorf(InvalidArgument, "open", noKey, "negative InlineThreshold")
 	}

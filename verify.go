@@ -8,10 +8,14 @@ import (
 	"hash"
 	"io"
 	"time"
+
+	"github.com/docblob/docblob/driver"
 )
 
 // verifyingReader checks a payload read from a driver: its length always,
-// its SHA-256 when the read covers the whole payload.
+// its recorded checksum when the read covers the whole payload and the
+// driver does not verify it itself (driver.BlobReader.Verified), hashing
+// in the same pass as the read.
 type verifyingReader struct {
 	rc   io.ReadCloser
 	b    *Blob
@@ -26,11 +30,13 @@ type verifyingReader struct {
 	sp    *opSpan // the Open span, ended by the first Close; nil after
 }
 
-func (b *Blob) verifier(rc io.ReadCloser, length int64, whole bool) *verifyingReader {
+// verifier returns a reader of rc that checks its length and, if hash is
+// set, the payload's recorded checksum.
+func (b *Blob) verifier(rc io.ReadCloser, length int64, hash bool) *verifyingReader {
 	v := &verifyingReader{rc: rc, b: b, want: length, prog: newProgress(b.progress, length),
 		local: b.store == nil || b.ref.IsInline}
-	if whole {
-		v.h = sha256.New()
+	if hash {
+		v.h = b.ref.Checksum.Algorithm.New()
 	}
 	return v
 }
@@ -76,8 +82,8 @@ func (v *verifyingReader) read(p []byte) (int, error) {
 			return n, v.err
 		}
 		if v.h != nil {
-			if sum := v.h.Sum(nil); !bytes.Equal(sum, v.b.ref.SHA256) {
-				v.err = v.corrupt(fmt.Sprintf("SHA-256 %s, %s recorded", hex.EncodeToString(sum), hex.EncodeToString(v.b.ref.SHA256)))
+			if sum := v.h.Sum(nil); !bytes.Equal(sum, v.b.ref.Checksum.Sum) {
+				v.err = v.corrupt(fmt.Sprintf("%s %s, %s recorded", v.b.ref.Checksum.Algorithm, hex.EncodeToString(sum), hex.EncodeToString(v.b.ref.Checksum.Sum)))
 				return n, v.err
 			}
 		}
@@ -107,25 +113,41 @@ func (v *verifyingReader) Close() error {
 	return err
 }
 
-// hashingReader computes the size and SHA-256 of what a driver reads from a
-// new payload, in the same pass.
+// hashingReader counts what a driver reads from a new payload and, if h
+// or sha is set, hashes it in the same pass.
 type hashingReader struct {
 	r    io.Reader
-	h    hash.Hash
+	h    hash.Hash // nil: not hashed
+	sha  hash.Hash // SHA-256 for BlobOptions.SHA256; nil if not given
 	n    int64
 	eof  bool
 	err  error     // the source's error, other than io.EOF
 	prog *progress // nil without BlobOptions.Progress
 }
 
-func newHashingReader(r io.Reader) *hashingReader {
-	return &hashingReader{r: r, h: sha256.New()}
+// newHashingReader returns a hashingReader of r computing checksums of
+// algorithm alg ("" for none) and, if sha, SHA-256.
+func newHashingReader(r io.Reader, alg driver.ChecksumAlgorithm, sha bool) *hashingReader {
+	hr := &hashingReader{r: r, h: alg.New()}
+	if sha {
+		if alg == driver.SHA256 {
+			hr.sha = hr.h
+		} else {
+			hr.sha = sha256.New()
+		}
+	}
+	return hr
 }
 
 func (hr *hashingReader) Read(p []byte) (int, error) {
 	n, err := hr.r.Read(p)
 	hr.n += int64(n)
-	hr.h.Write(p[:n])
+	if hr.h != nil {
+		hr.h.Write(p[:n])
+	}
+	if hr.sha != nil && hr.sha != hr.h {
+		hr.sha.Write(p[:n])
+	}
 	hr.prog.add(int64(n))
 	switch {
 	case err == io.EOF:

@@ -23,19 +23,26 @@ import (
 // sniffLen is how many bytes http.DetectContentType considers.
 const sniffLen = 512
 
-// prehashMax bounds the payloads whose SHA-256 is computed before they are
-// written, when their source can be read twice (see writePayload).
+// prehashMax bounds the payloads handed to the driver whole, with their
+// size (and, if needed, their SHA-256 computed before they are written),
+// when their source can be read twice (see writePayload).
 const prehashMax = 16 << 20
 
 // writePayload stores the payload of a new (or copied) attachment: inline
 // if it is small enough, otherwise under a fresh key. A payload that can
 // be read again at no cost (bytes, or a local source of at most
-// prehashMax bytes: see rereadable) is hashed first and handed to the
-// driver whole, with its size and checksum, so that the driver can send
-// it in one request that the server verifies. Any other payload, seekable
-// or not, is streamed: read once, its size and SHA-256 computed in the
-// same pass, so that a remote source (a gocloud blob.Reader, an HTTP
-// body) is never downloaded twice.
+// prehashMax bytes: see rereadable) is handed to the driver whole, with
+// its size, as a seekable source that the driver can send in one
+// request; only if the store's checksum is SHA-256, or BlobOptions.SHA256
+// asks for it, is it hashed first (a CRC is computed by the driver, or
+// its backend, as the bytes are sent). Any other payload, seekable or
+// not, is streamed: read once, so that a remote source (a gocloud
+// blob.Reader, an HTTP body) is never downloaded twice.
+//
+// The checksum recorded is the one the driver reports (see
+// driver.BlobAttrs.Checksum), of the store's algorithm, computed in the
+// pass that stores the bytes; docblob hashes the bytes itself only for
+// an inline payload and for BlobOptions.SHA256.
 //
 // BlobOptions.Progress, if set, hears of the bytes the driver reads, and
 // once of the end (see progress).
@@ -68,7 +75,7 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 	}
 	ref = &attach.Ref{Name: opts.Name, Metadata: opts.Metadata, Created: s.opts.Now().UTC(), ContentType: opts.ContentType}
 	if rs, ok := src.(io.ReadSeeker); ok && a.blob.rereadable() {
-		whole, ok, err := prehash(rs, known)
+		whole, ok, err := prehash(rs, s.alg, opts.SHA256 != nil)
 		if err != nil {
 			return nil, s.sourceError(op, d, err)
 		}
@@ -81,7 +88,7 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 		}
 	}
 	if known == nil && (opts.Size > 0 || opts.SHA256 != nil) {
-		known = &knownPayload{size: opts.Size, sum: opts.SHA256, expected: true}
+		known = &knownPayload{size: opts.Size, sha256: opts.SHA256, expected: true}
 		if opts.Size > 0 {
 			src = &sizeGuard{r: src, max: opts.Size}
 		}
@@ -106,13 +113,13 @@ func (b *Blob) rereadable() bool {
 	return false
 }
 
-// checkExpected checks a payload whose size and SHA-256 are known before
-// it is written against what BlobOptions said to expect.
+// checkExpected checks a payload whose size (and SHA-256, if expected) are
+// known before it is written against what BlobOptions said to expect.
 func (s *Store) checkExpected(op string, d *document, opts *BlobOptions, got *knownPayload) error {
 	switch {
 	case opts.Size > 0 && got.size != opts.Size:
 		return errorf(InvalidArgument, op, d.key, "the payload is %d bytes, not the %d its BlobOptions.Size expects; nothing was written", got.size, opts.Size)
-	case opts.SHA256 != nil && !bytes.Equal(got.sum, opts.SHA256):
+	case opts.SHA256 != nil && !bytes.Equal(got.sha256, opts.SHA256):
 		return errorf(Corrupt, op, d.key, "the payload does not match the SHA-256 its BlobOptions expects; nothing was written")
 	}
 	return nil
@@ -148,32 +155,31 @@ func (s *Store) peekLen() int {
 }
 
 // inline fills ref with a payload kept inside the document, if the
-// payload (all of it in head, complete) is under the threshold.
-func (s *Store) inline(ref *attach.Ref, head []byte, complete bool, sum []byte) bool {
+// payload (all of it in head, complete) is under the threshold, with its
+// checksum of the store's algorithm.
+func (s *Store) inline(ref *attach.Ref, head []byte, complete bool) bool {
 	t := s.opts.InlineThreshold
 	if t <= 0 || !complete || int64(len(head)) > t {
 		return false
 	}
-	if sum == nil {
-		s := sha256.Sum256(head)
-		sum = s[:]
-	}
 	ref.Inline, ref.IsInline = bytes.Clone(head), true
-	ref.Size, ref.SHA256 = int64(len(head)), sum
+	ref.Size, ref.Checksum = int64(len(head)), driver.Checksum{Algorithm: s.alg, Sum: s.alg.Sum(head)}
 	return true
 }
 
-// wholePayload is a payload whose size and SHA-256 are known, from a
-// source that can be read again from start.
+// wholePayload is a payload whose size is known, from a source that can
+// be read again from start.
 type wholePayload struct {
 	start int64
 	knownPayload
 }
 
-// prehash measures and hashes a seekable source of at most prehashMax
-// bytes (or uses what is already known of it), and rewinds it. It reports
-// false for a larger source, which is streamed instead.
-func prehash(rs io.ReadSeeker, known *knownPayload) (w wholePayload, ok bool, err error) {
+// prehash measures a seekable source of at most prehashMax bytes and,
+// if the store's algorithm alg is SHA-256 or sha asks for it (an
+// expected BlobOptions.SHA256), hashes it with SHA-256; then it rewinds
+// it. It reports false for a larger
+// source, which is streamed instead.
+func prehash(rs io.ReadSeeker, alg driver.ChecksumAlgorithm, sha bool) (w wholePayload, ok bool, err error) {
 	start, err := rs.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return w, false, nil // not really seekable: stream it
@@ -187,11 +193,10 @@ func prehash(rs io.ReadSeeker, known *knownPayload) (w wholePayload, ok bool, er
 		return w, false, err
 	}
 	switch {
-	case known != nil && known.size == w.size:
-		w.sum = known.sum
-		return w, true, nil
 	case w.size > prehashMax:
 		return w, false, nil
+	case alg != driver.SHA256 && !sha:
+		return w, true, nil
 	}
 	h := sha256Pool.Get().(hash.Hash)
 	defer sha256Pool.Put(h)
@@ -199,7 +204,10 @@ func prehash(rs io.ReadSeeker, known *knownPayload) (w wholePayload, ok bool, er
 	if n, err := io.Copy(h, rs); err != nil || n != w.size {
 		return w, false, fmt.Errorf("hashing the payload: read %d of %d bytes: %v", n, w.size, err)
 	}
-	w.sum = h.Sum(nil)
+	w.sha256 = h.Sum(nil)
+	if alg == driver.SHA256 {
+		w.sum = driver.Checksum{Algorithm: alg, Sum: w.sha256}
+	}
 	_, err = rs.Seek(start, io.SeekStart)
 	return w, err == nil, err
 }
@@ -207,7 +215,8 @@ func prehash(rs io.ReadSeeker, known *knownPayload) (w wholePayload, ok bool, er
 // sha256Pool holds SHA-256 hashers for reuse.
 var sha256Pool = sync.Pool{New: func() any { return sha256.New() }}
 
-// writeWhole writes a payload whose size and checksum are known.
+// writeWhole writes a payload whose size is known, from a source that can
+// be read again.
 func (s *Store) writeWhole(ctx context.Context, op string, d *document, field string, rs io.ReadSeeker, w *wholePayload, ref *attach.Ref, prog *progress) (*attach.Ref, error) {
 	head := make([]byte, min(int64(s.peekLen()), w.size))
 	if _, err := io.ReadFull(rs, head); err != nil {
@@ -217,7 +226,7 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 		return nil, s.sourceError(op, d, err)
 	}
 	ref.ContentType = resolveContentType(ref.ContentType, sniffContentType(head, ref.Name))
-	if s.inline(ref, head, int64(len(head)) == w.size, w.sum) {
+	if s.inline(ref, head, int64(len(head)) == w.size) {
 		return ref, nil
 	}
 	key, err := s.freshKey(ctx, op, d, field)
@@ -228,7 +237,7 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 	if prog != nil {
 		body = &progressReadSeeker{rs: rs, prog: prog, start: w.start, pos: w.start}
 	}
-	attrs, err := s.drv.WriteBlob(ctx, key, body, &driver.WriteOptions{ContentType: ref.ContentType, Size: w.size, SHA256: w.sum})
+	attrs, err := s.drv.WriteBlob(ctx, key, body, &driver.WriteOptions{ContentType: ref.ContentType, Size: w.size, Checksum: s.alg, Sum: w.sum.Sum})
 	if err == nil {
 		// A driver that returns before the end would store a truncated
 		// payload.
@@ -237,17 +246,37 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 			err = fmt.Errorf("driver returned from WriteBlob before reading the payload to its end")
 		}
 	}
+	if err == nil {
+		err = s.checkReported(ctx, op, d, key, attrs, w.sum.Sum)
+	}
 	if err != nil {
 		return nil, s.wrap(op, d.key, err)
 	}
-	ref.Key, ref.Size, ref.SHA256 = key, w.size, w.sum
+	ref.Key, ref.Size, ref.Checksum = key, w.size, attrs.Checksum
 	ref.ETag, ref.Bucket = attrs.ETag, s.info.Container
 	return ref, nil
 }
 
-// writeStream writes a payload read once, computing its size and SHA-256
-// as the driver reads it. If known is not nil (a copy of a stored
-// payload), the result must match it.
+// checkReported checks the checksum a driver reported for a payload it
+// wrote (and that it matches want, if known), deleting the payload if
+// not.
+func (s *Store) checkReported(ctx context.Context, op string, d *document, key string, attrs *driver.BlobAttrs, want []byte) error {
+	c := attrs.Checksum
+	switch {
+	case c.Algorithm != s.alg || !c.Valid():
+		s.deletePayloads(ctx, op, d.key, []string{key})
+		return fmt.Errorf("driver did not report the payload's %s checksum (reported %q)", s.alg, c.String())
+	case want != nil && !bytes.Equal(c.Sum, want):
+		s.deletePayloads(ctx, op, d.key, []string{key})
+		return &driver.Error{Code: driver.Corrupt, Err: fmt.Errorf("driver stored a payload whose %s differs from the one computed before sending it", s.alg)}
+	}
+	return nil
+}
+
+// writeStream writes a payload read once, counting its size as the driver
+// reads it (and computing its SHA-256 if BlobOptions.SHA256 expects one).
+// If known is not nil (a copy of a stored payload, or expectations from
+// BlobOptions), the result must match it.
 func (s *Store) writeStream(ctx context.Context, op string, d *document, field string, src io.Reader, known *knownPayload, ref *attach.Ref, prog *progress) (*attach.Ref, error) {
 	peekLen := s.peekLen()
 	br := bufio.NewReaderSize(src, peekLen)
@@ -266,8 +295,13 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 		}
 		return errorf(Corrupt, op, d.key, "copied payload does not match its recorded size and SHA-256")
 	}
-	if s.inline(ref, head, perr == io.EOF, nil) {
-		if known.mismatch(ref.Size, ref.SHA256) {
+	if s.inline(ref, head, perr == io.EOF) {
+		var sha []byte
+		if known != nil && known.sha256 != nil {
+			sum := sha256.Sum256(head)
+			sha = sum[:]
+		}
+		if known.mismatch(ref.Size, ref.Checksum, sha) {
 			return nil, mismatch()
 		}
 		return ref, nil
@@ -280,8 +314,8 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 	// driver: they may be a lie (an item written by another tool), and a
 	// driver may size its buffers by them. The copied bytes are checked
 	// against the record below, in the same pass.
-	wopts := &driver.WriteOptions{ContentType: ref.ContentType, Size: -1}
-	hr := newHashingReader(br)
+	wopts := &driver.WriteOptions{ContentType: ref.ContentType, Size: -1, Checksum: s.alg}
+	hr := newHashingReader(br, "", known != nil && known.sha256 != nil)
 	hr.prog = prog
 	attrs, err := s.drv.WriteBlob(ctx, key, hr, wopts)
 	if err == nil && !hr.eof {
@@ -289,15 +323,22 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 		s.deletePayloads(ctx, op, d.key, []string{key})
 		err = fmt.Errorf("driver returned from WriteBlob before reading the payload to its end")
 	}
+	if err == nil {
+		err = s.checkReported(ctx, op, d, key, attrs, nil)
+	}
 	if err != nil {
 		if hr.err != nil {
 			return nil, s.sourceError(op, d, hr.err)
 		}
 		return nil, s.wrap(op, d.key, err)
 	}
-	ref.Key, ref.Size, ref.SHA256 = key, hr.n, hr.h.Sum(nil)
+	ref.Key, ref.Size, ref.Checksum = key, hr.n, attrs.Checksum
 	ref.ETag, ref.Bucket = attrs.ETag, s.info.Container
-	if known.mismatch(ref.Size, ref.SHA256) {
+	var sha []byte
+	if hr.sha != nil {
+		sha = hr.sha.Sum(nil)
+	}
+	if known.mismatch(ref.Size, ref.Checksum, sha) {
 		s.deletePayloads(ctx, op, d.key, []string{key})
 		return nil, mismatch()
 	}
@@ -307,21 +348,25 @@ func (s *Store) writeStream(ctx context.Context, op string, d *document, field s
 // knownPayload is what is known of a payload before it is read: from its
 // record (a copy), from its bytes, or, if expected, from BlobOptions.
 type knownPayload struct {
-	size     int64 // 0 with expected: not given
-	sum      []byte
+	size     int64           // 0 with expected: not given
+	sum      driver.Checksum // a copy's recorded checksum; zero if unknown
+	sha256   []byte          // the payload's SHA-256, if known or expected
 	expected bool
 }
 
-// mismatch reports whether a payload of size and sum differs from what
-// is known of it; nothing known never differs.
-func (k *knownPayload) mismatch(size int64, sum []byte) bool {
+// mismatch reports whether a payload of size, checksum sum and SHA-256
+// sha (nil if not computed) differs from what is known of it; nothing
+// known never differs. A copy's recorded checksum is compared only if
+// it is of sum's algorithm: a copy of a payload recorded with another
+// was verified against its record as it was read (see Blob.Open).
+func (k *knownPayload) mismatch(size int64, sum driver.Checksum, sha []byte) bool {
 	switch {
 	case k == nil:
 		return false
 	case k.expected:
-		return (k.size > 0 && k.size != size) || (k.sum != nil && !bytes.Equal(k.sum, sum))
+		return (k.size > 0 && k.size != size) || (k.sha256 != nil && !bytes.Equal(k.sha256, sha))
 	}
-	return k.size != size || !bytes.Equal(k.sum, sum)
+	return k.size != size || (k.sum.Algorithm == sum.Algorithm && !bytes.Equal(k.sum.Sum, sum.Sum))
 }
 
 // payloadSource returns the reader of a payload to write, its options, and
@@ -335,10 +380,9 @@ func (s *Store) payloadSource(ctx context.Context, op string, d *document, b *Bl
 			return nil, BlobOptions{}, nil, err
 		}
 		opts := BlobOptions{Name: b.ref.Name, ContentType: b.ref.ContentType, Metadata: b.ref.Metadata}
-		return r, opts, &knownPayload{size: b.ref.Size, sum: b.ref.SHA256}, nil
+		return r, opts, &knownPayload{size: b.ref.Size, sum: b.ref.Checksum}, nil
 	case b.isBytes:
-		sum := sha256.Sum256(b.data)
-		return bytes.NewReader(b.data), b.opts, &knownPayload{size: int64(len(b.data)), sum: sum[:]}, nil
+		return bytes.NewReader(b.data), b.opts, nil, nil
 	case b.src == nil:
 		return nil, BlobOptions{}, nil, newError(InvalidArgument, op, d.key, errStale)
 	}

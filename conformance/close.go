@@ -122,9 +122,9 @@ func (w *closeWatch) WriteBlob(ctx context.Context, key string, r io.Reader, o *
 	return w.Driver.WriteBlob(ctx, key, r, o)
 }
 
-func (w *closeWatch) OpenBlob(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+func (w *closeWatch) OpenBlob(ctx context.Context, key string, off, n int64, o *driver.OpenOptions) (*driver.BlobReader, error) {
 	w.call()
-	return w.Driver.OpenBlob(ctx, key, off, n)
+	return w.Driver.OpenBlob(ctx, key, off, n, o)
 }
 
 func (w *closeWatch) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {

@@ -3,7 +3,6 @@ package conformance_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +40,7 @@ type mapStorage struct {
 type mapBlob struct {
 	data        []byte
 	contentType string
-	sha256      []byte // if asked to record it
+	sum         driver.Checksum // computed as it was written
 	modTime     time.Time
 }
 
@@ -239,15 +238,16 @@ func (d *mapDriver) WriteBlob(ctx context.Context, key string, r io.Reader, opts
 	b := &mapBlob{data: data, modTime: time.Now()}
 	if opts != nil {
 		b.contentType = opts.ContentType
-		if opts.RecordSHA256 {
-			sum := sha256.Sum256(data)
-			b.sha256 = sum[:]
-		}
+	}
+	alg := opts.Algorithm()
+	b.sum = driver.Checksum{Algorithm: alg, Sum: alg.Sum(data)}
+	if opts != nil && opts.Sum != nil && !bytes.Equal(opts.Sum, b.sum.Sum) {
+		return nil, &driver.Error{Code: driver.Corrupt, Err: errors.New("the payload does not match its announced checksum")}
 	}
 	d.st.mu.Lock()
 	defer d.st.mu.Unlock()
 	d.st.blobs[key] = b
-	return &driver.BlobAttrs{}, nil
+	return &driver.BlobAttrs{Checksum: b.sum}, nil
 }
 
 // ctxReader makes reads observe a context.
@@ -276,7 +276,7 @@ func (d *mapDriver) blob(ctx context.Context, key string) (*mapBlob, error) {
 	return b, nil
 }
 
-func (d *mapDriver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+func (d *mapDriver) OpenBlob(ctx context.Context, key string, offset, length int64, _ *driver.OpenOptions) (*driver.BlobReader, error) {
 	b, err := d.blob(ctx, key)
 	if err != nil {
 		return nil, err
@@ -285,7 +285,7 @@ func (d *mapDriver) OpenBlob(ctx context.Context, key string, offset, length int
 	if length >= 0 {
 		data = data[:min(length, int64(len(data)))]
 	}
-	return io.NopCloser(&ctxReader{ctx, bytes.NewReader(data)}), nil
+	return &driver.BlobReader{ReadCloser: io.NopCloser(&ctxReader{ctx, bytes.NewReader(data)})}, nil
 }
 
 func (d *mapDriver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
@@ -293,7 +293,7 @@ func (d *mapDriver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo,
 	if err != nil {
 		return nil, err
 	}
-	return &driver.BlobInfo{Key: key, Size: int64(len(b.data)), ModTime: b.modTime, SHA256: b.sha256, ContentType: b.contentType}, nil
+	return &driver.BlobInfo{Key: key, Size: int64(len(b.data)), ModTime: b.modTime, Checksum: b.sum, ContentType: b.contentType}, nil
 }
 
 func (d *mapDriver) DeleteBlob(ctx context.Context, key string) error {

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/docblob/docblob"
+	"github.com/docblob/docblob/driver"
 )
 
 // record is the document type most tests use.
@@ -66,11 +66,32 @@ func patternBytes(seed uint64, size int64) []byte {
 	return b
 }
 
-// patternSHA256 returns the hex SHA-256 of pattern(seed, size).
-func patternSHA256(seed uint64, size int64) string {
-	h := sha256.New()
+// patternChecksum returns the hex checksum of algorithm alg of
+// pattern(seed, size).
+func patternChecksum(alg docblob.Checksum, seed uint64, size int64) string {
+	h := driver.ChecksumAlgorithm(alg).New()
+	if h == nil {
+		return "unknown algorithm " + string(alg)
+	}
 	io.Copy(h, pattern(seed, size))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// checkRecordedChecksum checks the checksum recorded for b, a stored blob
+// of pattern(seed, size): a known algorithm (want, unless "") and the
+// right sum; and that SHA256 reports it exactly when it is a SHA-256.
+func checkRecordedChecksum(t *testing.T, b *docblob.Blob, want docblob.Checksum, seed uint64, size int64) {
+	t.Helper()
+	alg, sum := b.Checksum()
+	if want != "" && alg != want {
+		t.Errorf("Checksum algorithm %q, want %q", alg, want)
+	}
+	if w := patternChecksum(alg, seed, size); sum != w {
+		t.Errorf("Checksum %s %s, want %s", alg, sum, w)
+	}
+	if wantSHA := map[bool]string{true: sum}[alg == docblob.ChecksumSHA256]; b.SHA256() != wantSHA {
+		t.Errorf("SHA256() = %q with a %s checksum, want %q", b.SHA256(), alg, wantSHA)
+	}
 }
 
 // equalStreams reports whether got yields exactly the bytes of want,

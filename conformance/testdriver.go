@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -798,13 +797,18 @@ func (c *driverTest) write(key string, data []byte, stream bool, opts *driver.Wr
 	}
 	if attrs == nil {
 		c.errorf("%s returned nil *BlobAttrs and no error", call)
+		return true
+	}
+	alg := opts.Algorithm()
+	if want := alg.Sum(data); attrs.Checksum.Algorithm != alg || !bytes.Equal(attrs.Checksum.Sum, want) {
+		c.errorf("%s: BlobAttrs.Checksum = %s, want %s", call, attrs.Checksum, driver.Checksum{Algorithm: alg, Sum: want})
 	}
 	return true
 }
 
 // read reads length bytes of the payload from offset.
 func (c *driverTest) read(key string, offset, length int64) ([]byte, error) {
-	r, err := c.d.OpenBlob(c.ctx, key, offset, length)
+	r, err := c.d.OpenBlob(c.ctx, key, offset, length, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -817,12 +821,11 @@ func (c *driverTest) read(key string, offset, length int64) ([]byte, error) {
 
 // checkPayloads checks that payloads of several sizes (one more than a
 // part of a multipart upload to S3) are written, read by range and
-// described, whether their SHA-256 is given, asked for or neither; and
+// described, with each checksum algorithm, known in advance or not; and
 // that missing payloads are NotFound.
 func (c *driverTest) checkPayloads() {
 	for _, size := range []int{0, 1, 1000, 5<<20 + 123} {
 		data := patternBytes(uint64(size), int64(size))
-		sum := sha256.Sum256(data)
 		key := c.blobKey(fmt.Sprintf("payload/%d", size))
 		before := time.Now()
 		if c.write(key, data, true, &driver.WriteOptions{ContentType: "text/plain; charset=utf-8", Size: -1}) {
@@ -832,22 +835,28 @@ func (c *driverTest) checkPayloads() {
 			}
 			c.checkRanges(key, data)
 		}
-		// A driver that keeps a checksum reports the right one; one whose
+		// WriteBlob reports the checksum asked for; a driver that keeps
+		// a checksum reports the right one from StatBlob, one whose
 		// backend cannot reports none.
-		for name, opts := range map[string]*driver.WriteOptions{
-			"record":       {Size: -1, RecordSHA256: true},
-			"known":        {Size: int64(size), SHA256: sum[:]},
-			"known-record": {Size: -1, SHA256: sum[:], RecordSHA256: true},
-		} {
-			key := c.blobKey(fmt.Sprintf("payload/%d-%s", size, name))
-			if c.write(key, data, opts.Size < 0, opts) {
-				c.wantStat(key, data, before)
+		for _, alg := range driver.ChecksumAlgorithms {
+			for name, opts := range map[string]*driver.WriteOptions{
+				"stream": {Size: -1, Checksum: alg},
+				"sized":  {Size: int64(size), Checksum: alg},
+				"known":  {Size: int64(size), Checksum: alg, Sum: alg.Sum(data)},
+			} {
+				key := c.blobKey(fmt.Sprintf("payload/%d-%s-%s", size, alg, name))
+				if c.write(key, data, opts.Size < 0, opts) {
+					c.wantStat(key, data, before)
+					if name == "stream" {
+						c.checkVerifiedRead(key, data, alg)
+					}
+				}
 			}
 		}
 	}
 
 	// Deleting.
-	key := c.blobKey("payload/1000-record")
+	key := c.blobKey("payload/1000-sha256-stream")
 	call := fmt.Sprintf("DeleteBlob(%q)", key)
 	if c.noError(call, c.d.DeleteBlob(c.ctx, key)) {
 		_, err := c.d.StatBlob(c.ctx, key)
@@ -909,10 +918,43 @@ func (c *driverTest) wantStat(key string, data []byte, before time.Time) *driver
 	if lo, hi := before.Add(-time.Minute), time.Now().Add(time.Minute); info.ModTime.Before(lo) || info.ModTime.After(hi) {
 		c.errorf("%s: ModTime = %v, want a time near %v", call, info.ModTime, before)
 	}
-	if sum := sha256.Sum256(data); info.SHA256 != nil && !bytes.Equal(info.SHA256, sum[:]) {
-		c.errorf("%s: SHA256 = %x, want nil or the payload's SHA-256, %x", call, info.SHA256, sum)
+	if got := info.Checksum; got.Algorithm != "" || got.Sum != nil {
+		if want := got.Algorithm.Sum(data); !got.Valid() || !bytes.Equal(got.Sum, want) {
+			c.errorf("%s: Checksum = %s, want none or the payload's, %s", call, got, driver.Checksum{Algorithm: got.Algorithm, Sum: want})
+		}
 	}
 	return info
+}
+
+// checkVerifiedRead reads the whole payload data stored under key with
+// its checksum of algorithm alg in OpenOptions, and with another sum,
+// which a driver that reports the read Verified must refuse.
+func (c *driverTest) checkVerifiedRead(key string, data []byte, alg driver.ChecksumAlgorithm) {
+	for _, tc := range []struct {
+		name  string
+		sum   []byte
+		right bool
+	}{
+		{"recorded", alg.Sum(data), true},
+		{"other", alg.Sum(append([]byte("other"), data...)), false},
+	} {
+		call := fmt.Sprintf("OpenBlob(%q, 0, -1) with the %s %s checksum", key, tc.name, alg)
+		r, err := c.d.OpenBlob(c.ctx, key, 0, -1, &driver.OpenOptions{Checksum: driver.Checksum{Algorithm: alg, Sum: tc.sum}})
+		if err != nil {
+			if tc.right || c.code(err) != driver.Corrupt {
+				c.errorf("%s: %v (code %v)", call, err, c.code(err))
+			}
+			continue
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		switch {
+		case tc.right && (err != nil || !bytes.Equal(got, data)):
+			c.errorf("%s: read %d bytes, error %v", call, len(got), err)
+		case !tc.right && r.Verified && (err == nil || c.code(err) != driver.Corrupt):
+			c.errorf("%s: a Verified reader ended with %v (code %v), want an error with code Corrupt", call, err, c.code(err))
+		}
+	}
 }
 
 // checkListing checks ListBlobs: prefixes, key order, sizes and pages.
@@ -1064,7 +1106,7 @@ func (c *driverTest) checkFailedWrites() {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	call = fmt.Sprintf("OpenBlob(%q, 0, -1)", key)
-	r, err := c.d.OpenBlob(ctx, key, 0, -1)
+	r, err := c.d.OpenBlob(ctx, key, 0, -1, nil)
 	if c.noError(call, err) {
 		defer r.Close()
 		if _, err := io.ReadFull(r, make([]byte, 1)); c.noError("Read of "+call, err) {

@@ -198,22 +198,38 @@ type WriteOptions struct {
 	ContentType string
 	// Size is the payload's size if known in advance, or -1.
 	Size int64
-	// SHA256 is the payload's SHA-256 if known in advance (for example a
-	// payload given as bytes), or nil. Drivers whose server can verify a
-	// checksum should send it.
-	SHA256 []byte
-	// RecordSHA256 asks the driver to compute the payload's SHA-256 as it
-	// is written and keep it with the payload, so that StatBlob reports
-	// it (localsign sets it for direct uploads, whose checksum nobody
-	// knows in advance). A driver whose backend cannot keep a checksum
-	// ignores it.
-	RecordSHA256 bool
+	// Checksum is the algorithm of the checksum WriteBlob reports in
+	// BlobAttrs.Checksum; "" means CRC32C.
+	Checksum ChecksumAlgorithm
+	// Sum is the payload's checksum of algorithm Checksum if known in
+	// advance (a payload the portable layer could hash before sending
+	// it), or nil. A driver must refuse a payload that does not match it,
+	// storing nothing, with an error whose code is Corrupt; drivers whose
+	// server verifies checksums send it, so that the server refuses bytes
+	// damaged on the way.
+	Sum []byte
+}
+
+// Algorithm returns o.Checksum, or CRC32C if it is "" (or o is nil).
+func (o *WriteOptions) Algorithm() ChecksumAlgorithm {
+	if o == nil || o.Checksum == "" {
+		return CRC32C
+	}
+	return o.Checksum
 }
 
 // BlobAttrs are what a driver reports about a payload it has written.
 type BlobAttrs struct {
 	// ETag is the backend's entity tag, if it has one.
 	ETag string
+	// Checksum is the checksum, of algorithm WriteOptions.Checksum, of
+	// exactly the bytes that WriteBlob read from its reader and stored,
+	// computed as they were stored: by the driver (Algorithm.New over the
+	// bytes, in the same pass that stores them) or by its backend (S3's
+	// checksum of what it received). Every WriteBlob that succeeds must
+	// report it: the portable layer records it in the document, and fails
+	// the write if it is missing.
+	Checksum Checksum
 }
 
 // BlobInfo describes a stored payload, as listed by ListBlobs or returned
@@ -222,17 +238,40 @@ type BlobInfo struct {
 	Key     string
 	Size    int64
 	ModTime time.Time
-	// SHA256 and ContentType are set by StatBlob only, never by
-	// ListBlobs. SHA256 is the payload's SHA-256 as the backend itself
-	// computed it, or verified it against the bytes, when the payload
-	// was written (S3's x-amz-checksum-sha256 of a single-part upload, a
-	// checksum recorded for WriteOptions.RecordSHA256), or nil if the
-	// backend cannot vouch for one. The portable layer records it without
-	// reading the payload, so a driver must never report a checksum it
-	// merely copied from a client. ContentType is the content type the
-	// payload was stored with, or "" if the backend keeps none.
-	SHA256      []byte
+	// Checksum and ContentType are set by StatBlob only, never by
+	// ListBlobs. Checksum is a checksum of the whole payload that the
+	// backend itself computed, or verified against the bytes, when the
+	// payload was written (S3's full-object x-amz-checksum-* headers,
+	// the checksum a driver computed in WriteBlob), or the zero Checksum
+	// if the backend cannot vouch for one. Its algorithm may be any of
+	// ChecksumAlgorithms. The portable layer records it without reading
+	// the payload, so a driver must never report a checksum it merely
+	// copied from a client. ContentType is the content type the payload
+	// was stored with, or "" if the backend keeps none.
+	Checksum    Checksum
 	ContentType string
+}
+
+// OpenOptions are the options of OpenBlob.
+type OpenOptions struct {
+	// Checksum is, on a read of the whole payload (offset 0, length -1),
+	// the checksum recorded for it, which the portable layer verifies
+	// unless the driver guarantees to (BlobReader.Verified); the zero
+	// Checksum on other reads.
+	Checksum Checksum
+}
+
+// BlobReader is a payload reader returned by OpenBlob.
+type BlobReader struct {
+	io.ReadCloser
+	// Verified reports that the reader itself verifies the bytes it
+	// returns against OpenOptions.Checksum: that the backend reported,
+	// before the first byte, a whole-payload checksum equal to it, and
+	// that the reader returns io.EOF only after bytes that match it (on a
+	// mismatch, an error instead, which ErrorCode classifies as Corrupt).
+	// The portable layer then does not hash the payload again. False
+	// means the portable layer verifies.
+	Verified bool
 }
 
 // BlobPage is one page of a payload listing.
@@ -374,11 +413,12 @@ type Driver interface {
 	// offset, or through the end if length is negative. The portable layer
 	// only asks for ranges within the payload's recorded size, with
 	// length != 0. A missing payload is an error whose code (Classify) is
-	// NotFound. The reader's reads observe ctx.
-	OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
+	// NotFound. The reader's reads observe ctx. opts may be nil; see
+	// OpenOptions and BlobReader.Verified for checksums.
+	OpenBlob(ctx context.Context, key string, offset, length int64, opts *OpenOptions) (*BlobReader, error)
 
 	// StatBlob describes the payload under key (Key, Size, ModTime, and
-	// SHA256 and ContentType where the backend keeps them) without
+	// Checksum and ContentType where the backend keeps them) without
 	// reading it. A missing payload is an error whose code (Classify) is
 	// NotFound.
 	StatBlob(ctx context.Context, key string) (*BlobInfo, error)

@@ -26,9 +26,10 @@ const (
 	InvalidArgument
 	// PermissionDenied: the backend refused the credentials or the request.
 	PermissionDenied
-	// TooLarge: a key, document or payload exceeds a backend limit.
+	// TooLarge: a document or payload exceeds a backend limit (an
+	// oversized key is InvalidArgument).
 	TooLarge
-	// Corrupt: a payload does not match its recorded SHA-256 or size.
+	// Corrupt: a payload does not match its recorded checksum or size.
 	Corrupt
 	// Unimplemented: the backend does not support the operation.
 	Unimplemented

@@ -119,7 +119,7 @@ func TestPutChecksum(t *testing.T) {
 			t.Errorf("ETag %q, want %q", got, wantETag(sum))
 		}
 		info, err := e.drv.StatBlob(e.ctx, "cs/one")
-		if err != nil || !bytes.Equal(info.SHA256, sum) || info.Size != int64(len(data)) {
+		if err != nil || !bytes.Equal(info.Checksum.Sum, sum) || info.Size != int64(len(data)) {
 			t.Errorf("StatBlob: %+v, %v", info, err)
 		}
 		// Never replaced, checksum or not.
@@ -163,7 +163,7 @@ func TestPutRecordsChecksum(t *testing.T) {
 			t.Errorf("ETag %q, want %q", etag, wantETag(sum))
 		}
 		info, err := e.drv.StatBlob(e.ctx, "rec/one")
-		if err != nil || !bytes.Equal(info.SHA256, sum) {
+		if err != nil || !bytes.Equal(info.Checksum.Sum, sum) {
 			t.Errorf("StatBlob: %+v, %v", info, err)
 		}
 		// A GET finds the size with StatBlob, not a listing, and sends

@@ -111,8 +111,8 @@ func unsignedHeaders(h http.Header, g *grant) []string {
 // key, size and modification time: payloads are never replaced, so these
 // identify its content too.
 func etag(info *driver.BlobInfo) string {
-	sum := info.SHA256
-	if len(sum) != sha256.Size {
+	sum := info.Checksum.Sum
+	if info.Checksum.Algorithm != driver.SHA256 || len(sum) != sha256.Size {
 		h := sha256.New()
 		fmt.Fprintf(h, "localsign-etag\x00%d\x00%d\x00%s", info.Size, info.ModTime.UnixNano(), info.Key)
 		sum = h.Sum(nil)
@@ -159,10 +159,12 @@ func (s *Signer) serveGet(w http.ResponseWriter, r *http.Request, g *grant) {
 	}
 	var body io.ReadCloser = http.NoBody
 	if n > 0 {
-		if body, err = s.drv.OpenBlob(ctx, g.key, off, n); err != nil {
+		br, err := s.drv.OpenBlob(ctx, g.key, off, n, nil)
+		if err != nil {
 			s.driverError(w, err) // writeError drops Content-Range
 			return
 		}
+		body = br
 		defer body.Close()
 	}
 	if g.contentType != "" {
@@ -360,7 +362,7 @@ func (s *Signer) servePut(w http.ResponseWriter, r *http.Request, g *grant) {
 		return
 	}
 	body := &bodyReader{r: r.Body, size: g.size, maxSize: g.maxSize}
-	_, err := s.drv.WriteBlob(ctx, g.key, body, &driver.WriteOptions{ContentType: ct, Size: r.ContentLength, SHA256: sum, RecordSHA256: true})
+	_, err := s.drv.WriteBlob(ctx, g.key, body, &driver.WriteOptions{ContentType: ct, Size: r.ContentLength, Checksum: driver.SHA256, Sum: sum})
 	if err == nil && body.err != nil {
 		// The driver took a failed read for the end of the payload: take
 		// the partial payload back.
@@ -395,13 +397,13 @@ func (s *Signer) putDone(ctx context.Context, w http.ResponseWriter, key string,
 		// upload succeeded all the same.
 		info = nil
 	}
-	if info != nil && len(info.SHA256) != sha256.Size && bound != nil {
-		info.SHA256 = bound
+	if info != nil && info.Checksum.Algorithm != driver.SHA256 && bound != nil {
+		info.Checksum = driver.Checksum{Algorithm: driver.SHA256, Sum: bound}
 	}
 	if info != nil {
 		h.Set("ETag", etag(info))
-		if len(info.SHA256) == sha256.Size {
-			h.Set(checksumHeader, base64.StdEncoding.EncodeToString(info.SHA256))
+		if info.Checksum.Algorithm == driver.SHA256 && len(info.Checksum.Sum) == sha256.Size {
+			h.Set(checksumHeader, base64.StdEncoding.EncodeToString(info.Checksum.Sum))
 		}
 	}
 	w.WriteHeader(http.StatusOK)

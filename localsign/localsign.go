@@ -105,10 +105,10 @@
 //
 // PUT streams the request body into WriteBlob: memory stays bounded
 // whatever the size, and the payload appears only once complete (an upload
-// cut short stores nothing). It asks the driver to record the payload's
-// SHA-256 as it arrives (driver.WriteOptions.RecordSHA256), so that the
-// driver's StatBlob vouches for it and docblob commits the upload without
-// reading it back. If the URL binds a content type, the request
+// cut short stores nothing). It asks the driver for the payload's SHA-256
+// as it arrives (driver.WriteOptions.Checksum), so that the driver's
+// StatBlob vouches for it and docblob commits the upload without reading
+// it back. If the URL binds a content type, the request
 // must carry exactly that Content-Type (403 otherwise); if not, the
 // request's Content-Type is passed on. A URL signed with CreateOnly
 // requires the header If-None-Match: * (403 otherwise), as S3 does, so
@@ -118,7 +118,7 @@
 // x-amz-checksum-sha256 with that SHA-256 in standard base64, exactly
 // once (403 otherwise, before the driver is called), and the body must
 // match it: the handler passes it to WriteBlob as
-// driver.WriteOptions.SHA256, the driver verifies it, and a body with
+// driver.WriteOptions.Sum, the driver verifies it, and a body with
 // other bytes gets 400 BadDigest, nothing stored. x-amz-checksum-sha256
 // is the only x-amz-* header a URL signs: any other, or that one on a URL
 // signed without a SHA256, gets 403 AccessDenied (see URLs).

@@ -101,7 +101,7 @@ func (e *env) do(method, u string, body io.Reader, header map[string]string) (*h
 }
 
 func (e *env) read(key string) ([]byte, error) {
-	r, err := e.drv.OpenBlob(e.ctx, key, 0, -1)
+	r, err := e.drv.OpenBlob(e.ctx, key, 0, -1, nil)
 	if err != nil {
 		return nil, err
 	}

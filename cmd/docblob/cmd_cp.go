@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -360,8 +359,8 @@ func (c *copier) copyOne(ctx context.Context, j copyJob) (res copyResult) {
 				continue
 			}
 		}
-		if _, err := hex.DecodeString(b.SHA256()); err != nil {
-			res.err = codedf(docblob.Corrupt, &k, "run `docblob check` on the source", "document %v: attachment %q records a malformed SHA-256 %q", k, n, b.SHA256())
+		if _, sum := b.Checksum(); sum == "" {
+			res.err = codedf(docblob.Corrupt, &k, "run `docblob check` on the source", "document %v: attachment %q records no checksum", k, n)
 			return res
 		}
 		// A stored blob of another store is copied by Put as it writes
@@ -403,9 +402,13 @@ func sameDocument(s, d *document) bool {
 }
 
 // sameBlob reports whether two attachments hold the same payload with the
-// same metadata.
+// same metadata: the same checksum, of the same algorithm. Attachments
+// recorded with different algorithms (stores with different
+// Options.Checksum) are never taken for the same, so cp copies them.
 func sameBlob(a, b *docblob.Blob) bool {
-	return a.SHA256() == b.SHA256() && a.Size() == b.Size() && a.Name() == b.Name() &&
+	algA, sumA := a.Checksum()
+	algB, sumB := b.Checksum()
+	return algA == algB && sumA == sumB && sumA != "" && a.Size() == b.Size() && a.Name() == b.Name() &&
 		a.ContentType() == b.ContentType() && maps.Equal(a.Metadata(), b.Metadata())
 }
 

@@ -489,7 +489,7 @@ if the document exists; --revision R writes only if its revision is still R.`,
 			}
 			if field != "" {
 				b := d.attachments[field]
-				a.printf("stored %v field %s: %s, %s, sha256 %s; revision %s\n", k, field, humanBytes(b.Size()), b.ContentType(), b.SHA256(), d.revision)
+				a.printf("stored %v field %s: %s, %s, checksum %s; revision %s\n", k, field, humanBytes(b.Size()), b.ContentType(), checksumText(b), d.revision)
 			} else {
 				a.printf("stored %v: %s; revision %s\n", k, plural(int64(len(d.fields)), "field"), d.revision)
 			}

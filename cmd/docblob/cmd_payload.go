@@ -56,7 +56,8 @@ type downloadLine struct {
 	Field     string `json:"field"`
 	File      string `json:"file"` // "-" for standard output
 	Size      int64  `json:"size"`
-	SHA256    string `json:"sha256"` // verified
+	SHA256    string `json:"sha256"`   // verified; "" unless the checksum is a SHA-256
+	Checksum  string `json:"checksum"` // verified: "ALGORITHM:HEX"
 }
 
 // getCommand downloads a payload into a file.
@@ -96,10 +97,10 @@ FILE: a payload that does not match (exit code 9) never leaves a file.`,
 				return err
 			}
 			if a.json {
-				return a.emit(downloadLine{Type: "download", Partition: k.Partition, Sort: k.Sort, Field: field, File: output, Size: b.Size(), SHA256: b.SHA256()})
+				return a.emit(downloadLine{Type: "download", Partition: k.Partition, Sort: k.Sort, Field: field, File: output, Size: b.Size(), SHA256: b.SHA256(), Checksum: checksumText(b)})
 			}
 			if output != "-" {
-				a.printf("wrote %s: %s, sha256 %s verified\n", output, humanBytes(b.Size()), b.SHA256())
+				a.printf("wrote %s: %s, checksum %s verified\n", output, humanBytes(b.Size()), checksumText(b))
 			}
 			return nil
 		}),

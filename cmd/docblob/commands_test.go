@@ -40,8 +40,8 @@ func testCommands(t *testing.T, b backend) {
 	if d["partition"] != "acme" || d["sort"] != "2026-001" || d["revision"] == "" {
 		t.Errorf("put --json: key or revision: %v", d)
 	}
-	if got := field(t, d, "attachments", "pdf", "sha256"); got != sha256Hex(pdf) {
-		t.Errorf("put: sha256 %v, want %s", got, sha256Hex(pdf))
+	if got := field(t, d, "attachments", "pdf", "checksum"); got != crc32cText(pdf) {
+		t.Errorf("put: checksum %v, want %s", got, crc32cText(pdf))
 	}
 	if got := field(t, d, "attachments", "pdf", "size").(json.Number).String(); got != "300000" {
 		t.Errorf("put: size %v", got)
@@ -68,7 +68,7 @@ func testCommands(t *testing.T, b backend) {
 	// stat shows both, in text and JSON.
 	r = c.ok("stat", "acme", "2026-001")
 	wantContains(t, "stat", r.stdout, `document  ("acme", "2026-001")`, `title: "March"`,
-		"big: 123456789012345678901234567890", "sha256        "+sha256Hex(pdf), "name          march.pdf", "metadata      origin=scanner")
+		"big: 123456789012345678901234567890", "crc32c        "+strings.TrimPrefix(crc32cText(pdf), "crc32c:"), "name          march.pdf", "metadata      origin=scanner")
 	if r.stderr != "" {
 		t.Errorf("stat wrote on stderr: %s", r.stderr)
 	}
@@ -138,7 +138,7 @@ func testCommands(t *testing.T, b backend) {
 		t.Fatalf("get -o: %v, %d bytes", err, len(got))
 	}
 	l := ofType(r.lines(t), "download")
-	if len(l) != 1 || l[0]["file"] != out || l[0]["sha256"] != sha256Hex(pdf) || l[0]["field"] != "pdf" {
+	if len(l) != 1 || l[0]["file"] != out || l[0]["checksum"] != crc32cText(pdf) || l[0]["field"] != "pdf" {
 		t.Errorf("get --json: %s", r)
 	}
 	r = c.ok("get", "acme", "2026-001", "pdf", "-o", "-", "--no-progress")
@@ -272,7 +272,7 @@ func TestMemStore(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	if d := r.lines(t)[0]; field(t, d, "attachments", "note", "sha256") != sha256Hex([]byte("hello from stdin")) ||
+	if d := r.lines(t)[0]; field(t, d, "attachments", "note", "checksum") != crc32cText([]byte("hello from stdin")) ||
 		field(t, d, "attachments", "note", "content_type") != "text/plain; charset=utf-8" {
 		t.Errorf("put from stdin: %v", d)
 	}

@@ -101,14 +101,16 @@
 //	type "document" (ls, stat, put)
 //	    partition, sort ("" on partition-only stores), revision,
 //	    fields (every field but the key, revision and attachments),
-//	    attachments: {FIELD: {size, content_type, sha256, name, created,
+//	    attachments: {FIELD: {size, content_type, sha256 ("" unless the
+//	    checksum is a SHA-256), checksum ("crc32c:HEX", "crc64nvme:HEX"
+//	    or "sha256:HEX"), name, created,
 //	    etag, inline, key (the payload's storage key, "" if inline),
 //	    bucket ("" but on S3), metadata}}
 //	type "deleted" (rm)
 //	    partition, sort, existed, attachments (the fields whose payloads
 //	    were deleted)
 //	type "download" (get)
-//	    partition, sort, field, file, size, sha256 (verified)
+//	    partition, sort, field, file, size, sha256, checksum (verified)
 //	type "url" (url)
 //	    partition, sort, field, method (GET or PUT), url, expires, headers
 //	    (the headers a PUT must carry), token (PUT: commit with put ...
@@ -159,7 +161,7 @@
 //	                           retry), or the store's namespace belongs to another table
 //	6     invalid_argument     the store refused the request or the URL (bad key, parameter, value)
 //	7     permission_denied    the backend refused the credentials or the request
-//	8     too_large            a key, document or payload over the backend's limit
+//	8     too_large            a document or payload over the backend's limit
 //	9     corrupt              a payload does not match its recorded SHA-256 or size
 //	10    unimplemented        the backend cannot do it (signed URLs without sign_url)
 //	11    unavailable          the backend could not be reached or throttled: retry later

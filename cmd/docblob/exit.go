@@ -158,7 +158,7 @@ func advice(command string, code docblob.ErrorCode) string {
 	case docblob.PermissionDenied:
 		return "check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID...) and what they are allowed to do"
 	case docblob.TooLarge:
-		return "a key, document or payload exceeds the backend's limit: keep large data in attachments"
+		return "a document or payload exceeds the backend's limit: keep large data in attachments"
 	case docblob.Corrupt:
 		return "the payload does not match the SHA-256 recorded when it was stored; retry once (it may have been damaged on the way), then run `docblob check --verify` and restore it from a backup"
 	case docblob.Unimplemented:

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/docblob/docblob"
+	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/drivers/s3dynamo"
 	"github.com/docblob/docblob/internal/testservers"
 )
@@ -348,6 +349,12 @@ func randomFile(t *testing.T, name string, n int) (string, []byte) {
 		t.Fatal(err)
 	}
 	return p, data
+}
+
+// crc32cText returns the checksum text that docblob's default checksum,
+// CRC32C, records for b, as the CLI prints it.
+func crc32cText(b []byte) string {
+	return "crc32c:" + hex.EncodeToString(driver.CRC32C.Sum(b))
 }
 
 func sha256Hex(b []byte) string {

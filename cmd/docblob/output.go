@@ -33,7 +33,8 @@ type docLine struct {
 type attachmentJSON struct {
 	Size        int64             `json:"size"`
 	ContentType string            `json:"content_type"`
-	SHA256      string            `json:"sha256"`
+	SHA256      string            `json:"sha256"`   // "" unless the checksum is a SHA-256
+	Checksum    string            `json:"checksum"` // "ALGORITHM:HEX", such as "crc32c:1a2b3c4d"
 	Name        string            `json:"name"`
 	Created     string            `json:"created"` // RFC 3339, UTC
 	ETag        string            `json:"etag"`
@@ -41,6 +42,16 @@ type attachmentJSON struct {
 	Key         string            `json:"key"`    // the payload's storage key; "" if inline
 	Bucket      string            `json:"bucket"` // the S3 bucket; "" on other backends
 	Metadata    map[string]string `json:"metadata"`
+}
+
+// checksumText returns the checksum recorded for b as "ALGORITHM:HEX",
+// or "" for a blob that records none.
+func checksumText(b *docblob.Blob) string {
+	alg, sum := b.Checksum()
+	if alg == "" {
+		return ""
+	}
+	return string(alg) + ":" + sum
 }
 
 // blobJSON describes b.
@@ -54,7 +65,7 @@ func blobJSON(b *docblob.Blob) attachmentJSON {
 		created = t.UTC().Format(time.RFC3339Nano)
 	}
 	return attachmentJSON{
-		Size: b.Size(), ContentType: b.ContentType(), SHA256: b.SHA256(), Name: b.Name(),
+		Size: b.Size(), ContentType: b.ContentType(), SHA256: b.SHA256(), Checksum: checksumText(b), Name: b.Name(),
 		Created: created, ETag: b.ETag(), Inline: b.Inline(), Key: b.Key(), Bucket: b.Bucket(), Metadata: md,
 	}
 }
@@ -221,7 +232,8 @@ func (a *app) printDoc(d *document) error {
 		fmt.Fprintf(&b, "  %s\n", k)
 		fmt.Fprintf(&b, "    size          %s (%d bytes)\n", humanBytes(bl.Size()), bl.Size())
 		fmt.Fprintf(&b, "    content type  %s\n", bl.ContentType())
-		fmt.Fprintf(&b, "    sha256        %s\n", bl.SHA256())
+		alg, sum := bl.Checksum()
+		fmt.Fprintf(&b, "    %-13s %s\n", alg, sum)
 		if bl.Name() != "" {
 			fmt.Fprintf(&b, "    name          %s\n", bl.Name())
 		}

@@ -63,7 +63,7 @@ func BenchmarkOpenBlob(b *testing.B) {
 			b.SetBytes(int64(size.n))
 			b.ReportAllocs()
 			for b.Loop() {
-				rc, err := d.OpenBlob(ctx, "bench/x", 0, -1)
+				rc, err := d.OpenBlob(ctx, "bench/x", 0, -1, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

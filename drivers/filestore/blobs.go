@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -24,8 +23,7 @@ import (
 // be inspected (and, in the conformance suite, corrupted) in place. The
 // portable layer records the content type, size and checksum in the
 // document. The only metadata the driver keeps is a payload's SHA-256 when
-// a write computed or verified it (WriteOptions.RecordSHA256 or SHA256),
-// in a sidecar file beside the payload (see sidecarPrefix), so that
+// a write computed it (WriteOptions.Checksum SHA256), in a sidecar file beside the payload (see sidecarPrefix), so that
 // StatBlob can report it.
 //
 // A sidecar is written (to a temporary file, synced, renamed, and its
@@ -57,19 +55,18 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-type writerOnly struct{ io.Writer }
-
 // WriteBlob streams r into a temporary file beside the payload's final
 // name, syncs it, and links it into place, so the payload appears whole or
 // not at all. Linking (rather than renaming) never replaces a file: a key
 // that already holds a payload fails with an error that ErrorCode maps to
 // AlreadyExists, and the existing payload is untouched. On file systems
 // without hard links it falls back to a rename after checking that the
-// name is free. If opts gives a size or SHA-256, the payload must match it
-// (InvalidArgument or Corrupt otherwise, and nothing is stored). If opts
-// asks to record the SHA-256 (RecordSHA256), or gives one that the write
-// verified, the checksum is computed as the payload is copied and kept in
-// a sidecar, written before the payload is linked, for StatBlob.
+// name is free. The checksum of opts.Checksum's algorithm is computed as
+// the payload is copied and reported. If opts gives a size or a checksum
+// (Sum), the payload must match it (InvalidArgument or Corrupt otherwise,
+// and nothing is stored). A SHA-256 (a store whose checksum is SHA-256,
+// or a localsign upload) is also kept in a sidecar, written before the
+// payload is linked, for StatBlob; CRCs are not kept.
 func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *driver.WriteOptions) (*driver.BlobAttrs, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -89,12 +86,13 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 			_ = d.root.Remove(tmp)
 		}
 	}()
-	var w io.Writer = writerOnly{f} // hide ReadFrom, which would allocate its own buffer
-	var h hash.Hash
-	if opts != nil && (opts.RecordSHA256 || opts.SHA256 != nil) {
-		h = sha256.New()
-		w = io.MultiWriter(f, h)
+	alg := opts.Algorithm()
+	h := alg.New()
+	if h == nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: unknown checksum algorithm %q", errInvalid, alg)
 	}
+	w := io.MultiWriter(f, h) // hides the file's ReadFrom, which would allocate its own buffer
 	bufp := copyBufs.Get().(*[]byte)
 	n, err := io.CopyBuffer(w, ctxReader{ctx, r}, *bufp)
 	copyBufs.Put(bufp)
@@ -103,7 +101,7 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 		return nil, err
 	}
 	var fi fs.FileInfo
-	if h != nil {
+	if alg == driver.SHA256 {
 		// The modification time the sidecar binds to: the last write's.
 		if fi, err = f.Stat(); err != nil {
 			f.Close()
@@ -116,18 +114,16 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	if opts != nil && opts.Size >= 0 && n != opts.Size {
 		return nil, fmt.Errorf("%w: payload is %d bytes, %d announced", errInvalid, n, opts.Size)
 	}
-	var sum []byte
-	if h != nil {
-		sum = h.Sum(nil)
-		if opts.SHA256 != nil && !bytes.Equal(sum, opts.SHA256) {
-			return nil, fmt.Errorf("%w: payload does not match the announced SHA-256", errCorrupt)
-		}
+	sum := h.Sum(nil)
+	if opts != nil && opts.Sum != nil && !bytes.Equal(sum, opts.Sum) {
+		return nil, fmt.Errorf("%w: payload does not match the announced %s", errCorrupt, alg)
 	}
+	attrs := &driver.BlobAttrs{Checksum: driver.Checksum{Algorithm: alg, Sum: sum}}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	side := ""
-	if sum != nil {
+	if alg == driver.SHA256 {
 		// Keys are fresh by contract; checking first keeps a misused key
 		// from having its payload's sidecar replaced.
 		if _, err := d.root.Lstat(path); err == nil {
@@ -154,7 +150,7 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	}
 	committed = true
 	_ = d.root.Remove(tmp)
-	return &driver.BlobAttrs{}, nil
+	return attrs, nil
 }
 
 // writeSidecar makes data the content of the sidecar at side, atomically
@@ -269,7 +265,10 @@ func (d *Driver) commitNew(tmp, path string) error {
 // OpenBlob returns a reader for a range of a payload. It reads with pread
 // from one open file, so a payload removed while being read stays readable
 // to the end.
-func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+//
+// The portable layer verifies the checksum (BlobReader.Verified is
+// false): a file system keeps none that it checks on read.
+func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64, _ *driver.OpenOptions) (*driver.BlobReader, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -290,7 +289,7 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64)
 	if length >= 0 && length < n {
 		n = length
 	}
-	return &blobReader{ctx: ctx, f: f, r: io.NewSectionReader(f, offset, n)}, nil
+	return &driver.BlobReader{ReadCloser: &blobReader{ctx: ctx, f: f, r: io.NewSectionReader(f, offset, n)}}, nil
 }
 
 type blobReader struct {
@@ -333,7 +332,11 @@ func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, er
 	if err != nil {
 		return nil, err
 	}
-	return &driver.BlobInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), SHA256: sum}, nil
+	info := &driver.BlobInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}
+	if sum != nil {
+		info.Checksum = driver.Checksum{Algorithm: driver.SHA256, Sum: sum}
+	}
+	return info, nil
 }
 
 // DeleteBlob removes a payload, then its checksum sidecar if it has one

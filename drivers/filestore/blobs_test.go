@@ -25,7 +25,7 @@ func writeBlob(t *testing.T, d *Driver, key string, data []byte) {
 
 func readBlob(t *testing.T, d *Driver, key string, off, n int64) ([]byte, error) {
 	t.Helper()
-	r, err := d.OpenBlob(context.Background(), key, off, n)
+	r, err := d.OpenBlob(context.Background(), key, off, n, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func TestBlobReaderObservesContext(t *testing.T) {
 	d := newTestDriver(t, nil)
 	writeBlob(t, d, "k", make([]byte, 100))
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := d.OpenBlob(ctx, "k", 0, -1)
+	r, err := d.OpenBlob(ctx, "k", 0, -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +138,11 @@ func TestBlobWriteAborts(t *testing.T) {
 		t.Errorf("cancel: %v", err)
 	}
 	sum := sha256.Sum256([]byte("right"))
-	_, err := d.WriteBlob(context.Background(), "a/d", strings.NewReader("wrong"), &driver.WriteOptions{Size: -1, SHA256: sum[:]})
+	_, err := d.WriteBlob(context.Background(), "a/d", strings.NewReader("wrong"), &driver.WriteOptions{Size: -1, Checksum: driver.SHA256, Sum: sum[:]})
 	wantCode(t, "checksum mismatch", err, driver.Corrupt)
 	_, err = d.WriteBlob(context.Background(), "a/e", strings.NewReader("four"), &driver.WriteOptions{Size: 5})
 	wantCode(t, "size mismatch", err, driver.InvalidArgument)
-	if _, err := d.WriteBlob(context.Background(), "a/f", strings.NewReader("right"), &driver.WriteOptions{Size: 5, SHA256: sum[:]}); err != nil {
+	if _, err := d.WriteBlob(context.Background(), "a/f", strings.NewReader("right"), &driver.WriteOptions{Size: 5, Checksum: driver.SHA256, Sum: sum[:]}); err != nil {
 		t.Errorf("matching checksum and size: %v", err)
 	}
 	for _, k := range []string{"a/b", "a/c", "a/d", "a/e"} {
@@ -375,7 +375,7 @@ func statSum(t *testing.T, d *Driver, key string) []byte {
 	if err != nil {
 		t.Fatalf("stat %q: %v", key, err)
 	}
-	return info.SHA256
+	return info.Checksum.Sum
 }
 
 func TestStatBlob(t *testing.T) {
@@ -397,11 +397,11 @@ func TestStatBlob(t *testing.T) {
 	}{
 		{"plain/a", &driver.WriteOptions{Size: -1}, nil},
 		{"plain/nil-options", nil, nil},
-		{"record/a", &driver.WriteOptions{Size: -1, RecordSHA256: true}, sum[:]},
-		{"record/known-size", &driver.WriteOptions{Size: int64(len(data)), RecordSHA256: true}, sum[:]},
-		{"record/" + long, &driver.WriteOptions{Size: -1, RecordSHA256: true}, sum[:]},
-		{"verified/a", &driver.WriteOptions{Size: -1, SHA256: sum[:]}, sum[:]},
-		{"verified/and-recorded", &driver.WriteOptions{Size: -1, SHA256: sum[:], RecordSHA256: true}, sum[:]},
+		{"record/a", &driver.WriteOptions{Size: -1, Checksum: driver.SHA256}, sum[:]},
+		{"record/known-size", &driver.WriteOptions{Size: int64(len(data)), Checksum: driver.SHA256}, sum[:]},
+		{"record/" + long, &driver.WriteOptions{Size: -1, Checksum: driver.SHA256}, sum[:]},
+		{"verified/a", &driver.WriteOptions{Size: -1, Checksum: driver.SHA256, Sum: sum[:]}, sum[:]},
+		{"verified/and-recorded", &driver.WriteOptions{Size: -1, Checksum: driver.SHA256, Sum: sum[:]}, sum[:]},
 	}
 	before := time.Now().Add(-time.Second)
 	for _, c := range cases {
@@ -420,8 +420,8 @@ func TestStatBlob(t *testing.T) {
 			if info.Key != c.key || info.Size != int64(len(data)) || info.ModTime.Before(before) || info.ModTime.After(time.Now().Add(time.Second)) || info.ContentType != "" {
 				t.Errorf("%s: stat %q = %+v", when, c.key, info)
 			}
-			if !bytes.Equal(info.SHA256, c.want) || (info.SHA256 == nil) != (c.want == nil) {
-				t.Errorf("%s: stat %q: SHA256 %x, want %x", when, c.key, info.SHA256, c.want)
+			if !bytes.Equal(info.Checksum.Sum, c.want) || (info.Checksum.Sum == nil) != (c.want == nil) {
+				t.Errorf("%s: stat %q: SHA256 %x, want %x", when, c.key, info.Checksum.Sum, c.want)
 			}
 		}
 	}
@@ -466,12 +466,12 @@ func TestStatBlob(t *testing.T) {
 
 	// A refused write leaves neither payload nor sidecar.
 	bad := sha256.Sum256([]byte("other"))
-	_, err = d.WriteBlob(ctx, "record/bad", bytes.NewReader(data), &driver.WriteOptions{Size: -1, SHA256: bad[:], RecordSHA256: true})
+	_, err = d.WriteBlob(ctx, "record/bad", bytes.NewReader(data), &driver.WriteOptions{Size: -1, Checksum: driver.SHA256, Sum: bad[:]})
 	wantCode(t, "write with a wrong SHA-256", err, driver.Corrupt)
-	_, err = d.WriteBlob(ctx, "record/short", bytes.NewReader(data), &driver.WriteOptions{Size: 7, RecordSHA256: true})
+	_, err = d.WriteBlob(ctx, "record/short", bytes.NewReader(data), &driver.WriteOptions{Size: 7, Checksum: driver.SHA256})
 	wantCode(t, "write with a wrong size", err, driver.InvalidArgument)
 	// A second write to a used key fails and keeps the first's checksum.
-	_, err = d.WriteBlob(ctx, "record/a", strings.NewReader("other"), &driver.WriteOptions{Size: -1, RecordSHA256: true})
+	_, err = d.WriteBlob(ctx, "record/a", strings.NewReader("other"), &driver.WriteOptions{Size: -1, Checksum: driver.SHA256})
 	wantCode(t, "overwrite", err, driver.AlreadyExists)
 	if got := statSum(t, d, "record/a"); !bytes.Equal(got, sum[:]) {
 		t.Errorf("after a refused overwrite: SHA256 %x", got)
@@ -511,9 +511,15 @@ func TestStatBlobNeverWrong(t *testing.T) {
 	data := []byte("the payload")
 	sum := sha256.Sum256(data)
 	other := sha256.Sum256([]byte("other"))
+	alg := func(record bool) driver.ChecksumAlgorithm {
+		if record {
+			return driver.SHA256
+		}
+		return driver.CRC32C
+	}
 	write := func(k string, record bool) (path, side string) {
 		t.Helper()
-		if _, err := d.WriteBlob(ctx, k, bytes.NewReader(data), &driver.WriteOptions{Size: -1, RecordSHA256: record}); err != nil {
+		if _, err := d.WriteBlob(ctx, k, bytes.NewReader(data), &driver.WriteOptions{Size: -1, Checksum: alg(record)}); err != nil {
 			t.Fatal(err)
 		}
 		path = joinPath(blobComponents(k))

@@ -99,9 +99,11 @@
 // hold the payload's bytes and nothing else; metadata (content type,
 // checksum) is in the document, kept by the portable layer.
 //
-// A payload written with driver.WriteOptions.RecordSHA256, or with a
-// WriteOptions.SHA256 that the write verified, also has a checksum
-// sidecar: the payload file's name with the prefix ".sha256-", in the same
+// A payload written with driver.WriteOptions.Checksum SHA256 (by a store
+// whose checksum is SHA-256, or a localsign upload) also has a checksum
+// sidecar; a CRC that WriteBlob computes is reported to the portable
+// layer, which records it in the document, and not kept. The sidecar is
+// the payload file's name with the prefix ".sha256-", in the same
 // directory. Like temporary files, its name starts with '.', which no
 // key's encoding does, so it can never be taken for a payload and is
 // invisible to ListBlobs and every read; it stays under 143 bytes. It is a
@@ -112,7 +114,7 @@
 // sidecar parses and its size, time and inode match the payload file's;
 // otherwise (no sidecar, a malformed or stale one, a payload file
 // replaced or rewritten behind the driver's back, a copy of the directory
-// that renumbered inodes) SHA256 is nil rather than a wrong checksum. (Like S3, the driver
+// that renumbered inodes) Checksum is zero rather than a wrong checksum. (Like S3, the driver
 // cannot notice bytes changed in place that keep the file's size and
 // time, as the conformance suite's CorruptBlob may.) StatBlob's ContentType is always "". The sidecar is
 // made durable before the payload is linked into place, so a crash never

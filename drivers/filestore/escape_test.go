@@ -200,7 +200,7 @@ func TestConfinement(t *testing.T) {
 		}
 		// Payloads: the trick as key, list prefix and page token.
 		data := []byte("payload of " + k)
-		_, err := d.WriteBlob(ctx, k, bytes.NewReader(data), &driver.WriteOptions{Size: -1, RecordSHA256: true})
+		_, err := d.WriteBlob(ctx, k, bytes.NewReader(data), &driver.WriteOptions{Size: -1, Checksum: driver.SHA256})
 		planted := k == "evil/x" || k == "evilfile"
 		switch {
 		case k == "" || len(k) > MaxBlobKeyBytes:
@@ -219,7 +219,7 @@ func TestConfinement(t *testing.T) {
 			}
 			sum := sha256.Sum256(data)
 			info, err := d.StatBlob(ctx, k)
-			if err != nil || info.Key != k || info.Size != int64(len(data)) || !bytes.Equal(info.SHA256, sum[:]) {
+			if err != nil || info.Key != k || info.Size != int64(len(data)) || !bytes.Equal(info.Checksum.Sum, sum[:]) {
 				t.Errorf("stat blob %q: %+v %v", k, info, err)
 			}
 		}

@@ -3,9 +3,7 @@ package memstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"hash"
 	"io"
 	"slices"
 	"strings"
@@ -23,10 +21,10 @@ type blob struct {
 	size        int64
 	contentType string
 	modTime     time.Time
-	// sha256 is the payload's SHA-256 if it was computed or verified as
-	// the payload was written (WriteOptions.RecordSHA256 or SHA256), else
-	// nil.
-	sha256 []byte
+	// sum is the payload's checksum, of the algorithm its write asked
+	// for, computed as it was written; zero for a payload replaced
+	// behind the driver's back (replaceBlobData).
+	sum driver.Checksum
 }
 
 // chunkSize is the size of the chunks of a payload whose size is unknown.
@@ -133,26 +131,24 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	if opts != nil {
 		o = *opts
 	}
-	var src io.Reader = &ctxReader{ctx: ctx, r: r}
-	// Hash while copying, and only when asked to keep or verify a
-	// checksum: a plain write costs no hashing.
-	var h hash.Hash
-	if o.RecordSHA256 || o.SHA256 != nil {
-		h = sha256.New()
-		src = io.TeeReader(src, h)
+	// Hash while copying: the checksum is reported, and kept for
+	// StatBlob, as S3 keeps the checksum of an upload.
+	alg := o.Algorithm()
+	h := alg.New()
+	if h == nil {
+		return nil, &driver.Error{Code: driver.InvalidArgument, Err: fmt.Errorf("memstore: unknown checksum algorithm %q", alg)}
 	}
+	src := io.TeeReader(&ctxReader{ctx: ctx, r: r}, h)
 	chunks, n, err := readChunks(src, o.Size)
 	if err != nil {
 		return nil, err
 	}
-	b := &blob{chunks: chunks, size: n, contentType: o.ContentType, modTime: d.now()}
-	if h != nil {
-		b.sha256 = h.Sum(nil)
-		// As S3 does with a checksum it is given: a source whose bytes
-		// changed since they were hashed is refused, and nothing stored.
-		if o.SHA256 != nil && !bytes.Equal(b.sha256, o.SHA256) {
-			return nil, errCorrupt
-		}
+	b := &blob{chunks: chunks, size: n, contentType: o.ContentType, modTime: d.now(),
+		sum: driver.Checksum{Algorithm: alg, Sum: h.Sum(nil)}}
+	// As S3 does with a checksum it is given: a source whose bytes
+	// changed since they were hashed is refused, and nothing stored.
+	if o.Sum != nil && !bytes.Equal(b.sum.Sum, o.Sum) {
+		return nil, errCorrupt
 	}
 	d.st.mu.Lock()
 	defer d.st.mu.Unlock()
@@ -160,11 +156,13 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 		return nil, errBlobExists
 	}
 	d.st.blobs[key] = b
-	return &driver.BlobAttrs{}, nil
+	return &driver.BlobAttrs{Checksum: driver.Checksum{Algorithm: alg, Sum: bytes.Clone(b.sum.Sum)}}, nil
 }
 
-// OpenBlob implements driver.Driver.
-func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+// OpenBlob implements driver.Driver. The portable layer verifies the
+// checksum (BlobReader.Verified is false), as a memory store keeps no
+// checksum it checks on read.
+func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64, _ *driver.OpenOptions) (*driver.BlobReader, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
@@ -174,12 +172,11 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64)
 	if b == nil {
 		return nil, errNotFound
 	}
-	return io.NopCloser(&ctxReader{ctx: ctx, r: b.reader(min(offset, b.size), length)}), nil
+	return &driver.BlobReader{ReadCloser: io.NopCloser(&ctxReader{ctx: ctx, r: b.reader(min(offset, b.size), length)})}, nil
 }
 
-// StatBlob implements driver.Driver. SHA256 is reported for a payload
-// written with WriteOptions.RecordSHA256, or with a WriteOptions.SHA256
-// that the write verified; it is nil otherwise.
+// StatBlob implements driver.Driver. Checksum is the one computed as the
+// payload was written, of the algorithm its write asked for.
 func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
@@ -190,7 +187,7 @@ func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, er
 	if b == nil {
 		return nil, errNotFound
 	}
-	return &driver.BlobInfo{Key: key, Size: b.size, ModTime: b.modTime, SHA256: bytes.Clone(b.sha256), ContentType: b.contentType}, nil
+	return &driver.BlobInfo{Key: key, Size: b.size, ModTime: b.modTime, Checksum: driver.Checksum{Algorithm: b.sum.Algorithm, Sum: bytes.Clone(b.sum.Sum)}, ContentType: b.contentType}, nil
 }
 
 // DeleteBlob implements driver.Driver.
@@ -237,7 +234,7 @@ func (d *Driver) ListBlobs(ctx context.Context, prefix, pageToken string) (*driv
 // replaceBlobData replaces the bytes of a stored payload behind docblob's
 // back, for tests of corruption detection. It fails if the key holds no
 // payload. The payload keeps its content type and modification time but
-// loses any recorded SHA-256, so that StatBlob never reports a checksum
+// loses its checksum, so that StatBlob never reports a checksum
 // that differs from the bytes.
 func (d *Driver) replaceBlobData(key string, data []byte) error {
 	d.st.mu.Lock()

@@ -64,11 +64,11 @@ func TestStatBlobSHA256(t *testing.T) {
 		opts *driver.WriteOptions
 		want []byte
 	}{
-		{"Plain", &driver.WriteOptions{Size: -1, ContentType: "text/plain"}, nil},
-		{"NilOptions", nil, nil},
-		{"Record", &driver.WriteOptions{Size: -1, RecordSHA256: true, ContentType: "text/plain"}, sum[:]},
-		{"RecordKnownSize", &driver.WriteOptions{Size: int64(len(data)), RecordSHA256: true}, sum[:]},
-		{"Verified", &driver.WriteOptions{Size: int64(len(data)), SHA256: sum[:]}, sum[:]},
+		{"Plain", &driver.WriteOptions{Size: -1, ContentType: "text/plain"}, driver.CRC32C.Sum(data)},
+		{"NilOptions", nil, driver.CRC32C.Sum(data)},
+		{"Record", &driver.WriteOptions{Size: -1, Checksum: driver.SHA256, ContentType: "text/plain"}, sum[:]},
+		{"RecordKnownSize", &driver.WriteOptions{Size: int64(len(data)), Checksum: driver.SHA256}, sum[:]},
+		{"Verified", &driver.WriteOptions{Size: int64(len(data)), Checksum: driver.SHA256, Sum: sum[:]}, sum[:]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			key := "k/" + tc.name
@@ -82,8 +82,8 @@ func TestStatBlobSHA256(t *testing.T) {
 			if info.Key != key || info.Size != int64(len(data)) || !info.ModTime.Equal(clock) {
 				t.Errorf("StatBlob = %+v, want key %q, size %d, mod time %v", info, key, len(data), clock)
 			}
-			if !bytes.Equal(info.SHA256, tc.want) || (tc.want == nil) != (info.SHA256 == nil) {
-				t.Errorf("SHA256 = %x, want %x", info.SHA256, tc.want)
+			if !bytes.Equal(info.Checksum.Sum, tc.want) || (tc.want == nil) != (info.Checksum.Sum == nil) {
+				t.Errorf("SHA256 = %x, want %x", info.Checksum.Sum, tc.want)
 			}
 			if tc.opts != nil && info.ContentType != tc.opts.ContentType {
 				t.Errorf("ContentType = %q, want %q", info.ContentType, tc.opts.ContentType)
@@ -92,7 +92,7 @@ func TestStatBlobSHA256(t *testing.T) {
 	}
 	t.Run("Mismatch", func(t *testing.T) {
 		bad := sha256.Sum256([]byte("other"))
-		_, err := d.WriteBlob(ctx, "k/bad", bytes.NewReader(data), &driver.WriteOptions{Size: -1, SHA256: bad[:], RecordSHA256: true})
+		_, err := d.WriteBlob(ctx, "k/bad", bytes.NewReader(data), &driver.WriteOptions{Size: -1, Checksum: driver.SHA256, Sum: bad[:]})
 		if d.ErrorCode(err) != driver.Corrupt {
 			t.Fatalf("WriteBlob with a wrong SHA-256: %v, want Corrupt", err)
 		}
@@ -108,7 +108,7 @@ func TestStatBlobSHA256(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.SHA256 != nil || info.Size != 7 {
+		if info.Checksum.Sum != nil || info.Size != 7 {
 			t.Errorf("after replaceBlobData: %+v, want size 7 and no SHA-256", info)
 		}
 	})

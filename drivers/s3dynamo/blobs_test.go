@@ -33,7 +33,7 @@ func payload(n int, seed uint64) []byte {
 
 func readBlob(ctx context.Context, t *testing.T, d *Driver, key string, off, n int64) []byte {
 	t.Helper()
-	r, err := d.OpenBlob(ctx, key, off, n)
+	r, err := d.OpenBlob(ctx, key, off, n, nil)
 	if err != nil {
 		t.Fatalf("OpenBlob(%q, %d, %d): %v", key, off, n, err)
 	}
@@ -53,7 +53,7 @@ func TestBlobRoundTrip(t *testing.T) {
 	ctx := testContext(t)
 	data := []byte("hello, blob store; ranged reads work")
 	attrs, err := f.drv.WriteBlob(ctx, "docs/a.txt", bytes.NewReader(data),
-		&driver.WriteOptions{ContentType: "text/plain; charset=utf-8", Size: int64(len(data)), SHA256: sha(data)})
+		&driver.WriteOptions{ContentType: "text/plain; charset=utf-8", Size: int64(len(data)), Checksum: driver.SHA256, Sum: sha(data)})
 	if err != nil {
 		t.Fatalf("WriteBlob: %v", err)
 	}
@@ -88,7 +88,7 @@ func TestBlobRoundTrip(t *testing.T) {
 	if err := f.drv.DeleteBlob(ctx, "docs/a.txt"); err != nil {
 		t.Fatalf("DeleteBlob: %v", err)
 	}
-	_, err = f.drv.OpenBlob(ctx, "docs/a.txt", 0, -1)
+	_, err = f.drv.OpenBlob(ctx, "docs/a.txt", 0, -1, nil)
 	wantCode(t, f.drv, err, driver.NotFound)
 	if err := f.drv.DeleteBlob(ctx, "docs/a.txt"); err != nil {
 		t.Errorf("DeleteBlob of a missing payload: %v", err)
@@ -99,7 +99,7 @@ func TestEmptyBlob(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	ctx := testContext(t)
-	if _, err := f.drv.WriteBlob(ctx, "empty", strings.NewReader(""), &driver.WriteOptions{ContentType: "application/octet-stream", Size: 0, SHA256: sha(nil)}); err != nil {
+	if _, err := f.drv.WriteBlob(ctx, "empty", strings.NewReader(""), &driver.WriteOptions{ContentType: "application/octet-stream", Size: 0, Checksum: driver.SHA256, Sum: sha(nil)}); err != nil {
 		t.Fatalf("WriteBlob: %v", err)
 	}
 	page, err := f.drv.ListBlobs(ctx, "", "")
@@ -119,7 +119,7 @@ func TestMultipartBlob(t *testing.T) {
 	// parts goes up as a multipart upload. Its whole SHA-256 may be known,
 	// but a multipart upload cannot use it as the object's checksum (S3
 	// checksums each part).
-	attrs, err := f.drv.WriteBlob(ctx, "big", io.MultiReader(bytes.NewReader(data)), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(len(data)), SHA256: sha(data)})
+	attrs, err := f.drv.WriteBlob(ctx, "big", io.MultiReader(bytes.NewReader(data)), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(len(data)), Checksum: driver.SHA256, Sum: sha(data)})
 	if err != nil {
 		t.Fatalf("WriteBlob: %v", err)
 	}
@@ -266,7 +266,7 @@ func TestWriteBlobChecksumMismatch(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := testContext(t)
 	data := []byte("the real content")
-	_, err := f.drv.WriteBlob(ctx, "bad", bytes.NewReader(data), &driver.WriteOptions{ContentType: "text/plain", Size: int64(len(data)), SHA256: sha([]byte("other content"))})
+	_, err := f.drv.WriteBlob(ctx, "bad", bytes.NewReader(data), &driver.WriteOptions{ContentType: "text/plain", Size: int64(len(data)), Checksum: driver.SHA256, Sum: sha([]byte("other content"))})
 	if err == nil {
 		t.Fatal("WriteBlob with a wrong SHA-256 succeeded")
 	}
@@ -492,7 +492,7 @@ func TestSinglePutWithChecksum(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.PartSize = MinPartSize })
 	ctx := testContext(t)
 	data := payload(MinPartSize+777, 2)
-	if _, err := f.drv.WriteBlob(ctx, "one", bytes.NewReader(data), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(len(data)), SHA256: sha(data)}); err != nil {
+	if _, err := f.drv.WriteBlob(ctx, "one", bytes.NewReader(data), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(len(data)), Checksum: driver.SHA256, Sum: sha(data)}); err != nil {
 		t.Fatalf("WriteBlob: %v", err)
 	}
 	reqs := f.wire.requests()
@@ -512,11 +512,11 @@ func TestSinglePutWithChecksum(t *testing.T) {
 	}
 	// A wrong checksum is rejected by the server and leaves nothing.
 	bad := sha([]byte("other"))
-	_, err := f.drv.WriteBlob(ctx, "bad", bytes.NewReader(data), &driver.WriteOptions{Size: int64(len(data)), SHA256: bad})
+	_, err := f.drv.WriteBlob(ctx, "bad", bytes.NewReader(data), &driver.WriteOptions{Size: int64(len(data)), Checksum: driver.SHA256, Sum: bad})
 	if err == nil {
 		t.Fatal("a payload with a wrong checksum was stored")
 	}
-	if _, err := f.drv.OpenBlob(ctx, "bad", 0, -1); errorCode(err) != driver.NotFound {
+	if _, err := f.drv.OpenBlob(ctx, "bad", 0, -1, nil); errorCode(err) != driver.NotFound {
 		t.Errorf("after a rejected upload: %v, want NotFound", err)
 	}
 }

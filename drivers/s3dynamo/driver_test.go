@@ -34,7 +34,7 @@ func TestRequestCounts(t *testing.T) {
 		requests int
 	}{
 		{"WriteBlob", func() error {
-			_, err := f.drv.WriteBlob(ctx, "p/1", bytes.NewReader(data), &driver.WriteOptions{ContentType: "text/plain", Size: int64(len(data)), SHA256: sha(data)})
+			_, err := f.drv.WriteBlob(ctx, "p/1", bytes.NewReader(data), &driver.WriteOptions{ContentType: "text/plain", Size: int64(len(data)), Checksum: driver.SHA256, Sum: sha(data)})
 			return err
 		}, "s3", http.MethodPut, 1},
 		{"WriteBlob (size unknown)", func() error {
@@ -58,7 +58,7 @@ func TestRequestCounts(t *testing.T) {
 			return err
 		}, "dynamodb", http.MethodPost, 1},
 		{"OpenBlob", func() error {
-			r, err := f.drv.OpenBlob(ctx, "p/1", 0, -1)
+			r, err := f.drv.OpenBlob(ctx, "p/1", 0, -1, nil)
 			if err == nil {
 				_, err = io.ReadAll(r)
 				r.Close()
@@ -66,7 +66,7 @@ func TestRequestCounts(t *testing.T) {
 			return err
 		}, "s3", http.MethodGet, 1},
 		{"OpenBlob (range)", func() error {
-			r, err := f.drv.OpenBlob(ctx, "p/1", 2, 3)
+			r, err := f.drv.OpenBlob(ctx, "p/1", 2, 3, nil)
 			if err == nil {
 				_, err = io.ReadAll(r)
 				r.Close()
@@ -108,19 +108,19 @@ func TestItemLayout(t *testing.T) {
 	ctx := testContext(t)
 	data := []byte("%PDF-1.7 ...")
 	sum := sha256.Sum256(data)
-	attrs, err := f.drv.WriteBlob(ctx, "invoices/acme/2026-001/pdf/01J", bytes.NewReader(data), &driver.WriteOptions{ContentType: "application/pdf", Size: int64(len(data)), SHA256: sum[:]})
+	attrs, err := f.drv.WriteBlob(ctx, "invoices/acme/2026-001/pdf/01J", bytes.NewReader(data), &driver.WriteOptions{ContentType: "application/pdf", Size: int64(len(data)), Checksum: driver.SHA256, Sum: sum[:]})
 	if err != nil {
 		t.Fatal(err)
 	}
 	created := time.Date(2026, 3, 31, 9, 15, 0, 0, time.UTC)
 	ref := &attach.Ref{
 		Bucket: f.drv.Info().Container, Key: "invoices/acme/2026-001/pdf/01J", Size: int64(len(data)),
-		ContentType: "application/pdf", SHA256: sum[:], ETag: attrs.ETag, Name: "march.pdf",
+		ContentType: "application/pdf", Checksum: driver.Checksum{Algorithm: driver.SHA256, Sum: sum[:]}, ETag: attrs.ETag, Name: "march.pdf",
 		Created: created, Metadata: map[string]string{"origin": "scanner"},
 	}
 	d := doc("acme", "2026-001", "0f8e2c1a", map[string]any{
 		"title": "March", "total": 1234.5, "pdf": ref.Encode(),
-		"logo": (&attach.Ref{Size: 3, ContentType: "image/png", SHA256: sum[:], Created: created, Inline: []byte("png"), IsInline: true}).Encode(),
+		"logo": (&attach.Ref{Size: 3, ContentType: "image/png", Checksum: driver.Checksum{Algorithm: driver.SHA256, Sum: sum[:]}, Created: created, Inline: []byte("png"), IsInline: true}).Encode(),
 	})
 	if _, err := f.drv.PutDocument(ctx, d, driver.Condition{}); err != nil {
 		t.Fatal(err)

@@ -33,6 +33,10 @@ func newCoded(code driver.ErrorCode, msg string, err error) error {
 
 func invalidf(msg string) error { return newCoded(driver.InvalidArgument, msg, nil) }
 
+// sdkChecksumMismatch begins the message of the AWS SDK's error for a
+// response body that does not match the checksum S3 sent with it.
+const sdkChecksumMismatch = "checksum did not match: algorithm"
+
 // errorCode classifies an error returned by the driver, the SDK or gocloud.
 func errorCode(err error) driver.ErrorCode {
 	if err == nil {
@@ -43,6 +47,12 @@ func errorCode(err error) driver.ErrorCode {
 	var c driver.ErrorCode
 	if errors.As(err, &c) {
 		return c
+	}
+	// The SDK's validation of a read against the checksum S3 holds
+	// (see OpenBlob) fails the read at its end with an unexported error
+	// type; its message is the SDK's contract.
+	if strings.Contains(err.Error(), sdkChecksumMismatch) {
+		return driver.Corrupt
 	}
 	// The portable layer treats context errors itself. The SDK wraps them in
 	// its own errors (smithy.CanceledError, RequestSendError), which unwrap

@@ -99,7 +99,7 @@ func TestMissingBucket(t *testing.T) {
 	defer d.Close()
 	_, err = d.WriteBlob(ctx, "k", strings.NewReader("x"), &driver.WriteOptions{ContentType: "text/plain", Size: -1})
 	wantCode(t, d, err, driver.NotFound)
-	_, err = d.OpenBlob(ctx, "k", 0, -1)
+	_, err = d.OpenBlob(ctx, "k", 0, -1, nil)
 	wantCode(t, d, err, driver.NotFound)
 	_, err = d.ListBlobs(ctx, "", "")
 	wantCode(t, d, err, driver.NotFound)
@@ -131,7 +131,7 @@ func TestWrongCredentials(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, werr := d.WriteBlob(ctx, "k2", strings.NewReader("x"), &driver.WriteOptions{ContentType: "text/plain", Size: -1})
-		_, oerr := d.OpenBlob(ctx, "k", 0, -1)
+		_, oerr := d.OpenBlob(ctx, "k", 0, -1, nil)
 		_, lerr := d.ListBlobs(ctx, "", "")
 		derr := d.DeleteBlob(ctx, "k")
 		for op, err := range map[string]error{"WriteBlob": werr, "OpenBlob": oerr, "ListBlobs": lerr, "DeleteBlob": derr} {
@@ -187,7 +187,7 @@ func TestUnreachableEndpoint(t *testing.T) {
 			return err
 		},
 		"OpenBlob": func(ctx context.Context) error {
-			_, err := d.OpenBlob(ctx, "k", 0, -1)
+			_, err := d.OpenBlob(ctx, "k", 0, -1, nil)
 			return err
 		},
 		"DeleteBlob": func(ctx context.Context) error { return d.DeleteBlob(ctx, "k") },

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"hash"
 	"io"
 	"slices"
 	"sync"
@@ -113,12 +114,26 @@ func (p *partPool) put(b *[]byte) {
 // multipart uploads a payload of more than one part. first and second
 // hold its first two parts (n1 and n2 bytes); more says whether r has
 // more after them.
+//
+// With a CRC, the upload has a full-object checksum of that algorithm
+// (ChecksumType FULL_OBJECT): each part carries its CRC, computed by the
+// goroutine that sends it, and the completion the CRC of the whole,
+// combined from the parts'. With SHA-256, which S3 keeps for whole
+// objects only, the parts carry CRC32Cs (a composite checksum) and the
+// payload's SHA-256 is computed here as the parts are read.
 func (d *Driver) multipart(ctx context.Context, obj object, r io.Reader, first *[]byte, n1 int, second *[]byte, n2 int, more bool) (*driver.BlobAttrs, error) {
 	in := &s3.CreateMultipartUploadInput{
 		Bucket:            aws.String(d.opts.Bucket),
 		Key:               aws.String(obj.key),
 		ContentType:       aws.String(obj.contentType),
 		ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32c,
+	}
+	var sha hash.Hash
+	if obj.alg == driver.SHA256 {
+		sha = obj.alg.New()
+	} else {
+		in.ChecksumAlgorithm = s3Algorithm(obj.alg)
+		in.ChecksumType = s3types.ChecksumTypeFullObject
 	}
 	if d.opts.ServerSideEncryption != "" {
 		in.ServerSideEncryption = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
@@ -134,6 +149,7 @@ func (d *Driver) multipart(ctx context.Context, obj object, r io.Reader, first *
 		return nil, err
 	}
 	u := newPartUploader(ctx, d, obj, aws.ToString(created.UploadId))
+	u.sha = sha
 	u.send(1, first, n1)
 	u.send(2, second, n2)
 	var readErr error
@@ -164,15 +180,26 @@ type partUploader struct {
 	d        *Driver
 	obj      object
 	uploadID string
-	parent   context.Context // the caller's
-	ctx      context.Context // parent's child, canceled at the first failed part
-	cancel   context.CancelFunc
-	slots    chan struct{}
-	wg       sync.WaitGroup
+	// sha is the running SHA-256 of the parts sent so far, in order, for
+	// a payload recorded with SHA-256; nil for a CRC, which is combined
+	// from the parts' (sums).
+	sha    hash.Hash
+	parent context.Context // the caller's
+	ctx    context.Context // parent's child, canceled at the first failed part
+	cancel context.CancelFunc
+	slots  chan struct{}
+	wg     sync.WaitGroup
 
 	mu    sync.Mutex
 	err   error // the first failed part's
 	parts []s3types.CompletedPart
+	sums  map[int32]partSum // for a CRC: each part's
+}
+
+// partSum is a part's CRC and length.
+type partSum struct {
+	sum []byte
+	n   int64
 }
 
 func newPartUploader(ctx context.Context, d *Driver, obj object, uploadID string) *partUploader {
@@ -181,12 +208,16 @@ func newPartUploader(ctx context.Context, d *Driver, obj object, uploadID string
 		d: d, obj: obj, uploadID: uploadID,
 		parent: ctx, ctx: pctx, cancel: cancel,
 		slots: make(chan struct{}, d.opts.UploadConcurrency),
+		sums:  make(map[int32]partSum),
 	}
 }
 
 // send uploads part num (the first n bytes of buf) once a slot is free,
 // and returns buf to the pool when done.
 func (u *partUploader) send(num int32, buf *[]byte, n int) {
+	if u.sha != nil {
+		u.sha.Write((*buf)[:n]) // in order: send is called part after part
+	}
 	u.slots <- struct{}{}
 	u.wg.Add(1)
 	go func() {
@@ -195,14 +226,23 @@ func (u *partUploader) send(num int32, buf *[]byte, n int) {
 			<-u.slots
 			u.wg.Done()
 		}()
+		alg := u.obj.alg
+		if alg == driver.SHA256 {
+			alg = driver.CRC32C
+		}
+		part := (*buf)[:n]
+		sum := alg.Sum(part)
+		var c s3Checksums
+		c.set(driver.Checksum{Algorithm: alg, Sum: sum})
 		out, err := u.d.s3().UploadPart(u.ctx, &s3.UploadPartInput{
 			Bucket:            aws.String(u.d.opts.Bucket),
 			Key:               aws.String(u.obj.key),
 			UploadId:          aws.String(u.uploadID),
 			PartNumber:        aws.Int32(num),
-			Body:              bytes.NewReader((*buf)[:n]),
+			Body:              bytes.NewReader(part),
 			ContentLength:     aws.Int64(int64(n)),
-			ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32c,
+			ChecksumCRC32C:    c.crc32c,
+			ChecksumCRC64NVME: c.crc64nvme,
 		}, withPayloadHash(unsignedPayload))
 		u.mu.Lock()
 		defer u.mu.Unlock()
@@ -214,10 +254,12 @@ func (u *partUploader) send(num int32, buf *[]byte, n int) {
 			return
 		}
 		u.parts = append(u.parts, s3types.CompletedPart{
-			PartNumber:     aws.Int32(num),
-			ETag:           out.ETag,
-			ChecksumCRC32C: out.ChecksumCRC32C,
+			PartNumber:        aws.Int32(num),
+			ETag:              out.ETag,
+			ChecksumCRC32C:    c.crc32c,
+			ChecksumCRC64NVME: c.crc64nvme,
 		})
+		u.sums[num] = partSum{sum: sum, n: int64(n)}
 	}()
 }
 
@@ -241,14 +283,22 @@ func (u *partUploader) finish(readErr error) (*driver.BlobAttrs, error) {
 	}
 	if err == nil {
 		slices.SortFunc(u.parts, func(a, b s3types.CompletedPart) int { return cmp.Compare(*a.PartNumber, *b.PartNumber) })
-		out, cerr := u.d.s3().CompleteMultipartUpload(u.parent, &s3.CompleteMultipartUploadInput{
+		in := &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(u.d.opts.Bucket),
 			Key:             aws.String(u.obj.key),
 			UploadId:        aws.String(u.uploadID),
 			MultipartUpload: &s3types.CompletedMultipartUpload{Parts: u.parts},
-		})
+		}
+		sum := u.wholeSum()
+		if u.sha == nil {
+			var c s3Checksums
+			c.set(sum)
+			in.ChecksumCRC32C, in.ChecksumCRC64NVME = c.crc32c, c.crc64nvme
+			in.ChecksumType = s3types.ChecksumTypeFullObject
+		}
+		out, cerr := u.d.s3().CompleteMultipartUpload(u.parent, in)
 		if cerr == nil {
-			return &driver.BlobAttrs{ETag: aws.ToString(out.ETag)}, nil
+			return &driver.BlobAttrs{ETag: aws.ToString(out.ETag), Checksum: sum}, nil
 		}
 		// A completion whose response was lost (or that a retry
 		// repeated) may have stored the object.
@@ -260,6 +310,24 @@ func (u *partUploader) finish(readErr error) (*driver.BlobAttrs, error) {
 		return nil, u.parent.Err()
 	}
 	return nil, err
+}
+
+// wholeSum returns the payload's checksum: the running SHA-256, or the
+// parts' CRCs combined in order.
+func (u *partUploader) wholeSum() driver.Checksum {
+	if u.sha != nil {
+		return driver.Checksum{Algorithm: driver.SHA256, Sum: u.sha.Sum(nil)}
+	}
+	var sum []byte
+	for _, p := range u.parts {
+		ps := u.sums[*p.PartNumber]
+		if sum == nil {
+			sum = ps.sum
+			continue
+		}
+		sum = combineSums(u.obj.alg, sum, ps.sum, ps.n)
+	}
+	return driver.Checksum{Algorithm: u.obj.alg, Sum: sum}
 }
 
 // abort aborts the upload with a fresh context bounded by

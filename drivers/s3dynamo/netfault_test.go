@@ -480,9 +480,9 @@ func readState(ctx context.Context, store *docblob.Store, part, sk string) (stat
 		if err != nil {
 			return state{}, fmt.Errorf("reading %s: %w", name, err)
 		}
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); got != b.SHA256() || int64(len(data)) != b.Size() {
-			return state{}, fmt.Errorf("attachment %s: read %d bytes with SHA-256 %s, document records %d bytes, %s", name, len(data), got, b.Size(), b.SHA256())
+		alg, recorded := b.Checksum()
+		if got := hex.EncodeToString(driver.ChecksumAlgorithm(alg).Sum(data)); got != recorded || int64(len(data)) != b.Size() {
+			return state{}, fmt.Errorf("attachment %s: read %d bytes with %s %s, document records %d bytes, %s", name, len(data), alg, got, b.Size(), recorded)
 		}
 		st.files[name] = string(data)
 	}
@@ -728,8 +728,9 @@ func (e *nfEnv) testLatency(t *testing.T) {
 		_, err = io.Copy(h, r)
 		r.Close()
 		want := sha256.Sum256([]byte(v1.files["b"]))
-		if err != nil || !bytes.Equal(h.Sum(nil), want[:]) || got.B.SHA256() != hex.EncodeToString(want[:]) {
-			t.Fatalf("streaming read of b: err %v, SHA-256 %x, recorded %s, want %x", err, h.Sum(nil), got.B.SHA256(), want)
+		alg, recorded := got.B.Checksum()
+		if err != nil || !bytes.Equal(h.Sum(nil), want[:]) || recorded != hex.EncodeToString(driver.ChecksumAlgorithm(alg).Sum([]byte(v1.files["b"]))) {
+			t.Fatalf("streaming read of b: err %v, SHA-256 %x, recorded %s %s, want %x", err, h.Sum(nil), alg, recorded, want)
 		}
 		if st, err := readState(ctx, fs.store, part, sk); err != nil || !st.equal(v1) {
 			t.Fatalf("read back %v, %v; want %v", st, err, v1)

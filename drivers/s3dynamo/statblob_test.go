@@ -36,7 +36,7 @@ func TestFullObjectSHA256(t *testing.T) {
 		{"unpadded", aws.String(strings.TrimRight(b64, "=")), "", nil},
 		{"empty", aws.String(""), "", nil},
 	} {
-		got := fullObjectSHA256(c.checksum, c.typ)
+		got := (&s3Checksums{sha256: c.checksum, typ: c.typ}).fullObject(driver.SHA256)
 		if !bytes.Equal(got, c.want) || (got == nil) != (c.want == nil) {
 			t.Errorf("%s: %x, want %x", c.name, got, c.want)
 		}
@@ -58,20 +58,26 @@ func TestStatBlob(t *testing.T) {
 		data   []byte
 		stream bool
 		opts   *driver.WriteOptions
-		want   []byte
+		want   driver.Checksum
 	}{
 		// One PutObject carrying x-amz-checksum-sha256: S3 verified it.
-		{"known SHA-256", small, false, &driver.WriteOptions{Size: int64(len(small)), SHA256: smallSum[:], ContentType: "text/plain"}, smallSum[:]},
+		{"known SHA-256", small, false, &driver.WriteOptions{Size: int64(len(small)), Checksum: driver.SHA256, Sum: smallSum[:], ContentType: "text/plain"}, shaChecksum(smallSum[:])},
 		// Streamed, within one part, with the SHA-256 given: one
 		// PutObject with it too.
-		{"known SHA-256, streamed", small, true, &driver.WriteOptions{Size: int64(len(small)), SHA256: smallSum[:]}, smallSum[:]},
-		// A CRC32C only.
-		{"no SHA-256", small, true, &driver.WriteOptions{Size: -1}, nil},
-		// RecordSHA256 is ignored: S3 cannot compute one for a stream.
-		{"RecordSHA256", small, true, &driver.WriteOptions{Size: -1, RecordSHA256: true}, nil},
-		// A multipart upload has a composite checksum at best.
-		{"multipart, known SHA-256", large, true, &driver.WriteOptions{Size: int64(len(large)), SHA256: largeSum[:]}, nil},
-		{"multipart, RecordSHA256", large, true, &driver.WriteOptions{Size: -1, RecordSHA256: true}, nil},
+		{"known SHA-256, streamed", small, true, &driver.WriteOptions{Size: int64(len(small)), Checksum: driver.SHA256, Sum: smallSum[:]}, shaChecksum(smallSum[:])},
+		// The default, a CRC32C, which the driver computed and S3
+		// verified.
+		{"CRC32C", small, true, &driver.WriteOptions{Size: -1}, driver.Checksum{Algorithm: driver.CRC32C, Sum: driver.CRC32C.Sum(small)}},
+		{"CRC64NVME", small, true, &driver.WriteOptions{Size: -1, Checksum: driver.CRC64NVME}, driver.Checksum{Algorithm: driver.CRC64NVME, Sum: driver.CRC64NVME.Sum(small)}},
+		// A streamed SHA-256 within one part: the driver computes it
+		// from the part buffer and sends it.
+		{"streamed SHA-256", small, true, &driver.WriteOptions{Size: -1, Checksum: driver.SHA256}, shaChecksum(smallSum[:])},
+		// A multipart upload has a full-object CRC, and a composite
+		// checksum at best with SHA-256.
+		{"multipart, CRC32C", large, true, &driver.WriteOptions{Size: -1}, driver.Checksum{Algorithm: driver.CRC32C, Sum: driver.CRC32C.Sum(large)}},
+		{"multipart, CRC64NVME", large, true, &driver.WriteOptions{Size: -1, Checksum: driver.CRC64NVME}, driver.Checksum{Algorithm: driver.CRC64NVME, Sum: driver.CRC64NVME.Sum(large)}},
+		{"multipart, known SHA-256", large, true, &driver.WriteOptions{Size: int64(len(large)), Checksum: driver.SHA256, Sum: largeSum[:]}, driver.Checksum{}},
+		{"multipart, SHA-256", large, true, &driver.WriteOptions{Size: -1, Checksum: driver.SHA256}, driver.Checksum{}},
 	}
 	for i, c := range cases {
 		key := "stat/" + strings.ReplaceAll(c.name, " ", "-")
@@ -94,8 +100,8 @@ func TestStatBlob(t *testing.T) {
 		if info.Key != key || info.Size != int64(len(c.data)) || info.ModTime.Before(before) || info.ModTime.After(time.Now().Add(2*time.Second)) {
 			t.Errorf("%s: StatBlob = key %q, size %d, time %v", c.name, info.Key, info.Size, info.ModTime)
 		}
-		if !bytes.Equal(info.SHA256, c.want) || (info.SHA256 == nil) != (c.want == nil) {
-			t.Errorf("%s: SHA256 %x, want %x", c.name, info.SHA256, c.want)
+		if info.Checksum.Algorithm != c.want.Algorithm || !bytes.Equal(info.Checksum.Sum, c.want.Sum) {
+			t.Errorf("%s: Checksum %s, want %s", c.name, info.Checksum, c.want)
 		}
 		wantType := "application/octet-stream"
 		if c.opts.ContentType != "" {
@@ -191,10 +197,15 @@ func TestSignedURLPutChecksum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(info.SHA256, sum[:]) || info.Size != int64(len(data)) || info.ContentType != "text/plain" {
-		t.Errorf("StatBlob: SHA256 %x (want %x), size %d, type %q", info.SHA256, sum, info.Size, info.ContentType)
+	if !bytes.Equal(info.Checksum.Sum, sum[:]) || info.Size != int64(len(data)) || info.ContentType != "text/plain" {
+		t.Errorf("StatBlob: SHA256 %x (want %x), size %d, type %q", info.Checksum.Sum, sum, info.Size, info.ContentType)
 	}
 	if got := readBlob(ctx, t, f.drv, key, 0, -1); !bytes.Equal(got, data) {
 		t.Errorf("stored %q", got)
 	}
+}
+
+// shaChecksum returns a SHA-256 checksum.
+func shaChecksum(sum []byte) driver.Checksum {
+	return driver.Checksum{Algorithm: driver.SHA256, Sum: sum}
 }

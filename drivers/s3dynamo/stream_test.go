@@ -2,7 +2,6 @@ package s3dynamo
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"runtime"
@@ -82,7 +81,7 @@ func TestStreamLargePayload(t *testing.T) {
 		File *docblob.Blob `docstore:"file"`
 	}
 	src := io.LimitReader(&zeroesThenCounter{}, size)
-	want := sha256.New()
+	want := driver.CRC32C.New() // the default checksum, a full-object CRC combined from the parts'
 	in := &doc{PK: "big", SK: "1", File: docblob.NewBlob(io.TeeReader(src, want), nil)}
 
 	up := startHeapPeak()
@@ -91,8 +90,8 @@ func TestStreamLargePayload(t *testing.T) {
 		t.Fatalf("Put: %v", err)
 	}
 	upHeap, upTime := up.above(), time.Since(start)
-	if in.File.SHA256() != hex.EncodeToString(want.Sum(nil)) || in.File.Size() != size {
-		t.Fatalf("stored %d bytes with SHA-256 %s", in.File.Size(), in.File.SHA256())
+	if alg, sum := in.File.Checksum(); alg != docblob.ChecksumCRC32C || sum != hex.EncodeToString(want.Sum(nil)) || in.File.Size() != size {
+		t.Fatalf("stored %d bytes with %s %s, want crc32c %x", in.File.Size(), alg, sum, want.Sum(nil))
 	}
 
 	down := startHeapPeak()

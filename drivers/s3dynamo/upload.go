@@ -3,7 +3,6 @@ package s3dynamo
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,27 +17,38 @@ import (
 )
 
 // SinglePutMax is the largest payload that WriteBlob sends with one
-// PutObject straight from its source, when its size and SHA-256 are known
-// and the source can be read twice (the SDK reads it to sign the
-// request): no part buffer, one request, and S3 verifies the whole
-// payload's SHA-256. Other payloads are read part by part.
+// PutObject straight from its source, when its size is known and the
+// source is an io.ReadSeeker (and, for SHA-256, its checksum is known):
+// no part buffer, one request, and S3 verifies the whole payload's
+// checksum. Other payloads are read part by part.
 const SinglePutMax = 16 << 20
 
 // WriteBlob stores the payload r under key.
 //
-// A payload whose size and SHA-256 are known, whose source is an
-// io.ReadSeeker and that is at most SinglePutMax bytes is one PutObject
-// carrying its SHA-256. Any other payload is read into part buffers of
-// Options.PartSize bytes, reused across uploads: a payload that fits in
-// one part is one PutObject, a larger one a multipart upload with up to
+// A payload whose size is known, whose source is an io.ReadSeeker and
+// that is at most SinglePutMax bytes is one PutObject straight from the
+// source: with a CRC (opts.Checksum CRC32C or CRC64NVME) the SDK
+// computes it as it sends the body (a trailer over HTTPS; over plain
+// HTTP it reads the source once more to put it in a header) and S3
+// verifies it; with SHA-256, only if the portable layer gave it
+// (opts.Sum), which the request carries and the signature covers.
+// WriteBlob reports the checksum S3 returns; should a server not return
+// it, WriteBlob rewinds the source and computes it.
+//
+// Any other payload is read into part buffers of Options.PartSize bytes,
+// reused across uploads: a payload that fits in one part is one
+// PutObject, a larger one a multipart upload with up to
 // Options.UploadConcurrency parts in flight while the next is read, so an
 // upload holds at most PartSize*(UploadConcurrency+1) bytes of payload.
-// Every request carries a checksum that S3 verifies before storing
-// anything: the SHA-256 when the whole payload's is known (and the
-// signature covers the body through it), CRC32C otherwise (cheap to
-// compute; the body is then sent unsigned, as the SDK does over HTTPS:
-// see withPayloadHash). The payload's SHA-256 is recorded in the document
-// and checked on every whole read either way.
+// WriteBlob computes each part's checksum itself, once, and sends it; S3
+// verifies it before storing anything (the body is then sent unsigned,
+// as the SDK does over HTTPS: see withPayloadHash). A multipart upload
+// with a CRC has a full-object checksum (ChecksumType FULL_OBJECT), which
+// WriteBlob combines from its parts' CRCs (see crcCombine) and S3
+// verifies at completion; with SHA-256, which S3 keeps for whole objects
+// only, the parts carry CRC32Cs (a composite checksum) and WriteBlob
+// computes the payload's SHA-256 as it reads the parts. Every byte is
+// hashed once with the payload's algorithm, by WriteBlob or the SDK.
 //
 // If r fails, or ctx is done, before EOF, or a request fails, the
 // multipart upload is aborted (with a fresh context bounded by
@@ -63,9 +73,13 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	if _, _, err := mime.ParseMediaType(contentType); err != nil {
 		return nil, newCoded(driver.InvalidArgument, fmt.Sprintf("content type %q", contentType), err)
 	}
-	obj := object{key: escapeKey(key), contentType: contentType}
-	if rs, ok := r.(io.ReadSeeker); ok && opts.Size >= 0 && opts.Size <= SinglePutMax && len(opts.SHA256) == 32 {
-		return d.putObject(ctx, obj, rs, opts.Size, opts.SHA256)
+	alg := opts.Algorithm()
+	if !alg.Valid() || (opts.Sum != nil && len(opts.Sum) != alg.Size()) {
+		return nil, invalidf(fmt.Sprintf("checksum algorithm %q with a sum of %d bytes", alg, len(opts.Sum)))
+	}
+	obj := object{key: escapeKey(key), contentType: contentType, alg: alg}
+	if rs, ok := r.(io.ReadSeeker); ok && opts.Size >= 0 && opts.Size <= SinglePutMax && (opts.Sum != nil || alg != driver.SHA256) {
+		return d.putObject(ctx, obj, rs, opts.Size, opts.Sum)
 	}
 	return d.uploadParts(ctx, obj, r, opts)
 }
@@ -74,11 +88,13 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 type object struct {
 	key         string // escaped
 	contentType string
+	alg         driver.ChecksumAlgorithm // of the checksum WriteBlob reports
 }
 
-// putObject writes the whole payload with one PutObject, with its SHA-256
-// if known (sha256 has 32 bytes), else with a CRC32C the SDK computes.
-func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, size int64, sha256 []byte) (*driver.BlobAttrs, error) {
+// putObject writes the whole payload with one PutObject, carrying its
+// checksum of obj.alg if known (sum), else asking the SDK to compute it
+// (a CRC), and reports the checksum.
+func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, size int64, sum []byte) (*driver.BlobAttrs, error) {
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(d.opts.Bucket),
 		Key:           aws.String(obj.key),
@@ -87,11 +103,21 @@ func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, 
 		ContentType:   aws.String(obj.contentType),
 	}
 	hash := withPayloadHash(unsignedPayload)
-	if len(sha256) == 32 {
-		in.ChecksumSHA256 = aws.String(base64.StdEncoding.EncodeToString(sha256))
-		hash = sha256PayloadHash(sha256)
-	} else {
-		in.ChecksumAlgorithm = s3types.ChecksumAlgorithmCrc32c
+	var start int64
+	switch {
+	case sum != nil:
+		var c s3Checksums
+		c.set(driver.Checksum{Algorithm: obj.alg, Sum: sum})
+		in.ChecksumSHA256, in.ChecksumCRC32C, in.ChecksumCRC64NVME = c.sha256, c.crc32c, c.crc64nvme
+		if obj.alg == driver.SHA256 {
+			hash = sha256PayloadHash(sum)
+		}
+	default:
+		in.ChecksumAlgorithm = s3Algorithm(obj.alg)
+		var err error
+		if start, err = body.Seek(0, io.SeekCurrent); err != nil {
+			return nil, err
+		}
 	}
 	if d.opts.ServerSideEncryption != "" {
 		in.ServerSideEncryption = s3types.ServerSideEncryption(d.opts.ServerSideEncryption)
@@ -99,7 +125,18 @@ func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, 
 	}
 	out, err := d.s3().PutObject(ctx, in, hash)
 	if err == nil {
-		return &driver.BlobAttrs{ETag: aws.ToString(out.ETag)}, nil
+		if sum == nil {
+			got := s3Checksums{sha256: out.ChecksumSHA256, crc32c: out.ChecksumCRC32C, crc64nvme: out.ChecksumCRC64NVME, typ: out.ChecksumType}
+			if sum = got.fullObject(obj.alg); sum == nil {
+				// A server that does not return the checksum it
+				// verified: compute it from the source.
+				if sum, err = sumOf(obj.alg, body, start, size); err != nil {
+					d.undoObject(ctx, obj.key, err)
+					return nil, err
+				}
+			}
+		}
+		return &driver.BlobAttrs{ETag: aws.ToString(out.ETag), Checksum: driver.Checksum{Algorithm: obj.alg, Sum: sum}}, nil
 	}
 	// The request may have stored the object (a lost response).
 	d.undoObject(ctx, obj.key, err)
@@ -143,11 +180,24 @@ func (d *Driver) uploadParts(ctx context.Context, obj object, r io.Reader, opts 
 	if err != nil {
 		return nil, err
 	}
-	var sum []byte
-	if opts.Size == int64(n) {
-		sum = opts.SHA256
+	sum := obj.alg.Sum((*first)[:n])
+	if opts.Sum != nil && !bytes.Equal(sum, opts.Sum) {
+		return nil, newCoded(driver.Corrupt, "the payload does not match its announced checksum", nil)
 	}
 	return d.putObject(ctx, obj, bytes.NewReader((*first)[:n]), int64(n), sum)
+}
+
+// sumOf computes the checksum of algorithm alg of the size bytes of body
+// from offset start, and leaves body at their end.
+func sumOf(alg driver.ChecksumAlgorithm, body io.ReadSeeker, start, size int64) ([]byte, error) {
+	if _, err := body.Seek(start, io.SeekStart); err != nil {
+		return nil, err
+	}
+	h := alg.New()
+	if n, err := io.Copy(h, body); err != nil || n != size {
+		return nil, fmt.Errorf("s3dynamo: computing the payload's %s: read %d of %d bytes: %v", alg, n, size, err)
+	}
+	return h.Sum(nil), nil
 }
 
 // readPart fills p from r, checking ctx before every read. It returns the

@@ -12,11 +12,11 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log"
 	"net/url"
@@ -92,19 +92,20 @@ func run(ctx context.Context, storeURL string, w io.Writer) error {
 	if err := store.Get(ctx, got); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "get    %q: %s, %s, %d bytes, sha256 %s…\n", got.Title, got.PDF.Name(), got.PDF.ContentType(), got.PDF.Size(), got.PDF.SHA256()[:16])
+	alg, sum := got.PDF.Checksum()
+	fmt.Fprintf(w, "get    %q: %s, %s, %d bytes, %s %s\n", got.Title, got.PDF.Name(), got.PDF.ContentType(), got.PDF.Size(), alg, sum)
 
 	r, err := got.PDF.Open(ctx)
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli)) // the store's default checksum, CRC32C
 	n, err := io.Copy(h, r)
 	r.Close()
 	if err != nil {
 		return err
 	}
-	verified := hex.EncodeToString(h.Sum(nil)) == got.PDF.SHA256()
+	verified := alg == docblob.ChecksumCRC32C && hex.EncodeToString(h.Sum(nil)) == sum
 	fmt.Fprintf(w, "read   %d bytes streamed, checksum verified: %v\n", n, verified)
 
 	if err := store.Delete(ctx, got); err != nil {

@@ -114,8 +114,9 @@ func run(ctx context.Context, table, bucket string, create bool) error {
 	if err := store.Get(ctx, got); err != nil {
 		return err
 	}
-	fmt.Printf("%q: %d bytes of %s (%s), sha256 %s\n",
-		got.Title, got.PDF.Size(), got.PDF.ContentType(), got.PDF.Name(), got.PDF.SHA256())
+	alg, sum := got.PDF.Checksum()
+	fmt.Printf("%q: %d bytes of %s (%s), %s %s\n",
+		got.Title, got.PDF.Size(), got.PDF.ContentType(), got.PDF.Name(), alg, sum)
 
 	// Open streams the payload, verifying its checksum at EOF.
 	r, err := got.PDF.Open(ctx)

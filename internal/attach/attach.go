@@ -10,6 +10,8 @@ import (
 	"maps"
 	"strings"
 	"time"
+
+	"github.com/docblob/docblob/driver"
 )
 
 // Attribute names of an attachment map.
@@ -19,12 +21,17 @@ const (
 	AttrKey         = "key"
 	AttrSize        = "size"
 	AttrContentType = "content_type"
-	AttrSHA256      = "sha256"
-	AttrETag        = "etag"
-	AttrName        = "name"
-	AttrCreated     = "created"
-	AttrMetadata    = "metadata"
-	AttrData        = "data" // inline payloads only
+	// A payload's checksum is recorded under the name of its algorithm,
+	// in lowercase hex: exactly one of AttrSHA256 (64 digits), AttrCRC32C
+	// (8) and AttrCRC64NVME (16).
+	AttrSHA256    = string(driver.SHA256)
+	AttrCRC32C    = string(driver.CRC32C)
+	AttrCRC64NVME = string(driver.CRC64NVME)
+	AttrETag      = "etag"
+	AttrName      = "name"
+	AttrCreated   = "created"
+	AttrMetadata  = "metadata"
+	AttrData      = "data" // inline payloads only
 	// AttrUploadUntil is, for a payload a client uploaded directly, when
 	// its upload URL expires: until then the store never deletes the
 	// payload (which would free its key for the URL to write again).
@@ -53,7 +60,7 @@ type Ref struct {
 	Key         string // the payload's storage key; "" for an inline payload
 	Size        int64
 	ContentType string
-	SHA256      []byte // 32 bytes
+	Checksum    driver.Checksum // valid: a known algorithm and a sum of its size
 	ETag        string
 	Name        string
 	Created     time.Time
@@ -77,7 +84,7 @@ func (r *Ref) Encode() map[string]any {
 	m[AttrSize] = r.Size
 	m[AttrContentType] = r.ContentType
 	var sum [64]byte // room for a SHA-256 in hex
-	m[AttrSHA256] = string(hex.AppendEncode(sum[:0], r.SHA256))
+	m[string(r.Checksum.Algorithm)] = string(hex.AppendEncode(sum[:0], r.Checksum.Sum))
 	m[AttrCreated] = r.Created.UTC().Format(time.RFC3339Nano)
 	if r.IsInline {
 		data := r.Inline
@@ -145,7 +152,10 @@ func Decode(v any) (*Ref, error) {
 	}
 	r.Size = size
 	r.ContentType = str(AttrContentType, false)
-	sum := str(AttrSHA256, true)
+	alg, sum, cerr := checksumAttr(m)
+	if cerr != nil {
+		return nil, cerr
+	}
 	r.ETag = str(AttrETag, false)
 	r.Name = str(AttrName, false)
 	r.Bucket = str(AttrBucket, false)
@@ -169,8 +179,9 @@ func Decode(v any) (*Ref, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.SHA256, err = hex.DecodeString(sum); err != nil || len(r.SHA256) != 32 {
-		return nil, fmt.Errorf("attachment attribute %q: %q is not a hex SHA-256", AttrSHA256, sum)
+	r.Checksum.Algorithm = alg
+	if r.Checksum.Sum, err = hex.DecodeString(sum); err != nil || len(r.Checksum.Sum) != alg.Size() {
+		return nil, fmt.Errorf("attachment attribute %q: %q is not %d hex digits", alg, sum, 2*alg.Size())
 	}
 	if created != "" {
 		if r.Created, err = time.Parse(time.RFC3339Nano, created); err != nil {
@@ -195,6 +206,32 @@ func Decode(v any) (*Ref, error) {
 	return r, nil
 }
 
+// checksumAttr returns the one checksum attribute of an attachment map:
+// its algorithm and its text. A map with none, with more than one, or
+// with one that is not a string is malformed.
+func checksumAttr(m map[string]any) (driver.ChecksumAlgorithm, string, error) {
+	var alg driver.ChecksumAlgorithm
+	var text string
+	for _, a := range driver.ChecksumAlgorithms {
+		v, present := m[string(a)]
+		if !present {
+			continue
+		}
+		if alg != "" {
+			return "", "", fmt.Errorf("attachment has two checksums, %q and %q", alg, a)
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", "", fmt.Errorf("attachment attribute %q: want a string, have %T", a, v)
+		}
+		alg, text = a, s
+	}
+	if alg == "" {
+		return "", "", fmt.Errorf("attachment has no checksum (%q, %q or %q)", AttrSHA256, AttrCRC32C, AttrCRC64NVME)
+	}
+	return alg, text, nil
+}
+
 // Keys returns the storage keys of the non-inline attachments among the
 // top-level fields, skipping malformed ones.
 func Keys(fields map[string]any) []string {
@@ -213,7 +250,7 @@ func Keys(fields map[string]any) []string {
 // Clone returns a copy of r sharing no mutable memory with it.
 func (r *Ref) Clone() *Ref {
 	c := *r
-	c.SHA256 = append([]byte(nil), r.SHA256...)
+	c.Checksum.Sum = append([]byte(nil), r.Checksum.Sum...)
 	if r.Inline != nil {
 		c.Inline = append([]byte{}, r.Inline...)
 	}

@@ -324,12 +324,12 @@ func (s *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 }
 
 // OpenBlob implements driver.Driver.
-func (s *Driver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+func (s *Driver) OpenBlob(ctx context.Context, key string, offset, length int64, opts *driver.OpenOptions) (*driver.BlobReader, error) {
 	f := s.call(ctx, OpenBlob)
 	if done, err := before(ctx, f); done {
 		return nil, err
 	}
-	rc, err := s.Driver.OpenBlob(ctx, key, offset, length)
+	rc, err := s.Driver.OpenBlob(ctx, key, offset, length, opts)
 	if err == nil && f != nil && f.Applied {
 		rc.Close()
 	}
