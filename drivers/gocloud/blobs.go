@@ -3,11 +3,9 @@ package gocloud
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 
@@ -20,9 +18,11 @@ import (
 // that a payload key is written once. The payload becomes visible when
 // the writer closes; a failed write cancels the writer's context, which
 // aborts it (s3blob aborts the multipart upload, fileblob removes its
-// temporary file, memblob drops the bytes). A payload of another size, or
-// another SHA-256, than announced is aborted too (code Corrupt for a
-// SHA-256 mismatch).
+// temporary file, memblob drops the bytes). The checksum of
+// opts.Checksum's algorithm is computed as the bytes go into the writer,
+// in the same pass, and reported. A payload of another size, or another
+// checksum (opts.Sum), than announced is aborted too (code Corrupt for a
+// checksum mismatch).
 func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *driver.WriteOptions) (*driver.BlobAttrs, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
@@ -31,6 +31,11 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	if opts != nil {
 		o = *opts
 	}
+	alg := o.Algorithm()
+	h := alg.New()
+	if h == nil {
+		return nil, &driver.Error{Code: driver.InvalidArgument, Err: fmt.Errorf("gocloud: unknown checksum algorithm %q", alg)}
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wo := &blob.WriterOptions{
@@ -38,26 +43,21 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 		DisableContentTypeDetection: true,
 		IfNotExist:                  true,
 	}
-	if o.SHA256 != nil && !d.signs {
+	if o.Sum != nil && !d.signs {
 		// Verified below before the payload is committed; see StatBlob.
-		wo.Metadata = map[string]string{sha256Metadata: hex.EncodeToString(o.SHA256)}
+		wo.Metadata = map[string]string{checksumMetadata(alg): hex.EncodeToString(o.Sum)}
 	}
 	w, err := d.bucket.NewWriter(wctx, key, wo)
 	if err != nil {
 		return nil, err
 	}
-	var h hash.Hash
-	var dst io.Writer = w
-	if o.SHA256 != nil {
-		h = sha256.New()
-		dst = io.MultiWriter(w, h)
-	}
-	n, err := io.Copy(dst, r)
+	n, err := io.Copy(io.MultiWriter(w, h), r)
+	sum := h.Sum(nil)
 	switch {
 	case err != nil:
 	case o.Size >= 0 && n != o.Size:
 		err = fmt.Errorf("gocloud: payload of %d bytes, %d announced", n, o.Size)
-	case h != nil && !bytes.Equal(h.Sum(nil), o.SHA256):
+	case o.Sum != nil && !bytes.Equal(sum, o.Sum):
 		err = errCorrupt
 	}
 	if err != nil {
@@ -71,11 +71,13 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 		}
 		return nil, err
 	}
-	return &driver.BlobAttrs{}, nil
+	return &driver.BlobAttrs{Checksum: driver.Checksum{Algorithm: alg, Sum: sum}}, nil
 }
 
-// OpenBlob implements driver.Driver: one ranged reader.
-func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+// OpenBlob implements driver.Driver: one ranged reader. The portable
+// layer verifies the checksum of whole reads (BlobReader.Verified is
+// false): gocloud.dev's readers report no stored checksum to compare.
+func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64, _ *driver.OpenOptions) (*driver.BlobReader, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
@@ -86,7 +88,7 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64)
 	if err != nil {
 		return nil, err
 	}
-	return &ctxReader{ctx: ctx, r: r}, nil
+	return &driver.BlobReader{ReadCloser: &ctxReader{ctx: ctx, r: r}}, nil
 }
 
 // ctxReader is a blob.Reader whose reads fail once its context is done:
@@ -105,19 +107,24 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 
 func (c *ctxReader) Close() error { return c.r.Close() }
 
-// sha256Metadata is the metadata key under which WriteBlob records the
-// SHA-256 of a payload it verified as it wrote it.
-const sha256Metadata = "docblob-sha256"
+// checksumMetadata returns the metadata key under which WriteBlob records
+// a payload's checksum of algorithm alg when it was given one (WriteOptions.Sum)
+// and verified it as it wrote the payload: "docblob-sha256",
+// "docblob-crc32c" or "docblob-crc64nvme".
+func checksumMetadata(alg driver.ChecksumAlgorithm) string {
+	return "docblob-" + string(alg)
+}
 
 // StatBlob implements driver.Driver: one Attributes, or on s3blob with
 // Options.Container set to the bucket's name one HeadObject with
-// ChecksumMode ENABLED, which reports the full-object SHA-256 that S3
-// verified when a single PUT carried one (a direct upload whose URL bound
-// its SHA-256). Otherwise it It reports a SHA-256
-// only on a bucket that signs no URLs of its own (memblob, fileblob), where
-// every payload is written by WriteBlob (localsign's uploads included),
-// and only one that WriteBlob verified against the bytes as it wrote
-// them: a signed upload could set any metadata it likes.
+// ChecksumMode ENABLED, which reports a full-object checksum that S3
+// computed or verified when the payload was written (SHA-256 first, then
+// CRC32C, then CRC64NVME; see s3Stat). Otherwise it reports a checksum
+// only on a bucket that signs no URLs of its own (memblob, fileblob),
+// where every payload is written by WriteBlob (localsign's uploads
+// included), and only one that WriteBlob was given and verified against
+// the bytes as it wrote them: a signed upload could set any metadata it
+// likes.
 func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
@@ -131,8 +138,15 @@ func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, er
 	}
 	info := &driver.BlobInfo{Key: key, Size: a.Size, ModTime: a.ModTime, ContentType: a.ContentType}
 	if !d.signs {
-		if sum, err := hex.DecodeString(a.Metadata[sha256Metadata]); err == nil && len(sum) == sha256.Size {
-			info.SHA256 = sum
+		for _, alg := range driver.ChecksumAlgorithms {
+			v, ok := a.Metadata[checksumMetadata(alg)]
+			if !ok {
+				continue
+			}
+			if sum, err := hex.DecodeString(v); err == nil && len(sum) == alg.Size() {
+				info.Checksum = driver.Checksum{Algorithm: alg, Sum: sum}
+				break
+			}
 		}
 	}
 	return info, nil

@@ -123,6 +123,15 @@
 //
 // WriteBlob is one blob.Writer with IfNotExist (a payload key is written
 // once); a failed write cancels the writer's context, which aborts it.
+// The payload's checksum, of the algorithm docblob asks for (CRC32C by
+// default), is computed by the driver as the bytes go into the writer,
+// and a payload that does not match a checksum known in advance is
+// aborted (Corrupt). StatBlob reports a checksum only where the backend
+// vouches for one: on s3blob a full-object checksum S3 holds (HeadObject
+// with ChecksumMode ENABLED; set Options.Container), on buckets that sign
+// no URLs one that WriteBlob verified and kept in the payload's metadata.
+// OpenBlob's readers are never Verified: the portable layer hashes every
+// whole read.
 // Reads are ranged readers, deletes one Delete each, listings ListPage.
 // SignedURL goes through Bucket.SignedURL: on s3blob (Options.SignURLs is
 // true there by default) a BeforeSign hook signs If-None-Match: *, the

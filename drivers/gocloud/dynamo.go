@@ -240,7 +240,13 @@ func plainS3Key(key string) bool {
 }
 
 // s3Stat describes the payload under key with a HeadObject that asks for
-// its checksum.
+// its checksums, and reports a full-object one: a checksum S3 computed or
+// verified against the bytes when they were written (a PutObject that
+// carried one, the CRC64NVME S3 computes by default for new objects, a
+// multipart upload with a full-object CRC), SHA-256 first if S3 holds
+// several. A multipart upload's composite checksum ("<base64>-<parts>",
+// or a ChecksumType of COMPOSITE) is a checksum of its parts' checksums,
+// not the payload's, and is not reported.
 func (d *Driver) s3Stat(ctx context.Context, key string) (*driver.BlobInfo, error) {
 	var client *s3.Client
 	if !d.bucket.As(&client) {
@@ -257,10 +263,36 @@ func (d *Driver) s3Stat(ctx context.Context, key string) (*driver.BlobInfo, erro
 		return nil, err
 	}
 	info := &driver.BlobInfo{Key: key, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified), ContentType: aws.ToString(out.ContentType)}
-	if c := aws.ToString(out.ChecksumSHA256); c != "" && !strings.Contains(c, "-") {
-		if sum, err := base64.StdEncoding.DecodeString(c); err == nil && len(sum) == 32 {
-			info.SHA256 = sum
+	if out.ChecksumType == s3types.ChecksumTypeComposite {
+		return info, nil
+	}
+	for _, c := range []struct {
+		alg   driver.ChecksumAlgorithm
+		value *string
+	}{
+		{driver.SHA256, out.ChecksumSHA256},
+		{driver.CRC32C, out.ChecksumCRC32C},
+		{driver.CRC64NVME, out.ChecksumCRC64NVME},
+	} {
+		if sum := s3FullObjectSum(c.alg, c.value); sum != nil {
+			info.Checksum = driver.Checksum{Algorithm: c.alg, Sum: sum}
+			break
 		}
 	}
 	return info, nil
+}
+
+// s3FullObjectSum returns the sum of algorithm alg that an x-amz-checksum-*
+// value reports for a whole object, or nil if it reports none: no value, a
+// composite one ("<base64>-<parts>"), or anything that is not the standard
+// base64 of a sum of alg's size.
+func s3FullObjectSum(alg driver.ChecksumAlgorithm, value *string) []byte {
+	if value == nil || strings.Contains(*value, "-") {
+		return nil
+	}
+	sum, err := base64.StdEncoding.Strict().DecodeString(*value)
+	if err != nil || len(sum) != alg.Size() {
+		return nil
+	}
+	return sum
 }
