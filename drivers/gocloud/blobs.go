@@ -153,10 +153,14 @@ func (d *Driver) StatBlob(ctx context.Context, key string) (*driver.BlobInfo, er
 }
 
 // DeleteBlob implements driver.Driver: one Delete; a missing payload is
-// not an error.
+// not an error. On s3blob with Options.Container set it is one
+// DeleteObject (see s3Delete): Bucket.Delete sends a HeadObject first.
 func (d *Driver) DeleteBlob(ctx context.Context, key string) error {
 	if err := d.check(ctx); err != nil {
 		return err
+	}
+	if d.s3 && d.info.Container != "" && plainS3Key(key) {
+		return d.s3Delete(ctx, key)
 	}
 	err := d.bucket.Delete(ctx, key)
 	if gcerrors.Code(err) == gcerrors.NotFound {
