@@ -132,7 +132,9 @@
 // no URLs one that WriteBlob verified and kept in the payload's metadata.
 // OpenBlob's readers are never Verified: the portable layer hashes every
 // whole read.
-// Reads are ranged readers, deletes one Delete each, listings ListPage.
+// Reads are ranged readers, deletes one Delete each (on s3blob with
+// Options.Container set one DeleteObject, without the HeadObject that
+// Bucket.Delete sends first), listings ListPage.
 // SignedURL goes through Bucket.SignedURL: on s3blob (Options.SignURLs is
 // true there by default) a BeforeSign hook signs If-None-Match: *, the
 // content type, length and SHA-256 of an upload and the response headers
