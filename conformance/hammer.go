@@ -45,9 +45,10 @@ func (s shiftedDriver) StatBlob(ctx context.Context, key string) (*driver.BlobIn
 // sweeps run with a grace period that, seen from the store, ends three
 // seconds after a payload is stored, while writers must commit within two
 // (CommitDeadline and WriteTimeout of one second each): this tests the
-// sweep's safety argument under real concurrency. Afterwards the storage
-// must be consistent and every document's payloads must match their
-// checksums.
+// sweep's safety argument under real concurrency. A harness that
+// implements WriteDeadliner scales the three: writers get its deadline
+// twice, sweeps a margin of three times it. Afterwards the storage must
+// be consistent and every document's payloads must match their checksums.
 func testHammer(t *testing.T, newHarness HarnessMaker) {
 	const workers = 32
 	opsPerWorker := 25
@@ -59,10 +60,15 @@ func testHammer(t *testing.T, newHarness HarnessMaker) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	deadline := time.Second
+	if wd, ok := e.h.(WriteDeadliner); ok && wd.WriteDeadline() > deadline {
+		deadline = wd.WriteDeadline()
+		t.Logf("the harness gives each write %v (WriteDeadliner)", deadline)
+	}
 	const grace = time.Hour
-	store, err := docblob.NewStore(shiftedDriver{spy.New(drv), grace - 3*time.Second}, &docblob.Options{
-		CommitDeadline: time.Second,
-		WriteTimeout:   time.Second,
+	store, err := docblob.NewStore(shiftedDriver{spy.New(drv), grace - 3*deadline}, &docblob.Options{
+		CommitDeadline: deadline,
+		WriteTimeout:   deadline,
 		OnCleanupError: func(error) {},
 	})
 	if err != nil {
@@ -119,7 +125,7 @@ func testHammer(t *testing.T, newHarness HarnessMaker) {
 		}
 	}
 	// A last sweep with everything old removes what failed clean-ups left.
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * deadline)
 	if _, err := store.Sweep(e.ctx, &docblob.SweepOptions{GracePeriod: grace}); err != nil {
 		t.Fatal(err)
 	}

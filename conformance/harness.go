@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/docblob/docblob/driver"
 )
@@ -69,6 +70,24 @@ func (c Collection) Keys() (partitionKey, sortKey string) {
 // HarnessMaker makes a harness over fresh, empty storage. The suite calls it
 // once per test, so tests never see each other's data.
 type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
+
+// WriteDeadliner is implemented by harnesses whose drivers need more than
+// one request per document write, and so more time per write under
+// contention: a driver that reads a document before writing it
+// conditionally (drivers/gocloud, over docstore, which returns no
+// replaced version), and reads it again after losing a race. The Hammer
+// group gives each write one second by default (Options.CommitDeadline
+// and Options.WriteTimeout), which holds a driver to one round trip per
+// document write; a harness that implements WriteDeadliner gets
+// WriteDeadline instead, and the sweeps the group runs meanwhile get a
+// grace margin scaled with it (three times the deadline), so that what
+// the group checks (no committed document ever loses a payload to a
+// concurrent sweep; consistency afterwards) is unchanged. A value under
+// one second is ignored. Harnesses of drivers that write a document in
+// one request should not implement it.
+type WriteDeadliner interface {
+	WriteDeadline() time.Duration
+}
 
 // AsTester is implemented by harnesses whose drivers expose their clients
 // and errors through As and ErrorAs (see driver.Driver), like the AsTest of
