@@ -33,7 +33,7 @@
 //	    document of the store, a full scan, in no particular order).
 //	stat PARTITION SORT
 //	    Show a document: revision, fields, and each attachment's size,
-//	    content type, SHA-256, name, creation time and storage key.
+//	    content type, checksum, name, creation time and storage key.
 //	cat PARTITION SORT FIELD
 //	    Write an attachment's payload to stdout, verified at the end.
 //	get PARTITION SORT FIELD -o FILE
@@ -57,12 +57,12 @@
 //	check [--verify]
 //	    Report dangling references, size mismatches, malformed and
 //	    foreign attachments, orphans; --verify also reads every payload
-//	    and checks its SHA-256.
+//	    and checks its checksum.
 //	cp SRC_URL DST_URL [--partition P] [--concurrency N] [--verbose]
 //	    Copy or migrate a whole store, or one partition, into another:
 //	    payloads streamed, verified as they are read and again as they
 //	    are stored. Resumable: documents already in the destination with
-//	    the same fields and payloads (same SHA-256) are skipped, matching
+//	    the same fields and payloads (same checksums) are skipped, matching
 //	    attachments are not copied again. An interrupt lets the documents
 //	    in flight finish; run the same cp again to finish.
 //	completion bash|zsh|fish|powershell
@@ -162,7 +162,7 @@
 //	6     invalid_argument     the store refused the request or the URL (bad key, parameter, value)
 //	7     permission_denied    the backend refused the credentials or the request
 //	8     too_large            a document or payload over the backend's limit
-//	9     corrupt              a payload does not match its recorded SHA-256 or size
+//	9     corrupt              a payload does not match its recorded checksum or size
 //	10    unimplemented        the backend cannot do it (signed URLs without sign_url)
 //	11    unavailable          the backend could not be reached or throttled: retry later
 //	12                         check found problems (its results; no error line)

@@ -21,7 +21,7 @@ const (
 	exitInvalid       = 6   // InvalidArgument: the store refused the request
 	exitPermission    = 7   // PermissionDenied
 	exitTooLarge      = 8   // TooLarge
-	exitCorrupt       = 9   // Corrupt: a payload does not match its SHA-256 or size
+	exitCorrupt       = 9   // Corrupt: a payload does not match its checksum or size
 	exitUnimplemented = 10  // Unimplemented: the backend cannot do it (signed URLs)
 	exitUnavailable   = 11  // Unavailable: retry later
 	exitFindings      = 12  // check found problems
@@ -160,7 +160,7 @@ func advice(command string, code docblob.ErrorCode) string {
 	case docblob.TooLarge:
 		return "a document or payload exceeds the backend's limit: keep large data in attachments"
 	case docblob.Corrupt:
-		return "the payload does not match the SHA-256 recorded when it was stored; retry once (it may have been damaged on the way), then run `docblob check --verify` and restore it from a backup"
+		return "the payload does not match the checksum recorded when it was stored; retry once (it may have been damaged on the way), then run `docblob check --verify` and restore it from a backup"
 	case docblob.Unimplemented:
 		if command == "url" {
 			return "this store cannot sign URLs: on file:// and mem://, add sign_url and secret_env to the store URL and run `docblob serve`"
