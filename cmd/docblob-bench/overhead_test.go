@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -105,14 +104,14 @@ func fakeContenders(b *testing.B, endpoint string) []contender {
 // once: every object holds payload, every item describes it.
 type fakeAWS struct {
 	payload []byte
-	sum     []byte
+	crc32c  []byte // docblob's default checksum of payload
 	crc32   string // base64, as x-amz-checksum-crc32
 }
 
 func newFakeAWS(payload []byte) *fakeAWS {
-	s := sha256.Sum256(payload)
 	c := binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(payload))
-	return &fakeAWS{payload: payload, sum: s[:], crc32: base64.StdEncoding.EncodeToString(c)}
+	cc := binary.BigEndian.AppendUint32(nil, crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
+	return &fakeAWS{payload: payload, crc32c: cc, crc32: base64.StdEncoding.EncodeToString(c)}
 }
 
 func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -121,7 +120,13 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.dynamo(w, body, target[strings.LastIndexByte(target, '.')+1:])
 		return
 	}
-	io.Copy(io.Discard, r.Body)
+	// As S3: a PUT answers the full-object CRC32C of what it received.
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	io.Copy(h, r.Body)
+	if r.Method == http.MethodPut {
+		w.Header().Set("X-Amz-Checksum-Crc32c", base64.StdEncoding.EncodeToString(h.Sum(nil)))
+		w.Header().Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+	}
 	q := r.URL.Query()
 	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/.docblob-owner") {
 		// The owner marker of docblob's payload namespace (t.docblob/),
@@ -139,17 +144,13 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet:
 		w.Header().Set("Content-Length", strconv.Itoa(len(f.payload)))
 		if r.Header.Get("X-Amz-Checksum-Mode") == "ENABLED" {
-			// As S3 and MinIO: a full-object checksum for single-part
-			// objects, a composite one for multipart objects, which
-			// docblob (under its pk) makes from the part size on.
-			sum := base64.StdEncoding.EncodeToString(f.sum)
-			if strings.Contains(r.URL.Path, "/docblob/") && len(f.payload) >= s3dynamo.DefaultPartSize {
-				sum += "-2"
-			}
-			w.Header().Set("X-Amz-Checksum-Sha256", sum)
+			// As S3 and MinIO: the full-object CRC32C that docblob and
+			// the control send, single-part or multipart.
+			w.Header().Set("X-Amz-Checksum-Crc32c", base64.StdEncoding.EncodeToString(f.crc32c))
+			w.Header().Set("X-Amz-Checksum-Type", "FULL_OBJECT")
 			if strings.Contains(r.URL.Path, "/sdk-manual/") {
 				// The manual way's objects carry the SDK's default CRC32.
-				w.Header().Del("X-Amz-Checksum-Sha256")
+				w.Header().Del("X-Amz-Checksum-Crc32c")
 				w.Header().Set("X-Amz-Checksum-Crc32", f.crc32)
 			}
 		}
@@ -192,7 +193,7 @@ func (f *fakeAWS) dynamo(w http.ResponseWriter, body []byte, op string) {
 			"key":          map[string]string{"S": "t.docblob/" + pk + "/doc/file/0123456789abcdefghijklmnop"},
 			"size":         map[string]string{"N": strconv.Itoa(len(f.payload))},
 			"content_type": map[string]string{"S": "application/octet-stream"},
-			"sha256":       map[string]string{"S": hex.EncodeToString(f.sum)},
+			"crc32c":       map[string]string{"S": hex.EncodeToString(f.crc32c)},
 			"etag":         map[string]string{"S": `"etag"`},
 			"name":         map[string]string{"S": "payload.bin"},
 			"created":      map[string]string{"S": time.Now().UTC().Format(time.RFC3339Nano)},

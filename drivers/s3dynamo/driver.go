@@ -288,6 +288,10 @@ func newS3(cfg aws.Config, o *Options) *s3.Client {
 			so.BaseEndpoint = aws.String(o.S3Endpoint)
 		}
 		so.UsePathStyle = o.UsePathStyle
+		// A multipart object's composite checksum cannot be validated;
+		// the portable layer verifies those reads, so the SDK's warning
+		// would only be noise.
+		so.DisableLogOutputChecksumValidationSkipped = true
 	})
 }
 
