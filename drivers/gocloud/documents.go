@@ -465,15 +465,10 @@ func (d *Driver) QueryDocuments(ctx context.Context, q *driver.Query) (*driver.Q
 	it := query.Get(ctx)
 	defer it.Stop()
 	for len(page.Documents) < limit {
-		m := map[string]any{}
-		err := it.Next(ctx, m)
+		doc, err := d.nextDocument(ctx, it)
 		if err == io.EOF {
 			return page, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		doc, _, err := d.decodeDoc(m)
 		if err != nil {
 			return nil, err
 		}
@@ -578,16 +573,11 @@ func (d *Driver) scan(ctx context.Context, q *driver.Query, after *cursor, limit
 		return false
 	}
 	for {
-		m := map[string]any{}
-		err := it.Next(ctx, m)
+		doc, err := d.nextDocument(ctx, it)
 		if err == io.EOF {
 			flush()
 			return page, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		doc, _, err := d.decodeDoc(m)
 		if err != nil {
 			return nil, err
 		}
@@ -599,4 +589,14 @@ func (d *Driver) scan(ctx context.Context, q *driver.Query, after *cursor, limit
 		}
 		group = append(group, doc)
 	}
+}
+
+// nextDocument decodes the query's next document; io.EOF ends the query.
+func (d *Driver) nextDocument(ctx context.Context, it *docstore.DocumentIterator) (*driver.Document, error) {
+	m := map[string]any{}
+	if err := it.Next(ctx, m); err != nil {
+		return nil, err
+	}
+	doc, _, err := d.decodeDoc(m)
+	return doc, err
 }

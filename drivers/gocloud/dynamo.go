@@ -169,15 +169,10 @@ func (d *Driver) dynamoScan(ctx context.Context, q *driver.Query, after *cursor,
 	defer it.Stop()
 	page := &driver.QueryPage{}
 	for len(page.Documents) < limit {
-		m := map[string]any{}
-		err := it.Next(ctx, m)
+		doc, err := d.nextDocument(ctx, it)
 		if err == io.EOF {
 			return page, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		doc, _, err := d.decodeDoc(m)
 		if err != nil {
 			return nil, err
 		}
