@@ -65,7 +65,7 @@ type Upload struct {
 	Header  http.Header
 	Expires time.Time
 	// Blob is the attachment to set in the document's field once the
-	// client has finished; Put then records the payload's size, SHA-256
+	// client has finished; Put then records the payload's size, checksum
 	// and type and commits the document. Blob works in the Stores of
 	// this process over the same namespace; in other processes, use
 	// Token.
@@ -259,7 +259,7 @@ type pendingUpload struct {
 	readOnCommit bool
 }
 
-// adoptUpload records a directly uploaded payload: its size and SHA-256
+// adoptUpload records a directly uploaded payload: its size and checksum
 // on the backend's word where it vouches for them, else read once.
 func (s *Store) adoptUpload(ctx context.Context, op string, d *document, a *attachment) (*attach.Ref, error) {
 	p := a.blob.pending

@@ -206,8 +206,9 @@
 // upload's Blob with Store.BlobFromUpload; Put then attaches it. Tokens
 // are authenticated, expire at the commit deadline, and commit only into
 // the document and field they were made for. The commit records the size
-// and SHA-256 the backend vouches for (S3 with a client checksum,
-// UploadOptions.SHA256; localsign always) without reading the payload,
+// and checksum the backend vouches for (S3: the SHA-256 bound with
+// UploadOptions.SHA256 or its own full-object CRC; localsign: the SHA-256
+// it computed) without reading the payload,
 // and reads it once otherwise. S3 signs natively; the memory and
 // filesystem drivers sign through package localsign, an http.Handler with
 // HMAC-signed URLs that answers like S3, which Open sets up from the URL

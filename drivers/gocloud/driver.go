@@ -251,7 +251,7 @@ var (
 	errTooLarge = &driver.Error{Code: driver.TooLarge, Err: errors.New("gocloud: document too large")}
 	errClosed   = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("gocloud: driver closed")}
 	errBusy     = &driver.Error{Code: driver.Unavailable, Err: errors.New("gocloud: the document changed under every attempt to write it; nothing was written")}
-	errCorrupt  = &driver.Error{Code: driver.Corrupt, Err: errors.New("gocloud: payload does not match its announced SHA-256")}
+	errCorrupt  = &driver.Error{Code: driver.Corrupt, Err: errors.New("gocloud: payload does not match its announced checksum")}
 	errToken    = &driver.Error{Code: driver.InvalidArgument, Err: errors.New("gocloud: malformed page token")}
 )
 

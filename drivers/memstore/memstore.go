@@ -9,7 +9,7 @@
 // attribute names and values too
 // (driver.CheckDynamoDBValues: no empty names, no NaN, ±Inf or numbers
 // outside DynamoDB's range), and, as S3 does, refuses a payload whose
-// bytes do not match the SHA-256 it was announced with (code Corrupt).
+// bytes do not match the checksum it was announced with (code Corrupt).
 // Values come back exactly as they were stored, and a Store stores them in
 // canonical form (see driver.Document), the form DynamoDB gives back: a
 // time as its RFC 3339 text in UTC, a float64 with an integral value as an
@@ -253,7 +253,7 @@ var (
 	errClosed        = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("memstore: driver closed")}
 	errBlobExists    = &driver.Error{Code: driver.AlreadyExists, Err: errors.New("memstore: payload key already used")}
 	errInvalidCursor = &driver.Error{Code: driver.InvalidArgument, Err: errors.New("memstore: malformed page token")}
-	errCorrupt       = &driver.Error{Code: driver.Corrupt, Err: errors.New("memstore: payload does not match its announced SHA-256")}
+	errCorrupt       = &driver.Error{Code: driver.Corrupt, Err: errors.New("memstore: payload does not match its announced checksum")}
 )
 
 // ErrorCode implements driver.Driver. Every error the driver returns
