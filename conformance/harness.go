@@ -89,6 +89,36 @@ type WriteDeadliner interface {
 	WriteDeadline() time.Duration
 }
 
+// Wire is implemented by harnesses whose drivers send requests to storage
+// over a network, through a client that may re-send them. It lets the
+// suite count those requests and lose their responses where a real network
+// loses them: below the driver, where the client's own retries happen.
+// The RequestCounts group then counts requests on the wire as well as
+// driver calls, and the LostResponses group loses the responses of
+// document writes on the wire.
+//
+// A harness of a driver whose Info.SettledOnReturn is false (one behind a
+// network) must implement Wire: the LostResponses group fails without
+// it. Harnesses of in-process drivers need not: the suite then loses
+// responses at the driver's interface, which is where an in-process
+// driver's caller would see them, and so checks the portable layer.
+type Wire interface {
+	// WireRequests returns how many requests the harness's drivers have
+	// sent to storage since the harness was made: every attempt counted,
+	// re-sends included, documents and payloads alike.
+	WireRequests() int
+	// LoseWriteResponse makes the next request that writes or deletes a
+	// document (not a payload), sent by any driver of the harness, reach
+	// storage and be applied, and then lose its response: the client sees
+	// a reset connection instead, as when the network fails after the
+	// server committed. Before the client sees that failure, lost is
+	// called, once: what it writes through other drivers of the harness
+	// is applied after the lost write and before any re-send of it by the
+	// client (the interleaved writer of the LostResponses group). Requests
+	// that lost makes are not lost.
+	LoseWriteResponse(lost func())
+}
+
 // AsTester is implemented by harnesses whose drivers expose their clients
 // and errors through As and ErrorAs (see driver.Driver), like the AsTest of
 // gocloud.dev's blob drivertest. The As group checks every store with

@@ -98,6 +98,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"UploadTokens", testUploadTokens},
 		{"RequestCounts", testRequestCounts},
 		{"Faults", testFaults},
+		{"LostResponses", testLostResponses},
 		{"Ownership", testOwnership},
 		{"Hammer", testHammer},
 	}

@@ -48,6 +48,11 @@ type Fault struct {
 	// Applied makes the call reach the wrapped driver first, then return
 	// Err anyway: an ambiguous failure, as when a response is lost.
 	Applied bool
+	// Then, with Applied, is called after the wrapped driver returned and
+	// before the call returns Err: what happens between a write that was
+	// applied and its caller learning of the failure (another writer's
+	// write, say).
+	Then func()
 	// Hang blocks the call until its context is done, then returns the
 	// context's error (without reaching the wrapped driver).
 	Hang bool
@@ -251,6 +256,9 @@ func before(ctx context.Context, f *Fault) (bool, error) {
 func after(f *Fault, err error) error {
 	if f != nil && f.Applied && f.Crash {
 		panic(ErrCrash)
+	}
+	if f != nil && f.Applied && f.Then != nil {
+		f.Then()
 	}
 	if f != nil && f.Applied && err == nil {
 		return injected(f.Err)
