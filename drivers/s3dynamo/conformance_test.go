@@ -38,6 +38,14 @@ func newHarness(ctx context.Context, t *testing.T) (conformance.Harness, error) 
 	return &harness{f: newFixture(t, nil)}, nil
 }
 
+// WireRequests implements conformance.Wire: the requests counted on the
+// wire by the fixture's HTTP client, which every driver of the harness
+// shares.
+func (h *harness) WireRequests() int { return h.f.wire.WireRequests() }
+
+// LoseWriteResponse implements conformance.Wire.
+func (h *harness) LoseWriteResponse(lost func()) { h.f.wire.LoseWriteResponse(lost) }
+
 // MakeDriver returns a new driver over the harness's table and bucket.
 func (h *harness) MakeDriver(ctx context.Context) (driver.Driver, error) {
 	o := h.f.opts

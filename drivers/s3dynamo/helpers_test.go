@@ -27,9 +27,30 @@ type counter struct {
 	s3Host, ddbHost string
 	base            http.RoundTripper
 
-	mu   sync.Mutex
-	reqs []counted
-	lose map[string]int // operation (e.g. "PutItem") -> responses still to lose
+	mu        sync.Mutex
+	reqs      []counted
+	total     int            // requests since the counter was made
+	lose      map[string]int // operation (e.g. "PutItem") -> responses still to lose
+	loseWrite func()         // see LoseWriteResponse
+}
+
+// documentWrites are the DynamoDB operations that write or delete items.
+var documentWrites = map[string]bool{"PutItem": true, "DeleteItem": true, "UpdateItem": true, "BatchWriteItem": true, "TransactWriteItems": true}
+
+// WireRequests implements conformance.Wire.
+func (c *counter) WireRequests() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// LoseWriteResponse implements conformance.Wire: the next DynamoDB
+// request that writes an item is sent and applied, then lost calls
+// (its requests pass), then the client sees a reset connection.
+func (c *counter) LoseWriteResponse(lost func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loseWrite = lost
 }
 
 // loseResponses makes the next n requests of operation op (a DynamoDB
@@ -71,9 +92,14 @@ func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.mu.Lock()
 	c.reqs = append(c.reqs, counted{svc, r.Method, target, r.URL.Query(), r.Header.Clone()})
+	c.total++
 	lose := c.lose[op] > 0
 	if lose {
 		c.lose[op]--
+	}
+	var then func()
+	if svc == "dynamodb" && documentWrites[op] && c.loseWrite != nil {
+		then, c.loseWrite, lose = c.loseWrite, nil, true
 	}
 	c.mu.Unlock()
 	resp, err := c.base.RoundTrip(r)
@@ -82,6 +108,9 @@ func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	if then != nil {
+		then()
+	}
 	return nil, errors.New("read tcp: connection reset by peer (response lost by the test)")
 }
 
