@@ -313,10 +313,17 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 		if !isCode(err, gcerrors.FailedPrecondition, gcerrors.NotFound) {
 			return nil, err
 		}
-		// Lost a race. A delete needs no settling: if an earlier attempt
-		// of the client was applied, reading again finds the document
-		// gone, and its payloads are left to the sweeper.
+		// Lost a race. An unconditional delete needs no settling: if an
+		// earlier attempt of the client was applied, reading again finds
+		// the document gone (its payloads are left to the sweeper), or
+		// another writer's newer version, which the next round deletes,
+		// as if this delete came after that write. A conditional one
+		// whose condition failed on the client's own applied attempt
+		// was applied: that may be so if the client sent it twice.
 		if cond.Kind == driver.MustMatchRevision {
+			if mayHaveRetried(d.retries, err) {
+				return nil, &driver.Error{Code: driver.Unknown, Err: errors.Join(errors.New("gocloud: a delete's condition failed after the client may have sent it more than once; it may have been applied"), err)}
+			}
 			return nil, errRevision
 		}
 	}

@@ -90,20 +90,22 @@ type dynamoHarness struct {
 	ddb    *dynamodb.Client
 	name   string
 	bucket *blob.Bucket
+	wire   *wireCounter // the clients' transport
 
 	mu     sync.Mutex
 	tables map[string]*docstore.Collection
 }
 
 func newDynamoHarness(ctx context.Context, t *testing.T) (conformance.Harness, error) {
-	return newDynamoHarnessOver(ctx, t, nil)
+	return newWireDynamoHarness(ctx, t)
 }
 
-// newDynamoHarnessOver is newDynamoHarness with clients that send their
-// requests through rt (see awsClients).
-func newDynamoHarnessOver(ctx context.Context, t *testing.T, rt http.RoundTripper) (*dynamoHarness, error) {
-	s3c, ddb := awsClients(testservers.Endpoints(t), rt)
-	h := &dynamoHarness{t: t, s3: s3c, ddb: ddb, name: uniqueName("docblob-gocloud"), tables: map[string]*docstore.Collection{}}
+// newWireDynamoHarness is newDynamoHarness as its concrete type, whose
+// clients send their requests through h.wire.
+func newWireDynamoHarness(ctx context.Context, t *testing.T) (*dynamoHarness, error) {
+	wire := &wireCounter{base: http.DefaultTransport.(*http.Transport).Clone()}
+	s3c, ddb := awsClients(testservers.Endpoints(t), wire)
+	h := &dynamoHarness{t: t, s3: s3c, ddb: ddb, wire: wire, name: uniqueName("docblob-gocloud"), tables: map[string]*docstore.Collection{}}
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(h.name)}); err != nil {
 		return nil, err
 	}
@@ -156,6 +158,12 @@ func (h *dynamoHarness) MakeCollectionDriver(ctx context.Context, c conformance.
 // and three seconds failed once on a fresh two-core CI machine running
 // the other packages' tests against the same servers.
 func (h *dynamoHarness) WriteDeadline() time.Duration { return 8 * time.Second }
+
+// WireRequests implements conformance.Wire.
+func (h *dynamoHarness) WireRequests() int { return h.wire.WireRequests() }
+
+// LoseWriteResponse implements conformance.Wire.
+func (h *dynamoHarness) LoseWriteResponse(lost func()) { h.wire.LoseWriteResponse(lost) }
 
 func (h *dynamoHarness) CorruptBlob(ctx context.Context, key string) error {
 	return corruptBlob(ctx, h.bucket, key)

@@ -3,10 +3,13 @@ package gocloud_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,13 +19,19 @@ import (
 
 // wireCounter is an http.RoundTripper that records the requests the SDK
 // clients put on the wire, retries included: DynamoDB operations by their
-// X-Amz-Target name, S3 requests by method.
+// X-Amz-Target name, S3 requests by method. It implements conformance.Wire
+// for the harness whose clients use it.
 type wireCounter struct {
 	base http.RoundTripper
 
-	mu   sync.Mutex
-	reqs []string
+	mu        sync.Mutex
+	reqs      []string
+	total     int    // requests since the counter was made
+	loseWrite func() // see LoseWriteResponse
 }
+
+// documentWrites are the DynamoDB operations that write or delete items.
+var documentWrites = map[string]bool{"PutItem": true, "DeleteItem": true, "UpdateItem": true, "BatchWriteItem": true, "TransactWriteItems": true}
 
 func (c *wireCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	name := "S3 " + r.Method
@@ -31,8 +40,37 @@ func (c *wireCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.mu.Lock()
 	c.reqs = append(c.reqs, name)
+	c.total++
+	var lost func()
+	if documentWrites[name] {
+		lost, c.loseWrite = c.loseWrite, nil
+	}
 	c.mu.Unlock()
-	return c.base.RoundTrip(r)
+	resp, err := c.base.RoundTrip(r)
+	if err != nil || lost == nil {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	lost()
+	return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+}
+
+// WireRequests implements conformance.Wire.
+func (c *wireCounter) WireRequests() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// LoseWriteResponse implements conformance.Wire: the next DynamoDB
+// request that writes an item is sent and applied, then lost runs (its
+// requests pass), then the client sees a reset connection, which the
+// SDK's retryer re-sends.
+func (c *wireCounter) LoseWriteResponse(lost func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loseWrite = lost
 }
 
 // take returns the requests recorded since the last take, counted by
@@ -82,11 +120,11 @@ func TestRequestCountsDynamo(t *testing.T) {
 	testservers.Endpoints(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	wire := &wireCounter{base: http.DefaultTransport.(*http.Transport).Clone()}
-	h, err := newDynamoHarnessOver(ctx, t, wire)
+	h, err := newWireDynamoHarness(ctx, t)
 	if err != nil {
 		t.Fatal(err)
 	}
+	wire := h.wire
 	defer h.Close()
 	drv, err := h.MakeDriver(ctx)
 	if err != nil {
