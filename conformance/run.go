@@ -30,6 +30,14 @@
 //     the groups that need signed URLs are skipped. Package localsign gives
 //     any driver signed URLs.
 //
+// A driver behind a network also lets its harness implement Wire, so
+// that the suite counts its requests on the wire (against the costs its
+// Info states) and loses the responses of its document writes where a
+// network loses them, below its client's retries: the LostResponses group
+// then checks that a write applied without an answer, with or without
+// another writer's write before the client learns of it, is never taken
+// for a definite failure and never costs a document its payload.
+//
 // Then its tests call TestDriver on a driver over fresh storage, and Run
 // with a Harness, whose methods say what each needs. Run calls the
 // HarnessMaker once per test, for fresh, empty storage:

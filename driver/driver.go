@@ -337,6 +337,15 @@ type Info struct {
 	// sign_url parameter gives such a driver localsign's URLs (and refuses
 	// a driver that signs its own).
 	SignsURLs bool
+	// PutDocumentRequests and DeleteDocumentRequests are how many
+	// requests PutDocument (other than with MustNotExist, which is always
+	// one) and DeleteDocument send to storage without contention, where
+	// that is more than the design's one: a driver that must read a
+	// document to learn the version a write replaces sends two
+	// (drivers/gocloud). Zero means one. They state the cost that the
+	// README's request tables and the conformance suite's request counts
+	// on the wire hold the driver to.
+	PutDocumentRequests, DeleteDocumentRequests int
 }
 
 // DefaultRevisionKey is the attribute name under which drivers store a

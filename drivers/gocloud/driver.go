@@ -201,6 +201,12 @@ func New(bucket *blob.Bucket, coll *docstore.Collection, opts *Options) (*Driver
 	info.SettledOnReturn = o.SettledOnReturn
 	info.SignsURLs = d.signs
 	info.Container = o.Container
+	// A write reads the document first; a delete on a backend that needs
+	// the delete guard (see deleteExact) also updates it.
+	info.PutDocumentRequests, info.DeleteDocumentRequests = 2, 2
+	if d.guardDel {
+		info.DeleteDocumentRequests = 3
+	}
 	switch {
 	case o.MaxDocumentBytes > 0:
 		info.MaxDocumentBytes = o.MaxDocumentBytes
