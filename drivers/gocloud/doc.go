@@ -75,7 +75,9 @@
 // revision read (memdocstore and mongodocstore let a Delete with a stale
 // revision of a document that another writer has just deleted succeed,
 // which would report that writer's delete as this one's). Gets, queries
-// and payload operations cost what they cost on s3dynamo.
+// and payload operations cost what they cost on s3dynamo. Info states
+// these costs (PutDocumentRequests 2, DeleteDocumentRequests 2, or 3 with
+// the Update), and the conformance suite counts them on the wire.
 //
 // # Retries
 //
@@ -90,7 +92,12 @@
 // write's attempts) or RetriesPossible (every conflict is Unknown unless
 // a re-read finds the write applied: the default for backends other than
 // DynamoDB). After more than one attempt, a write whose re-read document
-// holds its revision was applied, over the version it was conditioned on.
+// holds its revision was applied, over the version it was conditioned on;
+// a delete conditioned on a revision whose condition failed is Unknown;
+// an unconditional delete reads again and deletes what it finds, as if
+// it came after the write that made it. The conformance suite's
+// LostResponses group checks these on DynamoDB Local, losing responses on
+// the wire below the SDK's retryer and writing in between.
 //
 // # Documents
 //
