@@ -3,7 +3,11 @@
 // azureblob, fileblob, memblob), documents in a *docstore.Collection
 // (awsdynamodb, gcpfirestore, mongodocstore, memdocstore). docblob's write
 // protocol, Sweep, Check and the conformance suite's guarantees then hold
-// on every cloud that gocloud.dev reaches.
+// on every cloud that gocloud.dev reaches. The driver's tests run on
+// memblob, fileblob, memdocstore, s3blob and awsdynamodb only; what
+// gcsblob, gcpfirestore and mongodocstore do with what it needs, and what
+// testing them would take, is in docs/gocloud-backends.md in the
+// repository.
 //
 //	coll, err := gocloud.MemCollection("pk", "sk")
 //	...
