@@ -67,7 +67,12 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	}
 	if err := w.Close(); err != nil {
 		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
-			return nil, &driver.Error{Code: driver.AlreadyExists, Err: err}
+			// The key is fresh (see driver.Driver.WriteBlob), so the
+			// object that exists is most likely this write's own, from
+			// an attempt the client re-sent after losing its response
+			// (gcsblob retries create-only uploads): not a document that
+			// exists, as AlreadyExists would tell a caller of Put.
+			return nil, &driver.Error{Code: driver.Unknown, Err: fmt.Errorf("gocloud: a create-only payload write found its fresh key taken, probably by its own re-sent attempt: %w", err)}
 		}
 		return nil, err
 	}
