@@ -130,8 +130,8 @@ pid_is_ours() {
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
     [ -r "/proc/$pid/cmdline" ] || return 0 # no /proc: trust the PID
     # An exited process waiting to be reaped (zombie) has an empty cmdline,
-    # so it counts as gone.
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -Fq -- "$marker"
+    # so it counts as gone; so does one that exits while we read it.
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -Fq -- "$marker"
 }
 
 # stop_pid sends TERM, waits up to 10 s, then KILLs.
