@@ -366,7 +366,7 @@ func TestReachable(t *testing.T) {
 // (under `make test`); without them it skips like any server test.
 func TestServersReachable(t *testing.T) {
 	cfg := Endpoints(t)
-	for _, ep := range []string{cfg.S3Endpoint, cfg.DynamoDBEndpoint} {
+	for _, ep := range []string{cfg.S3Endpoint, cfg.DynamoDBEndpoint, AzureBlob(t).Endpoint} {
 		if err := Reachable(context.Background(), ep); err != nil {
 			t.Errorf("Reachable(%q) = %v", ep, err)
 		}
