@@ -235,7 +235,9 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 	}
 	var body io.Reader = rs
 	if prog != nil {
-		body = &progressReadSeeker{rs: rs, prog: prog, start: w.start, pos: w.start}
+		pb := newProgressBody(rs, prog, w.start, w.size)
+		defer pb.stop()
+		body = pb
 	}
 	attrs, err := s.drv.WriteBlob(ctx, key, body, &driver.WriteOptions{ContentType: ref.ContentType, Size: w.size, Checksum: s.alg, Sum: w.sum.Sum})
 	if err == nil {
