@@ -127,8 +127,7 @@ func (d *Driver) multipart(ctx context.Context, obj object, r io.Reader, first *
 		return nil, err
 	}
 	u.send(1, part{buf: first, n: int64(n1)})
-	u.send(2, part{buf: second, off: int64(n1), n: int64(n2)})
-	off := int64(n1 + n2)
+	u.send(2, part{buf: second, n: int64(n2)})
 	var readErr error
 	for num := int32(3); more && u.failed() == nil; num++ {
 		if num > maxParts {
@@ -146,8 +145,7 @@ func (d *Driver) multipart(ctx context.Context, obj object, r io.Reader, first *
 			d.parts.put(buf)
 			break
 		}
-		u.send(num, part{buf: buf, off: off, n: int64(n)})
-		off += int64(n)
+		u.send(num, part{buf: buf, n: int64(n)})
 	}
 	return u.finish(readErr)
 }
@@ -162,11 +160,11 @@ func (d *Driver) uploadInPlace(ctx context.Context, obj object, r io.ReaderAt, s
 	if err != nil {
 		return nil, err
 	}
-	base := d.inPlace.partSize
 	if size > maxObjectSize {
 		// Smaller ones fit in 10,000 parts: see TestPartSizeSchedule.
 		return nil, newCoded(driver.TooLarge, fmt.Sprintf("a payload of %d bytes is larger than S3's largest object, 5 TiB", size), nil)
 	}
+	base := d.inPlace.partSize
 	u, err := d.startUpload(ctx, obj, d.inPlace.concurrency, want)
 	if err != nil {
 		return nil, err
@@ -239,8 +237,8 @@ func (d *Driver) startUpload(ctx context.Context, obj object, concurrency int, w
 }
 
 // part is one part of a multipart upload: the first n bytes of a pooled
-// part buffer (a streamed payload), or the n bytes of src at offset at
-// (a payload uploaded in place). off is its offset in the payload.
+// part buffer (a streamed payload), or the n bytes of src at offset at,
+// which are the payload's from offset off (a payload uploaded in place).
 type part struct {
 	buf     *[]byte
 	src     io.ReaderAt
