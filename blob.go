@@ -76,11 +76,14 @@ type BlobOptions struct {
 	// at most every ProgressInterval, and always once when the upload
 	// ends: after a successful one with done and total both the payload's
 	// size (inline payloads included), after a failed one with what was
-	// sent. It is called from the goroutine reading the payload (or the
-	// one calling Put), never concurrently with itself, and never while
-	// docblob holds a lock; it should return quickly, as the upload waits
-	// for it. A payload that the backend re-reads for a retry is not
-	// counted twice: done never decreases.
+	// sent. It is called from a goroutine reading the payload (a backend
+	// may read a file's parts from several at once) or the one calling
+	// Put, never concurrently with itself (a lock of its own sees to
+	// that), and never while docblob holds any other lock; it should
+	// return quickly, as the upload waits for it. done counts the bytes of the
+	// payload read at least once: a byte that the backend reads twice (to
+	// compute a part's checksum, then to send it, or again for a retry)
+	// is not counted twice, and done never decreases.
 	Progress func(done, total int64)
 }
 
@@ -88,18 +91,22 @@ type BlobOptions struct {
 // a document holding it is stored by Put. The payload is streamed: it is
 // never held whole in memory. How often r is read:
 //
-//   - a *bytes.Reader, a *strings.Reader or a regular *os.File of at most
-//     16 MiB is handed to the backend whole, with its size, so that it
-//     can be sent in one request; it is read once, its checksum (see
-//     Options.Checksum) computed as it is sent and verified by the
-//     backend (S3 refuses a payload damaged on the way), except that it
-//     is read twice, both locally, when a SHA-256 must be known before
-//     sending (a store whose checksum is ChecksumSHA256, or
-//     BlobOptions.SHA256): once to compute it, once to send it;
+//   - a *bytes.Reader, a *strings.Reader or a regular *os.File is
+//     handed to the backend itself, with its size (measured by seeking),
+//     whatever that size: the backend can send a small one in one
+//     request, and read the parts of a large one where they lie (the S3
+//     driver reads them with ReadAt, several at once, and holds no copy
+//     of them). Its checksum (see Options.Checksum) is computed by the
+//     backend from the bytes it sends (the S3 driver reads each part of
+//     a large payload twice, locally: once for its CRC, once to send
+//     it) and verified by the server (S3 refuses a payload damaged on
+//     the way). When a SHA-256 must be known before sending (a store
+//     whose checksum is ChecksumSHA256, or BlobOptions.SHA256), such a
+//     source of at most 16 MiB is read twice, once to compute it and
+//     once to send it, and a larger one is streamed as below;
 //   - any other reader, seekable or not (a gocloud.dev blob.Reader, an
-//     HTTP body, a larger file), is read exactly once, its checksum
-//     computed as it is sent, and seeked only to rewind it after a failed
-//     Put.
+//     HTTP body), is read exactly once, its checksum computed as it is
+//     sent, and seeked only to rewind it after a failed Put.
 //
 // If r is also an io.Seeker, a Put that fails rewinds it so that the Put
 // can be retried with the same Blob; otherwise a retry needs a new Blob.

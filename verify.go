@@ -2,11 +2,14 @@ package docblob
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -206,6 +209,14 @@ func (p *progress) advance(done int64) {
 	}
 }
 
+// record sets the bytes transferred so far to done, if that is more than
+// before, without calling the callback.
+func (p *progress) record(done int64) {
+	if p != nil && !p.ended && done > p.done {
+		p.done = done
+	}
+}
+
 // setTotal records the transfer's size, once known.
 func (p *progress) setTotal(total int64) {
 	if p != nil {
@@ -232,26 +243,133 @@ func (p *progress) complete(size int64) {
 	p.end()
 }
 
-// progressReadSeeker counts what a driver reads from a seekable payload,
-// by position, so that a driver's rewind for a retry does not count the
-// bytes twice.
+// progressReadSeeker counts what a driver reads from a seekable payload
+// of known size: the bytes of the payload it has read at least once,
+// wherever they lie, so that a byte read twice (after a rewind for a
+// retry, or by a checksum pass before the pass that sends it) counts
+// once and done never decreases. newProgressBody makes one that is also
+// an io.ReaderAt when its source is, which a driver may read from several
+// goroutines at once: its counts are kept under a mutex, and the callback
+// is called by one reading goroutine at a time, the others leaving the
+// report to the next read or to the end. After stop, reads report
+// nothing (a request body can still be read after WriteBlob returns),
+// and the progress belongs to the caller again.
 type progressReadSeeker struct {
-	rs         io.ReadSeeker
-	prog       *progress
-	start, pos int64
+	rs          io.ReadSeeker
+	prog        *progress
+	start, size int64
+
+	mu   sync.Mutex
+	pos  int64
+	read spans // offsets from start
+
+	calling sync.Mutex // held while prog is used
+	stopped bool       // under calling
+}
+
+// progressReadSeekerAt is a progressReadSeeker over an io.ReaderAt.
+type progressReadSeekerAt struct {
+	*progressReadSeeker
+	ra io.ReaderAt
+}
+
+// newProgressBody returns the source rs of a payload of size bytes from
+// offset start, counting into prog, as an io.ReadSeeker, and an
+// io.ReaderAt if rs is one.
+func newProgressBody(rs io.ReadSeeker, prog *progress, start, size int64) interface {
+	io.ReadSeeker
+	stop()
+} {
+	r := &progressReadSeeker{rs: rs, prog: prog, start: start, size: size, pos: start}
+	if ra, ok := rs.(io.ReaderAt); ok {
+		return &progressReadSeekerAt{r, ra}
+	}
+	return r
 }
 
 func (r *progressReadSeeker) Read(p []byte) (int, error) {
 	n, err := r.rs.Read(p)
+	r.mu.Lock()
+	r.addLocked(r.pos, n)
 	r.pos += int64(n)
-	r.prog.advance(r.pos - r.start)
+	r.mu.Unlock()
+	r.report()
+	return n, err
+}
+
+func (r *progressReadSeekerAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.ra.ReadAt(p, off)
+	r.mu.Lock()
+	r.addLocked(off, n)
+	r.mu.Unlock()
+	r.report()
 	return n, err
 }
 
 func (r *progressReadSeeker) Seek(offset int64, whence int) (int64, error) {
 	pos, err := r.rs.Seek(offset, whence)
 	if err == nil {
+		r.mu.Lock()
 		r.pos = pos
+		r.mu.Unlock()
 	}
 	return pos, err
+}
+
+// addLocked counts n bytes read at position pos of the source, those of
+// the payload only.
+func (r *progressReadSeeker) addLocked(pos int64, n int) {
+	if n > 0 {
+		r.read.add(max(pos-r.start, 0), min(pos-r.start+int64(n), r.size))
+	}
+}
+
+// report passes the count on to prog, unless another goroutine is doing
+// so or stop was called.
+func (r *progressReadSeeker) report() {
+	if !r.calling.TryLock() {
+		return
+	}
+	defer r.calling.Unlock()
+	if !r.stopped {
+		r.mu.Lock()
+		done := r.read.bytes
+		r.mu.Unlock()
+		r.prog.advance(done)
+	}
+}
+
+// stop waits for a report under way, records the last count without
+// calling the callback, and makes later reads report nothing.
+func (r *progressReadSeeker) stop() {
+	r.calling.Lock()
+	defer r.calling.Unlock()
+	if !r.stopped {
+		r.stopped = true
+		r.mu.Lock()
+		r.prog.record(r.read.bytes)
+		r.mu.Unlock()
+	}
+}
+
+// spans is a set of byte ranges, kept sorted and merged, and how many
+// bytes they cover.
+type spans struct {
+	r     [][2]int64 // [from, to)
+	bytes int64
+}
+
+// add adds the range [from, to).
+func (s *spans) add(from, to int64) {
+	if from >= to {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(s.r, from, func(x [2]int64, from int64) int { return cmp.Compare(x[1], from) })
+	j := i
+	for ; j < len(s.r) && s.r[j][0] <= to; j++ {
+		from, to = min(from, s.r[j][0]), max(to, s.r[j][1])
+		s.bytes -= s.r[j][1] - s.r[j][0]
+	}
+	s.r = slices.Replace(s.r, i, j, [2]int64{from, to})
+	s.bytes += to - from
 }

@@ -15,6 +15,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/internal/attach"
@@ -23,19 +24,21 @@ import (
 // sniffLen is how many bytes http.DetectContentType considers.
 const sniffLen = 512
 
-// prehashMax bounds the payloads handed to the driver whole, with their
-// size (and, if needed, their SHA-256 computed before they are written),
-// when their source can be read twice (see writePayload).
+// prehashMax bounds the payloads whose SHA-256 is computed before they
+// are written, when it is needed and their source can be read twice (see
+// writePayload).
 const prehashMax = 16 << 20
 
 // writePayload stores the payload of a new (or copied) attachment: inline
 // if it is small enough, otherwise under a fresh key. A payload that can
-// be read again at no cost (bytes, or a local source of at most
-// prehashMax bytes: see rereadable) is handed to the driver whole, with
-// its size, as a seekable source that the driver can send in one
-// request; only if the store's checksum is SHA-256, or BlobOptions.SHA256
-// asks for it, is it hashed first (a CRC is computed by the driver, or
-// its backend, as the bytes are sent). Any other payload, seekable or
+// be read again at no cost (bytes, or a local source: see rereadable) is
+// handed to the driver whole, with its size: the source itself, an
+// io.ReadSeeker and io.ReaderAt, which the driver can send in one
+// request or read in parts where they lie, whatever its size. Only if the
+// store's checksum is SHA-256, or BlobOptions.SHA256 asks for it, is it
+// hashed first (a CRC is computed by the driver, or its backend, as the
+// bytes are sent), and then only up to prehashMax bytes: a larger one is
+// streamed, so that it is read once. Any other payload, seekable or
 // not, is streamed: read once, so that a remote source (a gocloud
 // blob.Reader, an HTTP body) is never downloaded twice.
 //
@@ -85,6 +88,9 @@ func (s *Store) writePayload(ctx context.Context, op string, d *document, a *att
 			}
 			prog.setTotal(whole.size)
 			return s.writeWhole(ctx, op, d, a.field, rs, &whole, ref, prog)
+		}
+		if whole.size > 0 {
+			prog.setTotal(whole.size) // measured, to be streamed
 		}
 	}
 	if known == nil && (opts.Size > 0 || opts.SHA256 != nil) {
@@ -174,11 +180,11 @@ type wholePayload struct {
 	knownPayload
 }
 
-// prehash measures a seekable source of at most prehashMax bytes and,
-// if the store's algorithm alg is SHA-256 or sha asks for it (an
-// expected BlobOptions.SHA256), hashes it with SHA-256; then it rewinds
-// it. It reports false for a larger
-// source, which is streamed instead.
+// prehash measures a seekable source and, if the store's algorithm alg
+// is SHA-256 or sha asks for it (an expected BlobOptions.SHA256), hashes
+// it with SHA-256; then it rewinds it. It reports false for a source that
+// needs hashing and is larger than prehashMax, which is streamed instead,
+// so that it is read once.
 func prehash(rs io.ReadSeeker, alg driver.ChecksumAlgorithm, sha bool) (w wholePayload, ok bool, err error) {
 	start, err := rs.Seek(0, io.SeekCurrent)
 	if err != nil {
@@ -193,10 +199,10 @@ func prehash(rs io.ReadSeeker, alg driver.ChecksumAlgorithm, sha bool) (w wholeP
 		return w, false, err
 	}
 	switch {
-	case w.size > prehashMax:
-		return w, false, nil
 	case alg != driver.SHA256 && !sha:
 		return w, true, nil
+	case w.size > prehashMax:
+		return w, false, nil
 	}
 	h := sha256Pool.Get().(hash.Hash)
 	defer sha256Pool.Put(h)
@@ -235,7 +241,9 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 	}
 	var body io.Reader = rs
 	if prog != nil {
-		body = &progressReadSeeker{rs: rs, prog: prog, start: w.start, pos: w.start}
+		pb := newProgressBody(rs, prog, w.start, w.size)
+		defer pb.stop()
+		body = pb
 	}
 	attrs, err := s.drv.WriteBlob(ctx, key, body, &driver.WriteOptions{ContentType: ref.ContentType, Size: w.size, Checksum: s.alg, Sum: w.sum.Sum})
 	if err == nil {
@@ -250,6 +258,9 @@ func (s *Store) writeWhole(ctx context.Context, op string, d *document, field st
 		err = s.checkReported(ctx, op, d, key, attrs, w.sum.Sum)
 	}
 	if err != nil {
+		if serr := sourceErr(rs); serr != nil {
+			return nil, s.sourceError(op, d, serr)
+		}
 		return nil, s.wrap(op, d.key, err)
 	}
 	ref.Key, ref.Size, ref.Checksum = key, w.size, attrs.Checksum
@@ -396,15 +407,38 @@ var errReaderContract = errors.New("the payload's reader broke the io.Reader con
 
 // contractReader guards the caller's payload reader: a Read that returns
 // a count outside [0, len(p)] becomes an error naming the broken contract,
-// instead of a panic in whatever slices the buffer with it.
-type contractReader struct{ r io.Reader }
+// instead of a panic in whatever slices the buffer with it. It remembers
+// the reader's first failure (see sourceErr).
+type contractReader struct {
+	r      io.Reader
+	failed atomic.Pointer[error]
+}
 
 func (c *contractReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if n < 0 || n > len(p) {
-		return 0, fmt.Errorf("%w: Read returned %d for a buffer of %d bytes", errReaderContract, n, len(p))
+		return 0, c.fail(fmt.Errorf("%w: Read returned %d for a buffer of %d bytes", errReaderContract, n, len(p)))
 	}
-	return n, err
+	return n, c.fail(err)
+}
+
+// fail records err as the reader's failure if it is the first (io.EOF
+// is none), and returns it.
+func (c *contractReader) fail(err error) error {
+	if err != nil && err != io.EOF {
+		c.failed.CompareAndSwap(nil, &err)
+	}
+	return err
+}
+
+// sourceErr returns the reader's first failure, if any: a driver that
+// fails because its source did reports it in its own words, or not at
+// all (a request body that could not be read).
+func (c *contractReader) sourceErr() error {
+	if p := c.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // contractReadSeeker is a contractReader over an io.ReadSeeker.
@@ -417,12 +451,45 @@ func (c *contractReadSeeker) Seek(offset int64, whence int) (int64, error) {
 	return c.s.Seek(offset, whence)
 }
 
-// checkedReader wraps r in a contractReader, keeping it seekable if it is.
-func checkedReader(r io.Reader) io.Reader {
-	if rs, ok := r.(io.ReadSeeker); ok {
-		return &contractReadSeeker{contractReader{rs}, rs}
+// contractReadSeekerAt is a contractReadSeeker over an io.ReaderAt too,
+// whose ReadAt it guards likewise.
+type contractReadSeekerAt struct {
+	contractReadSeeker
+	ra io.ReaderAt
+}
+
+func (c *contractReadSeekerAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.ra.ReadAt(p, off)
+	if n < 0 || n > len(p) {
+		return 0, c.fail(fmt.Errorf("%w: ReadAt returned %d for a buffer of %d bytes", errReaderContract, n, len(p)))
 	}
-	return &contractReader{r}
+	return n, c.fail(err)
+}
+
+// checkedReader wraps r in a contractReader, keeping it seekable, and
+// readable at offsets, if it is.
+func checkedReader(r io.Reader) io.Reader {
+	rs, ok := r.(io.ReadSeeker)
+	if !ok {
+		return &contractReader{r: r}
+	}
+	if ra, ok := r.(io.ReaderAt); ok {
+		c := &contractReadSeekerAt{ra: ra}
+		c.r, c.s = rs, rs
+		return c
+	}
+	c := &contractReadSeeker{s: rs}
+	c.r = rs
+	return c
+}
+
+// sourceErr returns the first failure of the caller's payload reader r
+// (wrapped by checkedReader), if any.
+func sourceErr(r io.Reader) error {
+	if c, ok := r.(interface{ sourceErr() error }); ok {
+		return c.sourceErr()
+	}
+	return nil
 }
 
 // sourceError wraps an error from the caller's payload reader.

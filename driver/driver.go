@@ -416,6 +416,20 @@ type Driver interface {
 	// that hold payloads in memory) and must make the payload visible only
 	// once it is complete: if r returns an error, or ctx is done, before EOF,
 	// WriteBlob aborts, leaves nothing under key, and returns that error.
+	//
+	// The portable layer hands a local payload (bytes, a file) over as
+	// it is: an io.ReadSeeker positioned at the payload's start, with
+	// opts.Size the bytes from there to its end, measured by seeking.
+	// After a successful WriteBlob it checks that r is at start+Size, and
+	// fails the write otherwise (a driver that returned early would have
+	// stored a truncated payload). If such an r is also an io.ReaderAt,
+	// the driver may read the payload with ReadAt instead, at offsets
+	// start to start+Size, from several goroutines at once as
+	// io.ReaderAt allows, holding no copy of it (the S3 driver uploads a
+	// large one so, in place); it must then Seek r to start+Size before it
+	// returns successfully, and fail the write if r ends before
+	// start+Size. It must not read r after WriteBlob returns, except where
+	// its HTTP client may still read the body of a failed request.
 	WriteBlob(ctx context.Context, key string, r io.Reader, opts *WriteOptions) (*BlobAttrs, error)
 
 	// OpenBlob returns a reader for length bytes of the payload starting at

@@ -20,13 +20,16 @@
 //	          selecting it runs ops); target: the design's minimum
 //	large     a 1 GiB payload up and down, each round trip in a child
 //	          process whose peak RSS is read from its rusage: docblob at
-//	          its defaults and at a larger memory setting (-large-params),
-//	          the transfer manager with the driver's part size and
-//	          concurrency, and the loopback ceiling; targets: docblob at
-//	          its defaults uploads and downloads at ≥ 80% of the ceiling's
-//	          MB/s with a peak RSS ≤ 64 MiB
+//	          its defaults, streamed and from a file, and streamed at a
+//	          larger memory setting (-large-params), the transfer manager
+//	          with the driver's part size and concurrency, and the
+//	          loopback ceiling; targets: docblob at its defaults uploads
+//	          and downloads at ≥ 80% of the ceiling's MB/s with a peak RSS
+//	          ≤ 64 MiB
 //	grid      docblob round trips over part sizes 5, 8, 16 MiB x upload
 //	          concurrency 2, 4, 8, and the default it recommends
+//	filegrid  the same from a file (uploads in place) over part sizes 8,
+//	          16, 32, 64 MiB x upload concurrency 4, 8, 16
 //	inline    1 KiB attachments, inline_threshold=4096 vs off, put+get+open
 //	          round trips; target: >= 1.8x throughput
 //	cold      a cold start as AWS Lambda sees it (below); reported, no
@@ -97,9 +100,13 @@
 // them over HTTPS (over plain HTTP it would hash every byte with SHA-256,
 // a cost no upload to S3 pays); the payload is made before and hashed
 // after the clock. docblob uploads from an io.Reader
-// that generates the payload and reads with Blob.Open, which verifies the
-// checksum that Put recorded; the transfer manager's bounded stream is
-// hashed by the child as it is read.
+// that generates the payload, and, in its file row, from a file that the
+// child writes and syncs before the clock (in a temporary directory of
+// its own, removed at the end: the page cache holds it, as it would a
+// file just written or often read), which the driver uploads in place;
+// it reads with Blob.Open, which verifies the checksum that Put
+// recorded. The transfer manager's bounded stream is hashed by the child
+// as it is read.
 //
 // The cold section builds two small programs (internal/colddocblob,
 // internal/coldsdk) with go build -trimpath and measures, in fresh

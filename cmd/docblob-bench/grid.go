@@ -24,15 +24,63 @@ func (g *gridPoint) downMBps(size int64) float64 {
 	return mbps(size, medianOf(g.runs, func(r childRun) time.Duration { return time.Duration(r.DownNanos) }))
 }
 
+// gridKind is one kind of upload the grid measures: streamed (part
+// buffers bound its memory) or from a file (in place: they do not).
+type gridKind struct {
+	section    string // the rows' section
+	contender  string // the child's
+	seed       uint64
+	partSizes  []int64
+	concs      []int
+	defaultPS  int64 // the driver's default for this kind
+	defaultCon int
+	// tieBreak says why, of two points whose uploads are within 5%,
+	// the first is preferred; smaller reports whether it is.
+	tieBreak string
+	smaller  func(p, q *gridPoint) bool
+}
+
+// streamGrid is the grid of streamed uploads: memory grows with the part
+// size and concurrency, so a tie goes to the smaller peak RSS.
+var streamGrid = gridKind{
+	section: "3 grid", contender: "docblob", seed: 2,
+	partSizes: []int64{5 << 20, 8 << 20, 16 << 20}, concs: []int{2, 4, 8},
+	defaultPS: s3dynamo.DefaultPartSize, defaultCon: s3dynamo.DefaultUploadConcurrency,
+	tieBreak: "smaller memory",
+	smaller:  func(p, q *gridPoint) bool { return maxRSSOf(p.runs) < maxRSSOf(q.runs) },
+}
+
+// fileGrid is the grid of uploads from a file, in place: memory hardly
+// depends on the setting, so a tie goes to the fewer bytes in flight
+// (part size × concurrency), which also means fewer connections.
+var fileGrid = gridKind{
+	section: "3 grid, file", contender: "docblob-file", seed: 3,
+	partSizes: []int64{8 << 20, 16 << 20, 32 << 20, 64 << 20}, concs: []int{4, 8, 16},
+	defaultPS: s3dynamo.DefaultFilePartSize, defaultCon: s3dynamo.DefaultFileUploadConcurrency,
+	tieBreak: "fewer bytes in flight",
+	smaller: func(p, q *gridPoint) bool {
+		return p.partSize*int64(p.conc) < q.partSize*int64(q.conc)
+	},
+}
+
 // runGrid is the second half of section 3: docblob round trips over part
-// sizes and concurrencies, each in its own process, and the recommended
-// default.
+// sizes and concurrencies of streamed uploads, each in its own process,
+// and the recommended default.
 func (b *bench) runGrid(ctx context.Context) ([]row, error) {
-	size, seed := b.largeSize(), uint64(2)
-	want := prngChecksums(seed, size)
+	return b.grid(ctx, streamGrid)
+}
+
+// runFileGrid is the same for uploads from a file (in place).
+func (b *bench) runFileGrid(ctx context.Context) ([]row, error) {
+	return b.grid(ctx, fileGrid)
+}
+
+func (b *bench) grid(ctx context.Context, k gridKind) ([]row, error) {
+	size := b.largeSize()
+	want := prngChecksums(k.seed, size)
 	var points []*gridPoint
-	for _, ps := range []int64{5 << 20, 8 << 20, 16 << 20} {
-		for _, c := range []int{2, 4, 8} {
+	for _, ps := range k.partSizes {
+		for _, c := range k.concs {
 			points = append(points, &gridPoint{partSize: ps, conc: c})
 		}
 	}
@@ -46,8 +94,8 @@ func (b *bench) runGrid(ctx context.Context) ([]row, error) {
 			if rep%2 == 1 { // every other pass runs backwards, against drift
 				p = points[len(points)-1-i]
 			}
-			spec := b.largeSpec("docblob", size, seed, want, p.partSize, p.conc)
-			log.Printf("grid: part size %s, concurrency %d, rep %d", fmtSize(p.partSize), p.conc, rep+1)
+			spec := b.largeSpec(k.contender, size, k.seed, want, p.partSize, p.conc)
+			log.Printf("%s: part size %s, concurrency %d, rep %d", k.section, fmtSize(p.partSize), p.conc, rep+1)
 			run, err := b.kids.run(spec)
 			if err != nil {
 				return nil, err
@@ -61,23 +109,23 @@ func (b *bench) runGrid(ctx context.Context) ([]row, error) {
 	for _, p := range points {
 		both := medianOf(p.runs, func(r childRun) time.Duration { return time.Duration(r.UpNanos + r.DownNanos) })
 		rss := maxRSSOf(p.runs)
-		r := row{section: "3 grid", name: fmt.Sprintf("round trip %s, part %s × concurrency %d", fmtSize(size), fmtSize(p.partSize), p.conc),
+		r := row{section: k.section, name: fmt.Sprintf("round trip %s, part %s × concurrency %d", fmtSize(size), fmtSize(p.partSize), p.conc),
 			contender: "docblob", median: fmtDur(both),
 			mbPerSec: fmt.Sprintf("up %s, down %s", fmtRate(p.upMBps(size)), fmtRate(p.downMBps(size))),
 			memory:   rssCell(p.runs), target: "peak RSS < 64 MiB", met: verdict(rss < rssTarget)}
-		if p.partSize == s3dynamo.DefaultPartSize && p.conc == s3dynamo.DefaultUploadConcurrency {
+		if p.partSize == k.defaultPS && p.conc == k.defaultCon {
 			r.name += " (current default)"
 		}
 		rows = append(rows, r)
-		if rss < rssTarget && (best == nil || better(p, best, size)) {
+		if rss < rssTarget && (best == nil || better(p, best, size, k.smaller)) {
 			best = p
 		}
 	}
-	rec := row{section: "3 grid", name: "recommended default", contender: "docblob"}
+	rec := row{section: k.section, name: "recommended default", contender: "docblob"}
 	if best == nil {
 		rec.name += ": none of the settings stays under 64 MiB"
 	} else {
-		rec.name += fmt.Sprintf(": part %s × concurrency %d (fastest upload under 64 MiB, smaller memory on a tie within 5%%)", fmtSize(best.partSize), best.conc)
+		rec.name += fmt.Sprintf(": part %s × concurrency %d (fastest upload under 64 MiB, %s on a tie within 5%%)", fmtSize(best.partSize), best.conc, k.tieBreak)
 		rec.mbPerSec = fmt.Sprintf("up %s, down %s", fmtRate(best.upMBps(size)), fmtRate(best.downMBps(size)))
 		rec.memory = rssCell(best.runs)
 	}
@@ -85,8 +133,8 @@ func (b *bench) runGrid(ctx context.Context) ([]row, error) {
 }
 
 // better reports whether p beats q: a faster upload by more than 5%, or
-// one within 5% that needs less memory.
-func better(p, q *gridPoint, size int64) bool {
+// one within 5% that smaller prefers.
+func better(p, q *gridPoint, size int64, smaller func(p, q *gridPoint) bool) bool {
 	pu, qu := p.upMBps(size), q.upMBps(size)
 	switch {
 	case pu > 1.05*qu:
@@ -94,5 +142,5 @@ func better(p, q *gridPoint, size int64) bool {
 	case qu > 1.05*pu:
 		return false
 	}
-	return maxRSSOf(p.runs) < maxRSSOf(q.runs)
+	return smaller(p, q)
 }

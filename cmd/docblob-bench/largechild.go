@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,7 +59,23 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 	var sink io.Writer = h
 	switch spec.Contender {
 	case "docblob":
-		upload, download, cleanup = docblobLarge(store, spec)
+		upload, download, cleanup = docblobLarge(store, spec, func() (io.Reader, func(), error) {
+			return newPRNG(spec.Seed, spec.Size), func() {}, nil
+		})
+		sink = writerOnly{io.Discard}
+	case "docblob-file":
+		path, remove, err := writeLargeFile(spec)
+		if err != nil {
+			return res, err
+		}
+		defer remove()
+		upload, download, cleanup = docblobLarge(store, spec, func() (io.Reader, func(), error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, nil, err
+			}
+			return f, func() { f.Close() }, nil
+		})
 		sink = writerOnly{io.Discard}
 	case "tm":
 		upload, download, cleanup = tmLarge(s3c, spec)
@@ -90,18 +108,24 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 		if err := check(); err != nil {
 			return res, err
 		}
-	} else if got := hex.EncodeToString(h.Sum(nil)); spec.Contender != "docblob" && got != spec.Want["sha256"] {
+	} else if got := hex.EncodeToString(h.Sum(nil)); sink == io.Writer(h) && got != spec.Want["sha256"] {
 		return res, fmt.Errorf("downloaded SHA-256 %s, want %s", got, spec.Want["sha256"])
 	}
 	return res, cleanup(ctx)
 }
 
-// docblobLarge stores the payload as the attachment of a document and
-// reads it back with Get and Blob.Open.
-func docblobLarge(store *docblob.Store, spec childSpec) (up func(context.Context) error, down func(context.Context, io.Writer) error, cleanup func(context.Context) error) {
+// docblobLarge stores the payload read from a source that src opens (and
+// closes with the function it returns) as the attachment of a document,
+// and reads it back with Get and Blob.Open.
+func docblobLarge(store *docblob.Store, spec childSpec, src func() (io.Reader, func(), error)) (up func(context.Context) error, down func(context.Context, io.Writer) error, cleanup func(context.Context) error) {
 	up = func(ctx context.Context) error {
+		r, done, err := src()
+		if err != nil {
+			return err
+		}
+		defer done()
 		doc := &benchDoc{PK: spec.PK, SK: spec.SK, Title: "large",
-			File: docblob.NewBlob(newPRNG(spec.Seed, spec.Size), &docblob.BlobOptions{Name: "large.bin"})}
+			File: docblob.NewBlob(r, &docblob.BlobOptions{Name: "large.bin"})}
 		if err := store.Put(ctx, doc); err != nil {
 			return err
 		}
@@ -127,6 +151,34 @@ func docblobLarge(store *docblob.Store, spec childSpec) (up func(context.Context
 		return store.Delete(ctx, &benchDoc{PK: spec.PK, SK: spec.SK})
 	}
 	return up, down, cleanup
+}
+
+// writeLargeFile writes the payload to a file in a temporary directory of
+// its own, before the clock starts, and syncs it, so that the upload reads
+// it from a warm page cache with no write-back under way. remove deletes
+// the directory.
+func writeLargeFile(spec childSpec) (path string, remove func(), err error) {
+	dir, err := os.MkdirTemp("", "docblob-bench-large-")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { os.RemoveAll(dir) }
+	path = filepath.Join(dir, "large.bin")
+	f, err := os.Create(path)
+	if err == nil {
+		_, err = io.CopyBuffer(f, newPRNG(spec.Seed, spec.Size), make([]byte, 1<<20))
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		remove()
+		return "", nil, fmt.Errorf("writing the payload's file: %w", err)
+	}
+	return path, remove, nil
 }
 
 // tmLarge moves the payload with the transfer manager alone, configured as

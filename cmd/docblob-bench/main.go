@@ -22,7 +22,7 @@ import (
 )
 
 // sectionNames are the values -only accepts, in the order they run.
-var sectionNames = []string{"ops", "requests", "large", "grid", "inline", "cold"}
+var sectionNames = []string{"ops", "requests", "large", "grid", "filegrid", "inline", "cold"}
 
 // flags are the command-line settings.
 type flags struct {
@@ -166,6 +166,7 @@ func run(ctx context.Context, f flags) (err error) {
 		{"ops", b.runOps},
 		{"large", b.runLarge},
 		{"grid", b.runGrid},
+		{"filegrid", b.runFileGrid},
 		{"inline", b.runInline},
 		{"cold", b.runCold},
 	}

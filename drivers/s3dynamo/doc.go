@@ -19,7 +19,17 @@
 // their parts, doubling every 100 parts up to S3's 5 GiB, so that S3's
 // 5 TiB object limit fits in 10,000 parts; their bound grows with the
 // part size. A payload that
-// fits in one part is one PutObject; a larger one a multipart upload. A
+// fits in one part is one PutObject; a larger one a multipart upload.
+// A payload from a local source (a file, bytes: an io.ReaderAt and
+// io.Seeker of known size, as docblob hands such sources over) larger
+// than SinglePutMax is uploaded in place instead: a multipart upload
+// whose parts are read where they lie, with ReadAt, by the goroutines
+// that send them, so that it holds no part buffer and its memory does
+// not grow with its part size or concurrency; those default, for such
+// uploads, to DefaultFilePartSize × DefaultFileUploadConcurrency (16 MiB
+// × 8), and Options.PartSize and UploadConcurrency, when set, apply to
+// both kinds of upload. Each part is read twice, locally: once for its
+// checksum, once to send it. A
 // payload whose size and SHA-256 the caller knew (bytes, or an
 // io.ReadSeeker up to SinglePutMax) is one PutObject carrying that
 // SHA-256; every other upload request carries a CRC32C. S3 verifies the

@@ -35,6 +35,21 @@ const SinglePutMax = 16 << 20
 // WriteBlob reports the checksum S3 returns; should a server not return
 // it, WriteBlob rewinds the source and computes it.
 //
+// A larger payload whose size is known and whose source is an
+// io.ReaderAt and io.Seeker (a file, a bytes.Reader: what the portable
+// layer hands over for a local source) is uploaded in place: a multipart
+// upload whose parts are sections of the source, read with ReadAt where
+// they lie, with no part buffer, so that memory does not bound the part
+// size and concurrency: parts of Options.PartSize bytes, up to
+// Options.UploadConcurrency at once, or, if those are left zero,
+// DefaultFilePartSize and DefaultFileUploadConcurrency. Each part is read
+// twice, locally: once by the goroutine that sends it, to compute its
+// checksum, then by the request; the upload is otherwise the same as a
+// streamed one (below), whose part sending, checksums, completion and
+// abort it shares. A source that ends before the announced size fails the
+// upload with code InvalidArgument. WriteBlob leaves the source at the
+// payload's end.
+//
 // Any other payload is read into part buffers of Options.PartSize bytes,
 // reused across uploads: a payload that fits in one part is one
 // PutObject, a larger one a multipart upload with up to
@@ -48,14 +63,16 @@ const SinglePutMax = 16 << 20
 // verifies at completion; with SHA-256, which S3 keeps for whole objects
 // only, the parts carry CRC32Cs (a composite checksum) and WriteBlob
 // computes the payload's SHA-256 as it reads the parts. Every byte is
-// hashed once with the payload's algorithm, by WriteBlob or the SDK.
+// hashed once with the payload's algorithm, by WriteBlob or the SDK. A
+// multipart upload whose checksum differs from opts.Sum, if given, is
+// aborted rather than completed, with code Corrupt.
 //
-// If r fails, or ctx is done, before EOF, or a request fails, the
-// multipart upload is aborted (with a fresh context bounded by
-// Options.CleanupTimeout, so that a canceled ctx does not leave parts
-// behind), and if a request that may have stored the object had been
-// sent, the object is deleted the same way. WriteBlob then returns r's
-// error, or ctx's, or the request's.
+// If r fails, or ctx is done, before EOF (in place: before the announced
+// size), or a request fails, the multipart upload is aborted (with a
+// fresh context bounded by Options.CleanupTimeout, so that a canceled
+// ctx does not leave parts behind), and if a request that may have
+// stored the object had been sent, the object is deleted the same way.
+// WriteBlob then returns r's error, or ctx's, or the request's.
 func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *driver.WriteOptions) (*driver.BlobAttrs, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -80,6 +97,11 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	obj := object{key: escapeKey(key), contentType: contentType, alg: alg}
 	if rs, ok := r.(io.ReadSeeker); ok && opts.Size >= 0 && opts.Size <= SinglePutMax && (opts.Sum != nil || alg != driver.SHA256) {
 		return d.putObject(ctx, obj, rs, opts.Size, opts.Sum)
+	}
+	if ra, ok := r.(io.ReaderAt); ok && opts.Size > SinglePutMax {
+		if sk, ok := r.(io.Seeker); ok {
+			return d.uploadInPlace(ctx, obj, ra, sk, opts.Size, opts.Sum)
+		}
 	}
 	return d.uploadParts(ctx, obj, r, opts)
 }
@@ -172,7 +194,7 @@ func (d *Driver) uploadParts(ctx context.Context, obj object, r io.Reader, opts 
 		var n2 int
 		n2, more, err = readPart(ctx, r, *second)
 		if err == nil && n2 > 0 {
-			return d.multipart(ctx, obj, r, first, n, second, n2, more)
+			return d.multipart(ctx, obj, r, first, n, second, n2, more, opts.Sum)
 		}
 		d.parts.put(second)
 	}

@@ -13,7 +13,7 @@ import (
 // The part sizes grow so that S3's largest object fits in its 10,000
 // parts, and no part is larger than S3 accepts.
 func TestPartSizeSchedule(t *testing.T) {
-	for _, base := range []int64{MinPartSize, DefaultPartSize, 64 << 20, maxPartSize} {
+	for _, base := range []int64{MinPartSize, DefaultPartSize, DefaultFilePartSize, 64 << 20, maxPartSize} {
 		var total int64
 		for num := int32(1); num <= maxParts; num++ {
 			size := partSize(base, num)
@@ -22,9 +22,8 @@ func TestPartSizeSchedule(t *testing.T) {
 			}
 			total += size
 		}
-		const maxObject = 5 << 40
-		if total < maxObject {
-			t.Errorf("base %d: 10,000 parts hold %d bytes, less than S3's %d", base, total, int64(maxObject))
+		if total < maxObjectSize {
+			t.Errorf("base %d: 10,000 parts hold %d bytes, less than S3's %d", base, total, int64(maxObjectSize))
 		}
 		if got := partSize(base, basePartCount); got != base {
 			t.Errorf("base %d: part %d has %d bytes, want the base", base, basePartCount, got)
