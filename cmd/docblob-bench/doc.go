@@ -29,7 +29,8 @@
 //	grid      docblob round trips over part sizes 5, 8, 16 MiB x upload
 //	          concurrency 2, 4, 8, and the default it recommends
 //	filegrid  the same from a file (uploads in place) over part sizes 8,
-//	          16, 32, 64 MiB x upload concurrency 4, 8, 16
+//	          16, 32, 64 MiB x upload concurrency 4, 8, 16; not in the
+//	          default run (-only filegrid)
 //	inline    1 KiB attachments, inline_threshold=4096 vs off, put+get+open
 //	          round trips; target: >= 1.8x throughput
 //	cold      a cold start as AWS Lambda sees it (below); reported, no
