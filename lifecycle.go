@@ -23,9 +23,16 @@ type lifecycle struct {
 	inflight sync.WaitGroup
 	ctx      context.Context // done once Close is called, to cancel long operations
 	cancel   context.CancelFunc
+	// exit is inflight.Done, made once: a method value made on each
+	// enter would be allocated on every operation, and on every Read of
+	// a payload reader.
+	exit func()
 }
 
-func (l *lifecycle) init() { l.ctx, l.cancel = context.WithCancel(context.Background()) }
+func (l *lifecycle) init() {
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.exit = l.inflight.Done
+}
 
 // enter starts an operation: it fails if the store is closed, and
 // otherwise holds Close back until the returned function is called.
@@ -36,7 +43,7 @@ func (s *Store) enter(op string) (exit func(), err error) {
 		return nil, errClosed(op)
 	}
 	s.life.inflight.Add(1)
-	return s.life.inflight.Done, nil
+	return s.life.exit, nil
 }
 
 // enterLong is enter for operations that Close cancels rather than waits
