@@ -36,8 +36,9 @@
 // checksum before it stores anything, and the portable layer verifies
 // the payload's SHA-256 on every whole read. A failed or canceled upload
 // is aborted, so nothing is left under the key and no parts linger.
-// Reads are one ranged GetObject (through gocloud.dev/blob/s3blob),
-// deletes one DeleteObject, and signed URLs are SigV4 presigned URLs.
+// Reads are one ranged GetObject and deletes one DeleteObject, sent
+// with the S3 client directly (under the keys gocloud.dev/blob/s3blob
+// would use), and signed URLs are SigV4 presigned URLs.
 //
 // StatBlob is one HeadObject with ChecksumMode ENABLED. It reports a
 // payload's SHA-256 only when S3 holds a full-object SHA-256 that it
