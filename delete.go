@@ -26,8 +26,8 @@ func (s *Store) Delete(ctx context.Context, doc any) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d, err := s.locate(op, doc)
-	if err != nil {
+	var d document // on the stack: Delete keeps nothing of it
+	if err := s.locateInto(&d, op, doc); err != nil {
 		return err
 	}
 	cond := driver.Condition{Kind: driver.Always}

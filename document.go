@@ -21,31 +21,41 @@ type document struct {
 
 // newDocument checks that doc is a struct pointer or a map[string]any.
 func (s *Store) newDocument(op string, doc any) (*document, error) {
+	d := new(document)
+	if err := s.initDocument(d, op, doc); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// initDocument is newDocument into a document of the caller's, which Get
+// and Delete keep on their stack.
+func (s *Store) initDocument(d *document, op string, doc any) error {
 	t := reflect.TypeOf(doc)
 	switch {
 	case doc == nil:
-		return nil, errorf(InvalidArgument, op, noKey, "nil document")
+		return errorf(InvalidArgument, op, noKey, "nil document")
 	case t == reflect.TypeFor[map[string]any]():
 		if reflect.ValueOf(doc).IsNil() {
-			return nil, errorf(InvalidArgument, op, noKey, "nil document map")
+			return errorf(InvalidArgument, op, noKey, "nil document map")
 		}
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
 		if reflect.ValueOf(doc).IsNil() {
-			return nil, errorf(InvalidArgument, op, noKey, "nil document pointer")
+			return errorf(InvalidArgument, op, noKey, "nil document pointer")
 		}
 	default:
-		return nil, errorf(InvalidArgument, op, noKey, "a document must be a pointer to a struct or a map[string]any, not %s", t)
+		return errorf(InvalidArgument, op, noKey, "a document must be a pointer to a struct or a map[string]any, not %s", t)
 	}
 	g, err := gdriver.NewDocument(doc)
 	if err != nil {
-		return nil, newError(InvalidArgument, op, noKey, err)
+		return newError(InvalidArgument, op, noKey, err)
 	}
-	d := &document{g: g}
+	*d = document{g: g}
 	if t.Kind() == reflect.Pointer {
 		d.v = reflect.ValueOf(doc).Elem()
 		d.plan = s.plan(t.Elem())
 	}
-	return d, nil
+	return nil
 }
 
 // prepare encodes doc and extracts its key and revision.
@@ -73,17 +83,22 @@ func (s *Store) prepare(op string, doc any) (*document, error) {
 // locate prepares a document for Get and Delete, which need only its key
 // and revision: it reads those fields without encoding the rest.
 func (s *Store) locate(op string, doc any) (*document, error) {
-	d, err := s.newDocument(op, doc)
-	if err != nil {
-		return nil, err
-	}
-	if d.plan != nil && d.plan.locate(s, d.v, d) {
-		return d, nil
-	}
-	if err := s.readKeyFields(op, d); err != nil {
+	d := new(document)
+	if err := s.locateInto(d, op, doc); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// locateInto is locate into a document of the caller's.
+func (s *Store) locateInto(d *document, op string, doc any) error {
+	if err := s.initDocument(d, op, doc); err != nil {
+		return err
+	}
+	if d.plan != nil && d.plan.locate(s, d.v, d) {
+		return nil
+	}
+	return s.readKeyFields(op, d)
 }
 
 // readKeyFields is locate's general path.

@@ -27,15 +27,15 @@ func (s *Store) Get(ctx context.Context, doc any) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d, err := s.locate(op, doc)
-	if err != nil {
+	var d document // on the stack: Get keeps nothing of it
+	if err := s.locateInto(&d, op, doc); err != nil {
 		return err
 	}
 	got, err := s.drv.GetDocument(ctx, d.key)
 	if err != nil {
 		return s.wrap(op, d.key, err)
 	}
-	if err := s.decodeInto(d, got); err != nil {
+	if err := s.decodeInto(&d, got); err != nil {
 		return newError(InvalidArgument, op, d.key, err)
 	}
 	return nil
@@ -72,22 +72,16 @@ func (s *Store) decodeInto(d *document, got *driver.Document) error {
 	if got.Key != d.key {
 		keyStr = got.Key
 	}
-	mk := func(v any, field string) (*Blob, error) {
-		ref, err := s.honour(got.Key, field, v)
-		if err != nil {
-			return nil, err
-		}
-		if ref == nil {
-			return nil, fmt.Errorf("it holds a %T, not an attachment", v)
-		}
-		return &Blob{ref: ref, store: s, docKey: keyStr, field: field, docRev: got.Revision}, nil
-	}
 	if d.plan != nil {
 		d.v.SetZero()
+		// A closure of its own, which does not escape (the general
+		// path's does), so that the fast path does not allocate it.
+		mk := func(v any, field string) (*Blob, error) { return s.storedBlob(got, keyStr, v, field) }
 		if d.plan.decode(s, d.v, got, mk) {
 			return nil
 		}
 	}
+	mk := func(v any, field string) (*Blob, error) { return s.storedBlob(got, keyStr, v, field) }
 	fields := make(map[string]any, len(got.Fields)+3)
 	isMap := d.g.Origin != nil && reflect.TypeOf(d.g.Origin).Kind() == reflect.Map
 	if isMap {
@@ -113,4 +107,18 @@ func (s *Store) decodeInto(d *document, got *driver.Document) error {
 		return fmt.Errorf("decode document: %w", err)
 	}
 	return nil
+}
+
+// storedBlob is the blobMaker of a document read: the stored *Blob of the
+// attachment value v of field in the stored document got, whose key the
+// blob reports as docKey.
+func (s *Store) storedBlob(got *driver.Document, docKey Key, v any, field string) (*Blob, error) {
+	ref, err := s.honour(got.Key, field, v)
+	if err != nil {
+		return nil, err
+	}
+	if ref == nil {
+		return nil, fmt.Errorf("it holds a %T, not an attachment", v)
+	}
+	return &Blob{ref: ref, store: s, docKey: docKey, field: field, docRev: got.Revision}, nil
 }
