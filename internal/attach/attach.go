@@ -137,7 +137,12 @@ func Decode(v any) (*Ref, error) {
 	if ver, ok := toInt(m[AttrVersion]); !ok || ver != Version {
 		return nil, fmt.Errorf("unsupported attachment format version %v", m[AttrVersion])
 	}
-	r := &Ref{}
+	// The Ref and the bytes of its checksum in one allocation.
+	rs := &struct {
+		Ref
+		sum [maxSumSize]byte
+	}{}
+	r := &rs.Ref
 	var err error
 	str := func(name string, required bool) string {
 		s, ok := m[name].(string)
@@ -180,9 +185,11 @@ func Decode(v any) (*Ref, error) {
 		return nil, err
 	}
 	r.Checksum.Algorithm = alg
-	if r.Checksum.Sum, err = hex.DecodeString(sum); err != nil || len(r.Checksum.Sum) != alg.Size() {
-		return nil, fmt.Errorf("attachment attribute %q: %q is not %d hex digits", alg, sum, 2*alg.Size())
+	n := alg.Size()
+	if n > len(rs.sum) || !decodeHex(rs.sum[:n], sum) {
+		return nil, fmt.Errorf("attachment attribute %q: %q is not %d hex digits", alg, sum, 2*n)
 	}
+	r.Checksum.Sum = rs.sum[:n:n]
 	if created != "" {
 		if r.Created, err = time.Parse(time.RFC3339Nano, created); err != nil {
 			return nil, fmt.Errorf("attachment attribute %q: %w", AttrCreated, err)
@@ -256,6 +263,39 @@ func (r *Ref) Clone() *Ref {
 	}
 	c.Metadata = maps.Clone(r.Metadata)
 	return &c
+}
+
+// maxSumSize is the size of the largest checksum (SHA-256).
+const maxSumSize = 32
+
+// decodeHex decodes the hex digits s, of either case, into dst, which
+// they must fill exactly, as hex.DecodeString would but without
+// allocating. It reports whether s was such digits.
+func decodeHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := fromHexChar(s[2*i])
+		lo, ok2 := fromHexChar(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func fromHexChar(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 func toInt(v any) (int64, bool) {
