@@ -282,6 +282,14 @@ func (d Decimal) Rat() (*big.Rat, error) {
 // int64, and no number ever loses a digit. CanonicalDecimal is NumberValue
 // with a Decimal's text in DynamoDB's plain normal form.
 func NumberValue(d Decimal) any {
+	if i, ok := shortInt(string(d)); ok {
+		return i // most numbers: sizes, counts, versions
+	}
+	return numberValue(d)
+}
+
+// numberValue is NumberValue's general path.
+func numberValue(d Decimal) any {
 	p, err := d.valid()
 	if err != nil {
 		return d
@@ -298,6 +306,31 @@ func NumberValue(d Decimal) any {
 		return f
 	}
 	return d
+}
+
+// shortInt returns the integer s if s is an optional "-" and 1 to 18
+// decimal digits (which always fit in an int64), without the general
+// parse.
+func shortInt(s string) (int64, bool) {
+	digits := s
+	if len(s) > 0 && s[0] == '-' {
+		digits = s[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(s) {
+		n = -n
+	}
+	return n, true
 }
 
 // DynamoDB's number rules.

@@ -305,3 +305,22 @@ func FuzzDecimal(f *testing.F) {
 		}
 	})
 }
+
+// TestNumberValueShortInt checks NumberValue's fast path for short
+// integers against its general path.
+func TestNumberValueShortInt(t *testing.T) {
+	in := []string{"0", "-0", "7", "-7", "007", "-007", "1024", "999999999999999999", "-999999999999999999",
+		"1000000000000000000", "9223372036854775807", "-9223372036854775808", "", "-", "+5", "1.0", "1e3", " 1", "1 ", "--1", "0x10"}
+	for i := range 2000 {
+		n := int64(splitmixTest(uint64(i)) >> (i % 64))
+		if i%2 == 1 {
+			n = -n
+		}
+		in = append(in, strconv.FormatInt(n, 10))
+	}
+	for _, s := range in {
+		if got, want := NumberValue(Decimal(s)), numberValue(Decimal(s)); got != want {
+			t.Errorf("NumberValue(%q) = %#v, its general path %#v", s, got, want)
+		}
+	}
+}
