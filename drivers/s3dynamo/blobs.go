@@ -59,7 +59,7 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64,
 	if offset < 0 {
 		return nil, invalidf("negative offset")
 	}
-	in := &s3.GetObjectInput{Bucket: aws.String(d.opts.Bucket), Key: aws.String(escapeKey(key))}
+	in := &s3.GetObjectInput{Bucket: d.bucketName, Key: aws.String(escapeKey(key))}
 	switch {
 	case length == 0:
 		// S3 has no empty range: read one byte, and give none (the
@@ -177,7 +177,7 @@ func (d *Driver) deleteObject(ctx context.Context, key string) error {
 // deleteEscaped deletes the object with the S3 key escapedKey.
 func (d *Driver) deleteEscaped(ctx context.Context, escapedKey string) error {
 	_, err := d.s3().DeleteObject(ctx, &s3.DeleteObjectInput{
-		Bucket: aws.String(d.opts.Bucket),
+		Bucket: d.bucketName,
 		Key:    aws.String(escapedKey),
 	})
 	return err

@@ -21,9 +21,9 @@ var errNoDocument = newCoded(driver.NotFound, "document not found", nil)
 // unless Options.EventuallyConsistentReads.
 func (d *Driver) GetDocument(ctx context.Context, key driver.Key) (*driver.Document, error) {
 	out, err := d.ddb.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(d.opts.Table),
+		TableName:      d.tableName,
 		Key:            d.keyItem(key),
-		ConsistentRead: aws.Bool(!d.opts.EventuallyConsistentReads),
+		ConsistentRead: d.consistentRead,
 	})
 	if err != nil {
 		return nil, err
@@ -51,7 +51,7 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		return nil, err
 	}
 	in := &dynamodb.PutItemInput{
-		TableName:    aws.String(d.opts.Table),
+		TableName:    d.tableName,
 		Item:         item,
 		ReturnValues: types.ReturnValueAllOld,
 	}
@@ -83,7 +83,7 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 		return nil, err
 	}
 	in := &dynamodb.DeleteItemInput{
-		TableName:    aws.String(d.opts.Table),
+		TableName:    d.tableName,
 		Key:          d.keyItem(key),
 		ReturnValues: types.ReturnValueAllOld,
 	}

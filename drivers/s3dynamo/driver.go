@@ -163,6 +163,12 @@ type Driver struct {
 	bkt    *blob.Bucket
 	bktErr error
 
+	// The table, bucket and read consistency of every request, made
+	// once: the SDK only reads its inputs, and each aws.String or
+	// aws.Bool would be one more allocation per request.
+	tableName, bucketName *string
+	consistentRead        *bool
+
 	listPageSize int // ListBlobs page size; tests make it small
 	closeOnce    sync.Once
 	closeErr     error
@@ -195,7 +201,8 @@ func New(opts *Options) (*Driver, error) {
 	if o.CollectionID == "" {
 		o.CollectionID = "dynamodb:" + cfg.Region + ":" + o.Table
 	}
-	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize, keep: o.UploadConcurrency + 1}, listPageSize: defaultListPageSize}
+	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize, keep: o.UploadConcurrency + 1}, listPageSize: defaultListPageSize,
+		tableName: aws.String(o.Table), bucketName: aws.String(o.Bucket), consistentRead: aws.Bool(!o.EventuallyConsistentReads)}
 	d.inPlace.partSize, d.inPlace.concurrency = DefaultFilePartSize, DefaultFileUploadConcurrency
 	if opts.PartSize != 0 {
 		d.inPlace.partSize = o.PartSize

@@ -118,7 +118,7 @@ type object struct {
 // (a CRC), and reports the checksum.
 func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, size int64, sum []byte) (*driver.BlobAttrs, error) {
 	in := &s3.PutObjectInput{
-		Bucket:        aws.String(d.opts.Bucket),
+		Bucket:        d.bucketName,
 		Key:           aws.String(obj.key),
 		Body:          body,
 		ContentLength: aws.Int64(size),
