@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"unicode/utf8"
@@ -32,64 +33,81 @@ func checkMap(m map[string]any, path string, depth int) error {
 		return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", path, DynamoDBMaxDepth)
 	}
 	for k, v := range m {
-		p := path + "." + k
-		if path == "" {
-			p = k
-		}
 		switch {
 		case k == "":
 			return invalidValue("an attribute name in %q is empty, which DynamoDB refuses", "."+path)
 		case !utf8.ValidString(k):
 			return invalidValue("attribute name %q is not valid UTF-8", k)
 		}
-		if err := checkValue(v, p, depth); err != nil {
+		if err := checkValue(v, attrPath{path, k, -1}, depth); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkValue(v any, path string, depth int) error {
+// attrPath names an attribute by the path of the map or list that holds
+// it and its name or index. Its text is made only when needed (an error,
+// or an attribute that holds more), so that checking a typical document,
+// whose maps hold scalars, allocates nothing.
+type attrPath struct {
+	parent string // "" for a top-level field
+	name   string
+	index  int // >= 0 for a list element
+}
+
+func (p attrPath) String() string {
+	switch {
+	case p.index >= 0:
+		return fmt.Sprintf("%s[%d]", p.parent, p.index)
+	case p.parent == "":
+		return p.name
+	}
+	return p.parent + "." + p.name
+}
+
+func checkValue(v any, path attrPath, depth int) error {
 	switch x := v.(type) {
 	case string:
 		if !utf8.ValidString(x) {
-			return invalidValue("attribute %q holds a string that is not valid UTF-8", path)
+			return invalidValue("attribute %q holds a string that is not valid UTF-8", path.String())
 		}
 	case float64:
 		if err := checkNumber(x); err != nil {
-			return invalidValue("attribute %q: %v", path, err)
+			return invalidValue("attribute %q: %v", path.String(), err)
 		}
 	case Decimal:
 		if err := x.Check(); err != nil {
-			return fmt.Errorf("attribute %q: %w", path, err)
+			return fmt.Errorf("attribute %q: %w", path.String(), err)
 		}
 	case StringSet:
-		return checkSet(x, path, func(s string) (string, error) {
+		return setError(path, checkSet(x, func(s string) (string, error) {
 			if !utf8.ValidString(s) {
-				return "", invalidValue("attribute %q holds a string that is not valid UTF-8", path)
+				return "", errNotUTF8
 			}
 			return s, nil
-		})
+		}))
 	case NumberSet:
-		return checkSet(x, path, func(d Decimal) (string, error) {
+		return setError(path, checkSet(x, func(d Decimal) (string, error) {
 			if err := d.Check(); err != nil {
-				return "", fmt.Errorf("attribute %q: %w", path, err)
+				return "", err
 			}
 			return d.key(), nil
-		})
+		}))
 	case BinarySet:
-		return checkSet(x, path, func(b []byte) (string, error) { return string(b), nil })
+		return setError(path, checkSet(x, func(b []byte) (string, error) { return string(b), nil }))
 	case []any:
+		p := path.String()
 		if depth+1 > DynamoDBMaxDepth {
-			return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", path, DynamoDBMaxDepth)
+			return invalidValue("attribute %s nests deeper than DynamoDB's %d levels", p, DynamoDBMaxDepth)
 		}
 		for i, e := range x {
-			if err := checkValue(e, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+			if err := checkValue(e, attrPath{p, "", i}, depth+1); err != nil {
 				return err
 			}
 		}
 	case map[string]any:
-		return checkMap(x, path, depth+1)
+		return checkMap(x, path.String(), depth+1)
 	}
 	return nil
 }
@@ -109,10 +127,11 @@ func checkNumber(f float64) error {
 }
 
 // checkSet checks that a set is not empty and that its elements are valid
-// and distinct, as told apart by key (which also checks an element).
-func checkSet[E any](set []E, path string, key func(E) (string, error)) error {
+// and distinct, as told apart by key (which also checks an element). Its
+// errors are setError's to word.
+func checkSet[E any](set []E, key func(E) (string, error)) error {
 	if len(set) == 0 {
-		return invalidValue("attribute %q holds an empty set, which DynamoDB refuses", path)
+		return errEmptySet
 	}
 	seen := make(map[string]bool, len(set))
 	for _, e := range set {
@@ -121,11 +140,34 @@ func checkSet[E any](set []E, path string, key func(E) (string, error)) error {
 			return err
 		}
 		if seen[k] {
-			return invalidValue("attribute %q holds a set with duplicate elements, which DynamoDB refuses", path)
+			return errDuplicates
 		}
 		seen[k] = true
 	}
 	return nil
+}
+
+// The errors of checkSet that setError words.
+var (
+	errEmptySet   = errors.New("empty set")
+	errDuplicates = errors.New("duplicate set elements")
+	errNotUTF8    = errors.New("set string not valid UTF-8")
+)
+
+// setError returns the error of the set at path that checkSet refused
+// with err, naming the attribute.
+func setError(path attrPath, err error) error {
+	switch err {
+	case nil:
+		return nil
+	case errEmptySet:
+		return invalidValue("attribute %q holds an empty set, which DynamoDB refuses", path.String())
+	case errDuplicates:
+		return invalidValue("attribute %q holds a set with duplicate elements, which DynamoDB refuses", path.String())
+	case errNotUTF8:
+		return invalidValue("attribute %q holds a string that is not valid UTF-8", path.String())
+	}
+	return fmt.Errorf("attribute %q: %w", path.String(), err) // a number's, from Decimal.Check
 }
 
 // invalidValue returns the *Error of a value DynamoDB refuses.

@@ -60,3 +60,39 @@ func TestCheckDynamoDBValues(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckDynamoDBValuesAllocs checks that checking a typical document,
+// fields and an attachment map of scalars, allocates nothing: every Put
+// checks its document.
+func TestCheckDynamoDBValuesAllocs(t *testing.T) {
+	fields := map[string]any{"title": "March", "n": int64(3), "f": 1.5, "ok": true,
+		"file": map[string]any{"docblob": int64(1), "key": "k", "size": int64(1024), "crc32c": "0a0b0c0d", "created": "2026-03-01T00:00:00Z"}}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := CheckDynamoDBValues(fields); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("CheckDynamoDBValues allocates %v times per call", n)
+	}
+}
+
+// TestCheckDynamoDBValuesPaths checks that errors name the attribute by
+// its whole path.
+func TestCheckDynamoDBValuesPaths(t *testing.T) {
+	for _, tc := range []struct {
+		fields map[string]any
+		want   string
+	}{
+		{map[string]any{"s": "\xff"}, `attribute "s" holds a string`},
+		{map[string]any{"m": map[string]any{"s": "\xff"}}, `attribute "m.s" holds a string`},
+		{map[string]any{"l": []any{"a", map[string]any{"m": map[string]any{"n": math.NaN()}}}}, `attribute "l[1].m.n": NaN`},
+		{map[string]any{"l": []any{[]any{StringSet{}}}}, `attribute "l[0][0]" holds an empty set`},
+		{map[string]any{"m": map[string]any{"ns": NumberSet{"x"}}}, `attribute "m.ns": `},
+		{map[string]any{"m": map[string]any{"": "x"}}, `an attribute name in ".m" is empty`},
+		{map[string]any{"": "x"}, `an attribute name in "." is empty`},
+	} {
+		if err := CheckDynamoDBValues(tc.fields); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckDynamoDBValues(%v) = %v, want an error with %q", tc.fields, err, tc.want)
+		}
+	}
+}
