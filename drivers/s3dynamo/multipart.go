@@ -365,7 +365,7 @@ func (u *partUploader) send(num int32, p part) {
 			ContentLength:     aws.Int64(p.n),
 			ChecksumCRC32C:    c.crc32c,
 			ChecksumCRC64NVME: c.crc64nvme,
-		}, withPayloadHash(unsignedPayload))
+		}, unsignedPayloadHash)
 		if err != nil {
 			u.fail(err)
 			return

@@ -35,6 +35,11 @@ func withPayloadHash(hash string) func(*s3.Options) {
 	}
 }
 
+// unsignedPayloadHash is withPayloadHash(unsignedPayload), made once: the
+// option holds no state of its request, and making it is three
+// allocations that every PutObject and UploadPart would repeat.
+var unsignedPayloadHash = withPayloadHash(unsignedPayload)
+
 // sha256PayloadHash returns withPayloadHash for a payload's SHA-256.
 func sha256PayloadHash(sum []byte) func(*s3.Options) {
 	return withPayloadHash(hex.EncodeToString(sum))

@@ -124,7 +124,7 @@ func (d *Driver) putObject(ctx context.Context, obj object, body io.ReadSeeker, 
 		ContentLength: aws.Int64(size),
 		ContentType:   aws.String(obj.contentType),
 	}
-	hash := withPayloadHash(unsignedPayload)
+	hash := unsignedPayloadHash
 	var start int64
 	switch {
 	case sum != nil:
