@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"strings"
 	"syscall"
 	"unicode/utf8"
 
@@ -87,8 +88,10 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	if _, _, err := mime.ParseMediaType(contentType); err != nil {
-		return nil, newCoded(driver.InvalidArgument, fmt.Sprintf("content type %q", contentType), err)
+	if !plainMediaType(contentType) {
+		if _, _, err := mime.ParseMediaType(contentType); err != nil {
+			return nil, newCoded(driver.InvalidArgument, fmt.Sprintf("content type %q", contentType), err)
+		}
 	}
 	alg := opts.Algorithm()
 	if !alg.Valid() || (opts.Sum != nil && len(opts.Sum) != alg.Size()) {
@@ -104,6 +107,28 @@ func (d *Driver) WriteBlob(ctx context.Context, key string, r io.Reader, opts *d
 		}
 	}
 	return d.uploadParts(ctx, obj, r, opts)
+}
+
+// plainMediaType reports whether ct is a media type without parameters,
+// "type/subtype" (or "type"), of the token characters of RFC 2045: one
+// that mime.ParseMediaType accepts, told without the map of parameters it
+// allocates on every call. Other types are left to ParseMediaType.
+func plainMediaType(ct string) bool {
+	typ, sub, slash := strings.Cut(ct, "/")
+	return isToken(typ) && (!slash || isToken(sub))
+}
+
+// isToken reports whether s is a non-empty token of RFC 2045.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // object is the S3 object being written, in Options.Bucket.
