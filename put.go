@@ -316,7 +316,6 @@ func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, re
 // only once.
 func (s *Store) collectAttachments(op string, d *document) ([]*attachment, error) {
 	var atts []*attachment
-	seen := map[*Blob]string{}
 	for name, v := range d.fields {
 		p, ok := v.(pendingBlob)
 		if !ok {
@@ -331,11 +330,12 @@ func (s *Store) collectAttachments(op string, d *document) ([]*attachment, error
 		if err := checkContentType(p.b.opts.ContentType); err != nil {
 			return nil, newError(InvalidArgument, op, d.key, fmt.Errorf("field %q: %w", name, err))
 		}
-		if other, dup := seen[p.b]; dup && p.b.ref == nil && !p.b.isBytes {
-			a, b := min(name, other), max(name, other)
+		// A document has few attachments: a scan finds a Blob given to
+		// two fields without the map that would cost every Put.
+		if i := slices.IndexFunc(atts, func(a *attachment) bool { return a.blob == p.b }); i >= 0 && p.b.ref == nil && !p.b.isBytes {
+			a, b := min(name, atts[i].field), max(name, atts[i].field)
 			return nil, errorf(InvalidArgument, op, d.key, "fields %q and %q hold the same new *docblob.Blob, whose reader can be read only once: give each field its own Blob", a, b)
 		}
-		seen[p.b] = name
 		atts = append(atts, &attachment{field: name, blob: p.b})
 	}
 	slices.SortFunc(atts, func(a, b *attachment) int {
