@@ -2,7 +2,11 @@ package conformance
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,4 +232,52 @@ func testDocuments(t *testing.T, newHarness HarnessMaker) {
 			t.Errorf("mutating a returned value changed the stored document: %q", again.Bytes)
 		}
 	})
+}
+
+// testFromFile puts a payload from a regular file, starting past its
+// beginning, with a progress callback: the portable layer hands such a
+// source to the driver as it is, which may read it where it lies
+// (io.ReaderAt, concurrently) but must store exactly the bytes from the
+// file's position to its end, leave the file at its end, and let progress
+// end at the payload's size. 20 MiB is past every single-request upload
+// of this module's drivers, so that drivers reading in parts do.
+func testFromFile(t *testing.T, newHarness HarnessMaker) {
+	e := newEnv(t, newHarness, nil)
+	const skip, size = 1000, 20<<20 + 1
+	f, err := os.Create(filepath.Join(t.TempDir(), "payload.bin"))
+	must(t, err, "creating the file")
+	defer f.Close()
+	_, err = f.Write(bytes.Repeat([]byte{'x'}, skip))
+	must(t, err, "writing the file's prefix")
+	_, err = io.Copy(f, pattern(7, size))
+	must(t, err, "writing the file")
+	_, err = f.Seek(skip, io.SeekStart)
+	must(t, err, "seeking past the prefix")
+	var mu sync.Mutex
+	var last, total int64
+	backwards := false
+	opts := &docblob.BlobOptions{Progress: func(done, tot int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		backwards = backwards || done < last
+		last, total = done, tot
+	}}
+	must(t, e.store.Put(e.ctx, &record{PK: "file", SK: "1", File: docblob.NewBlob(f, opts)}), "Put from a file")
+	if pos, err := f.Seek(0, io.SeekCurrent); err != nil || pos != skip+size {
+		t.Errorf("after Put the file is at %d (%v), want its end, %d", pos, err, skip+size)
+	}
+	mu.Lock()
+	if backwards || last != size || total != size {
+		t.Errorf("progress ended at (%d, %d), want (%d, %d); went backwards: %v", last, total, size, size, backwards)
+	}
+	mu.Unlock()
+	got := &record{PK: "file", SK: "1"}
+	must(t, e.store.Get(e.ctx, got), "Get")
+	checkRecordedChecksum(t, got.File, "", 7, size)
+	r, err := got.File.Open(e.ctx)
+	must(t, err, "Open")
+	defer r.Close()
+	if err := equalStreams(r, pattern(7, size)); err != nil {
+		t.Errorf("payload read back: %v", err)
+	}
 }

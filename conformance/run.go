@@ -80,6 +80,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 	}{
 		{"Driver", testDriver},
 		{"RoundTrip", testRoundTrip},
+		{"FromFile", testFromFile},
 		{"Attachments", testAttachments},
 		{"Documents", testDocuments},
 		{"Writes", testWrites},
