@@ -41,6 +41,14 @@ var paramSetters = map[string]func(o *s3dynamo.Options, so *docblob.Options, v s
 		o.UploadConcurrency, err = strconv.Atoi(v)
 		return err
 	},
+	"read_part_size": func(o *s3dynamo.Options, _ *docblob.Options, v string) (err error) {
+		o.ReadPartSize, err = strconv.ParseInt(v, 10, 64)
+		return err
+	},
+	"read_concurrency": func(o *s3dynamo.Options, _ *docblob.Options, v string) (err error) {
+		o.ReadConcurrency, err = strconv.Atoi(v)
+		return err
+	},
 	"consistent_read": func(o *s3dynamo.Options, _ *docblob.Options, v string) error {
 		b, err := strconv.ParseBool(v)
 		o.EventuallyConsistentReads = !b

@@ -29,7 +29,11 @@ const defaultListPageSize = 1000
 const maxSignedURLExpiry = 7 * 24 * time.Hour
 
 // OpenBlob reads the payload with one GetObject (ranged unless the whole
-// payload is asked for).
+// payload is asked for) or, when that request finds more than
+// 2*Options.ReadPartSize bytes to read and ReadConcurrency is above 1,
+// in parts: the first part from that response, the others with ranged
+// GetObjects, ReadConcurrency at once, each held in memory until it is
+// returned (see Options.ReadPartSize).
 //
 // A read of the whole payload with a recorded checksum
 // (opts.Checksum) asks S3 for its stored checksum (ChecksumMode
@@ -40,8 +44,9 @@ const maxSignedURLExpiry = 7 * 24 * time.Hour
 // against it, which fails the read at its end, with an error that
 // ErrorCode classifies as Corrupt, if the bytes differ: the reader is
 // then Verified, and the portable layer does not hash the payload again.
-// Otherwise (a payload written with a composite checksum or none, or a
-// recorded algorithm S3 does not hold), the portable layer verifies.
+// Otherwise (a payload written with a composite checksum or none, a
+// recorded algorithm S3 does not hold, or a read in parts, whose ranges
+// carry no checksum), the portable layer verifies.
 //
 // Other reads turn the SDK's checksum validation off: a second pass in
 // the SDK besides the portable layer's made reading a 10 MiB payload
@@ -94,17 +99,25 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64,
 		out.Body.Close()
 		return &driver.BlobReader{ReadCloser: http.NoBody}, nil
 	}
+	n := aws.ToInt64(out.ContentLength)
+	ranged := d.opts.ReadConcurrency > 1 && n > 2*d.opts.ReadPartSize
 	if !verify {
+		if ranged {
+			return &driver.BlobReader{ReadCloser: d.newRangedReader(ctx, in.Key, out, offset, n)}, nil
+		}
 		return &driver.BlobReader{ReadCloser: out.Body}, nil
 	}
 	held := s3Checksums{sha256: out.ChecksumSHA256, crc32c: out.ChecksumCRC32C, crc64nvme: out.ChecksumCRC64NVME, typ: out.ChecksumType}
 	sum := held.fullObject(opts.Checksum.Algorithm)
 	switch {
-	case sum == nil:
-		return &driver.BlobReader{ReadCloser: out.Body}, nil
-	case !bytes.Equal(sum, opts.Checksum.Sum):
+	case sum != nil && !bytes.Equal(sum, opts.Checksum.Sum):
 		out.Body.Close()
 		return nil, newCoded(driver.Corrupt, fmt.Sprintf("S3 holds %s %x for the payload, not the %x recorded", opts.Checksum.Algorithm, sum, opts.Checksum.Sum), nil)
+	case ranged:
+		// The ranges carry no checksum: the portable layer verifies.
+		return &driver.BlobReader{ReadCloser: d.newRangedReader(ctx, in.Key, out, offset, n)}, nil
+	case sum == nil:
+		return &driver.BlobReader{ReadCloser: out.Body}, nil
 	}
 	return &driver.BlobReader{ReadCloser: out.Body, Verified: true}, nil
 }

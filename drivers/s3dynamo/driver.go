@@ -52,6 +52,13 @@ const (
 	// was slower for three of the four part sizes.
 	DefaultFilePartSize          = 16 << 20
 	DefaultFileUploadConcurrency = 8
+	// DefaultReadPartSize and DefaultReadConcurrency are the defaults of
+	// Options.ReadPartSize and ReadConcurrency: a read of more than 16 MiB
+	// fetches parts of 8 MiB, 4 at once, in at most 32 MiB.
+	DefaultReadPartSize    = 8 << 20
+	DefaultReadConcurrency = 4
+	// MinReadPartSize is the smallest Options.ReadPartSize.
+	MinReadPartSize = 1 << 20
 	// DefaultCleanupTimeout is the default of Options.CleanupTimeout.
 	DefaultCleanupTimeout = 10 * time.Second
 )
@@ -112,6 +119,18 @@ type Options struct {
 	// and DefaultFileUploadConcurrency for payloads uploaded in place; if
 	// set, it applies to both.
 	UploadConcurrency int
+	// ReadPartSize is the size of the parts in which OpenBlob reads a
+	// payload, or a range of one, of more than 2*ReadPartSize bytes, and
+	// ReadConcurrency how many of those parts it fetches at once, with
+	// ranged GetObjects. Such a read holds at most
+	// ReadPartSize*ReadConcurrency bytes in memory, and the driver keeps
+	// ReadConcurrency part buffers between reads, so that reads allocate
+	// none. A ReadConcurrency of 1 reads every payload with a single
+	// streaming GetObject. Defaults DefaultReadPartSize and
+	// DefaultReadConcurrency; ReadPartSize must be at least
+	// MinReadPartSize.
+	ReadPartSize    int64
+	ReadConcurrency int
 	// ServerSideEncryption is "" (the bucket's default), SSES3 or SSEKMS.
 	ServerSideEncryption string
 	// KMSKeyID is the KMS key for SSEKMS; "" uses the account's default.
@@ -147,6 +166,9 @@ type Driver struct {
 	cfg   aws.Config
 	ddb   *dynamodb.Client
 	parts partPool // part buffers of opts.PartSize bytes
+	// readParts holds the buffers of reads in parts (see rangedReader),
+	// of opts.ReadPartSize bytes.
+	readParts partPool
 	// inPlace is the part size and concurrency of uploads read in place
 	// (see WriteBlob): Options.PartSize and UploadConcurrency if set,
 	// else DefaultFilePartSize and DefaultFileUploadConcurrency.
@@ -201,7 +223,8 @@ func New(opts *Options) (*Driver, error) {
 	if o.CollectionID == "" {
 		o.CollectionID = "dynamodb:" + cfg.Region + ":" + o.Table
 	}
-	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize, keep: o.UploadConcurrency + 1}, listPageSize: defaultListPageSize,
+	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize, keep: o.UploadConcurrency + 1},
+		readParts: partPool{size: o.ReadPartSize, keep: o.ReadConcurrency}, listPageSize: defaultListPageSize,
 		tableName: aws.String(o.Table), bucketName: aws.String(o.Bucket), consistentRead: aws.Bool(!o.EventuallyConsistentReads)}
 	d.inPlace.partSize, d.inPlace.concurrency = DefaultFilePartSize, DefaultFileUploadConcurrency
 	if opts.PartSize != 0 {
@@ -263,6 +286,20 @@ func withDefaults(opts *Options) (Options, error) {
 		o.UploadConcurrency = DefaultUploadConcurrency
 	case o.UploadConcurrency < 0:
 		return o, invalidf("Options.UploadConcurrency must not be negative")
+	}
+	switch {
+	case o.ReadPartSize == 0:
+		o.ReadPartSize = DefaultReadPartSize
+	case o.ReadPartSize < MinReadPartSize:
+		return o, invalidf(fmt.Sprintf("Options.ReadPartSize %d is below the minimum of %d bytes", o.ReadPartSize, MinReadPartSize))
+	case o.ReadPartSize > maxPartSize:
+		return o, invalidf(fmt.Sprintf("Options.ReadPartSize %d is above the maximum of %d bytes", o.ReadPartSize, maxPartSize))
+	}
+	switch {
+	case o.ReadConcurrency == 0:
+		o.ReadConcurrency = DefaultReadConcurrency
+	case o.ReadConcurrency < 0:
+		return o, invalidf("Options.ReadConcurrency must not be negative")
 	}
 	switch o.ServerSideEncryption {
 	case "", SSES3:

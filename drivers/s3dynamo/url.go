@@ -26,6 +26,7 @@ var urlParams = map[string]bool{
 	"region": true, "endpoint": true, "s3_endpoint": true, "dynamodb_endpoint": true,
 	"path_style": true, "sse": true, "kms_key_id": true, "part_size": true,
 	"upload_concurrency": true, "consistent_read": true, "collection_id": true,
+	"read_part_size": true, "read_concurrency": true,
 }
 
 // OpenDriverURL opens a driver from a URL of the form
@@ -133,6 +134,20 @@ func optionsFromURL(u *url.URL) (*Options, string, error) {
 			return nil, "", invalidf(fmt.Sprintf("URL parameter upload_concurrency=%q is not a positive integer", v))
 		}
 		o.UploadConcurrency = n
+	}
+	if v := q.Get("read_part_size"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, "", invalidf(fmt.Sprintf("URL parameter read_part_size=%q is not a positive integer", v))
+		}
+		o.ReadPartSize = n
+	}
+	if v := q.Get("read_concurrency"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return nil, "", invalidf(fmt.Sprintf("URL parameter read_concurrency=%q is not a positive integer", v))
+		}
+		o.ReadConcurrency = n
 	}
 	return o, q.Get("region"), nil
 }

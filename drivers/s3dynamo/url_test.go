@@ -15,7 +15,7 @@ import (
 func TestOptionsFromURL(t *testing.T) {
 	u, _ := url.Parse("s3dynamo://Invoices_2026.prod?bucket=my-bucket&region=eu-west-1&partition_key=tenant&sort_key=id" +
 		"&endpoint=http://127.0.0.1:9&dynamodb_endpoint=http://127.0.0.1:8&path_style=true&sse=aws:kms&kms_key_id=alias/k" +
-		"&part_size=6291456&upload_concurrency=2&consistent_read=false")
+		"&part_size=6291456&upload_concurrency=2&consistent_read=false&read_part_size=2097152&read_concurrency=6")
 	o, region, err := optionsFromURL(u)
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +24,7 @@ func TestOptionsFromURL(t *testing.T) {
 		Table: "Invoices_2026.prod", Bucket: "my-bucket", PartitionKey: "tenant", SortKey: "id",
 		S3Endpoint: "http://127.0.0.1:9", DynamoDBEndpoint: "http://127.0.0.1:8", UsePathStyle: true,
 		ServerSideEncryption: SSEKMS, KMSKeyID: "alias/k", PartSize: 6291456, UploadConcurrency: 2,
-		EventuallyConsistentReads: true,
+		ReadPartSize: 2097152, ReadConcurrency: 6, EventuallyConsistentReads: true,
 	}
 	if *o != want || region != "eu-west-1" {
 		t.Errorf("got %+v region %q,\nwant %+v", *o, region, want)
@@ -46,6 +46,8 @@ func TestOptionsFromURL(t *testing.T) {
 		"s3dynamo://t/extra?bucket=b",
 		"s3dynamo://t?bucket=b&part_size=-1",
 		"s3dynamo://t?bucket=b&upload_concurrency=x",
+		"s3dynamo://t?bucket=b&read_part_size=0",
+		"s3dynamo://t?bucket=b&read_concurrency=-2",
 		"file:///t?bucket=b",
 	} {
 		u, err := url.Parse(bad)
@@ -64,6 +66,7 @@ func TestOptionsFromURL(t *testing.T) {
 		"s3dynamo://t?bucket=b&region=us-east-1&endpoint=127.0.0.1:9000",
 		"s3dynamo://t?bucket=b&region=us-east-1&s3_endpoint=http://user:secret@127.0.0.1:9000",
 		"s3dynamo://t?bucket=b&region=us-east-1&part_size=1024",
+		"s3dynamo://t?bucket=b&region=us-east-1&read_part_size=1024",
 		"s3dynamo://t?bucket=b&region=us-east-1&sse=none",
 	} {
 		u, _ = url.Parse(bad)

@@ -1,0 +1,297 @@
+package s3dynamo
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/docblob/docblob/driver"
+)
+
+// rangedFixture is a fixture whose large reads go in parts of 1 MiB, 3 at
+// once, holding one payload of n bytes under key "big", written with a
+// CRC32C that S3 keeps as its full-object checksum.
+func rangedFixture(t *testing.T, n int, concurrency int) (*fixture, []byte) {
+	t.Helper()
+	f := newFixture(t, func(o *Options) { o.ReadPartSize = MinReadPartSize; o.ReadConcurrency = concurrency })
+	data := payload(n, uint64(n))
+	if _, err := f.drv.WriteBlob(testContext(t), "big", bytes.NewReader(data), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(n), Checksum: driver.CRC32C, Sum: crc32cOf(data)}); err != nil {
+		t.Fatalf("WriteBlob: %v", err)
+	}
+	f.wire.reset()
+	return f, data
+}
+
+func crc32cOf(b []byte) []byte {
+	return binary.BigEndian.AppendUint32(nil, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+}
+
+// ifMatchGets counts the GETs with and without If-Match since the last
+// reset.
+func ifMatchGets(f *fixture) (with, without int) {
+	for _, r := range f.wire.requests() {
+		if r.service != "s3" || r.method != http.MethodGet {
+			continue
+		}
+		if r.header.Get("If-Match") != "" {
+			with++
+		} else {
+			without++
+		}
+	}
+	return with, without
+}
+
+// A read of more than two parts goes in parts: the first from the
+// response that found the length, the others with ranged GETs carrying
+// If-Match; shorter reads, and any read with ReadConcurrency 1, are one
+// GET. Whole reads in parts are left to the portable layer to verify.
+func TestReadInParts(t *testing.T) {
+	t.Parallel()
+	const mib = MinReadPartSize
+	for _, tc := range []struct {
+		name         string
+		size         int
+		concurrency  int
+		off, length  int64
+		wantRanged   int // ranged GETs after the first
+		wantVerified bool
+	}{
+		{"Whole/TwoParts", 2 * mib, 3, 0, -1, 0, true},
+		{"Whole/TwoPartsAndOneByte", 2*mib + 1, 3, 0, -1, 2, false},
+		{"Whole/SixPartsAndSome", 5*mib + 123, 3, 0, -1, 5, false},
+		{"Whole/ExactParts", 4 * mib, 3, 0, -1, 3, false},
+		{"Whole/ConcurrencyOne", 5*mib + 123, 1, 0, -1, 0, true},
+		{"Whole/ConcurrencyTwo", 5*mib + 123, 2, 0, -1, 5, false},
+		{"Range/ToEnd", 5*mib + 123, 3, mib/2 + 7, -1, 4, false},
+		{"Range/Middle", 5*mib + 123, 3, 3, 3*mib + 5, 3, false},
+		{"Range/Short", 5*mib + 123, 3, 3, 2 * mib, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, data := rangedFixture(t, tc.size, tc.concurrency)
+			ctx := testContext(t)
+			var opts *driver.OpenOptions
+			if tc.off == 0 && tc.length < 0 {
+				opts = &driver.OpenOptions{Checksum: driver.Checksum{Algorithm: driver.CRC32C, Sum: crc32cOf(data)}}
+			}
+			br, err := f.drv.OpenBlob(ctx, "big", tc.off, tc.length, opts)
+			if err != nil {
+				t.Fatalf("OpenBlob: %v", err)
+			}
+			got, err := io.ReadAll(br)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if err := br.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			want := data[tc.off:]
+			if tc.length >= 0 {
+				want = want[:tc.length]
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("read %d bytes that differ from the %d stored", len(got), len(want))
+			}
+			if opts != nil && br.Verified != tc.wantVerified {
+				t.Errorf("Verified = %v, want %v", br.Verified, tc.wantVerified)
+			}
+			with, without := ifMatchGets(f)
+			if without != 1 || with != tc.wantRanged {
+				t.Errorf("GETs: %d without If-Match and %d with, want 1 and %d", without, with, tc.wantRanged)
+			}
+			if n := len(f.drv.readParts.free); n > tc.concurrency {
+				t.Errorf("%d read buffers kept, want at most %d", n, tc.concurrency)
+			}
+		})
+	}
+}
+
+// A read in parts keeps its buffers across reads: a second read takes
+// them from the pool.
+func TestReadInPartsReusesBuffers(t *testing.T) {
+	t.Parallel()
+	f, data := rangedFixture(t, 6*MinReadPartSize, 3)
+	ctx := testContext(t)
+	if got := readBlob(ctx, t, f.drv, "big", 0, -1); !bytes.Equal(got, data) {
+		t.Fatal("first read differs")
+	}
+	kept := append([]*[]byte(nil), f.drv.readParts.free...)
+	if len(kept) != 3 {
+		t.Fatalf("%d buffers kept after a read, want 3", len(kept))
+	}
+	if got := readBlob(ctx, t, f.drv, "big", 0, -1); !bytes.Equal(got, data) {
+		t.Fatal("second read differs")
+	}
+	for _, b := range f.drv.readParts.free {
+		found := false
+		for _, k := range kept {
+			found = found || b == k
+		}
+		if !found {
+			t.Error("the second read allocated a buffer instead of reusing one")
+		}
+	}
+}
+
+// Closing a read in parts early stops its fetches, waits for them and
+// gives the buffers back; reads after Close fail.
+func TestReadInPartsClosedEarly(t *testing.T) {
+	t.Parallel()
+	f, _ := rangedFixture(t, 8*MinReadPartSize, 3)
+	ctx := testContext(t)
+	br, err := f.drv.OpenBlob(ctx, "big", 0, -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, MinReadPartSize+10) // into part 1
+	if _, err := io.ReadFull(br, buf); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- br.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if n, err := br.Read(buf); n != 0 || err == nil {
+		t.Errorf("Read after Close = %d, %v; want 0 and an error", n, err)
+	}
+	if n := len(f.drv.readParts.free); n != 3 {
+		t.Errorf("%d buffers back in the pool after Close, want 3", n)
+	}
+	if with, _ := ifMatchGets(f); with >= 7 {
+		t.Errorf("%d ranged GETs after closing in part 1, want fewer than the 7 of a whole read", with)
+	}
+}
+
+// A payload replaced while it is read in parts fails the read with
+// FailedPrecondition (If-Match) instead of mixing two objects' bytes.
+func TestReadInPartsObjectReplaced(t *testing.T) {
+	t.Parallel()
+	f, data := rangedFixture(t, 8*MinReadPartSize, 2)
+	ctx := testContext(t)
+	br, err := f.drv.OpenBlob(ctx, "big", 0, -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	// Past part 0, whose open response would make MinIO hold the
+	// PutObject below until it is read.
+	buf := make([]byte, MinReadPartSize+1)
+	if _, err := io.ReadFull(br, buf); err != nil {
+		t.Fatal(err)
+	}
+	other := bytes.Clone(data)
+	other[len(other)-1] ^= 1
+	if _, err := f.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(f.opts.Bucket), Key: aws.String("big"), Body: bytes.NewReader(other)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(io.Discard, br)
+	if err == nil {
+		t.Fatal("read the whole payload across its replacement without an error")
+	}
+	if code := f.drv.ErrorCode(err); code != driver.FailedPrecondition {
+		t.Errorf("error %v has code %v, want FailedPrecondition", err, code)
+	}
+}
+
+// A part that cannot be fetched fails the read; the bytes before it are
+// the payload's, and the read never ends in io.EOF.
+func TestReadInPartsFetchFails(t *testing.T) {
+	t.Parallel()
+	f, data := rangedFixture(t, 6*MinReadPartSize, 3)
+	ctx := testContext(t)
+	br, err := f.drv.OpenBlob(ctx, "big", 0, -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	f.wire.loseResponses(http.MethodGet, 1000)
+	got, err := io.ReadAll(br)
+	if err == nil {
+		t.Fatalf("read %d bytes and io.EOF with every ranged GET failing", len(got))
+	}
+	if !bytes.Equal(got, data[:len(got)]) {
+		t.Error("the bytes read before the failure differ from the payload's")
+	}
+}
+
+// Canceling the context of a read in parts fails it with the context's
+// error, and Close still returns.
+func TestReadInPartsCanceled(t *testing.T) {
+	t.Parallel()
+	f, _ := rangedFixture(t, 8*MinReadPartSize, 3)
+	ctx, cancel := context.WithCancel(testContext(t))
+	br, err := f.drv.OpenBlob(ctx, "big", 0, -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, MinReadPartSize+1)
+	if _, err := io.ReadFull(br, buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	_, err = io.Copy(io.Discard, br)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("read after cancel: %v, want context.Canceled", err)
+	}
+	if err := br.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// A read in parts compares S3's full-object checksum with the recorded
+// one before its first byte, as a single GET does.
+func TestReadInPartsChecksumDiffers(t *testing.T) {
+	t.Parallel()
+	f, data := rangedFixture(t, 3*MinReadPartSize, 3)
+	wrong := crc32cOf(append(bytes.Clone(data), 0))
+	_, err := f.drv.OpenBlob(testContext(t), "big", 0, -1, &driver.OpenOptions{Checksum: driver.Checksum{Algorithm: driver.CRC32C, Sum: wrong}})
+	if code := f.drv.ErrorCode(err); code != driver.Corrupt {
+		t.Fatalf("OpenBlob with a checksum S3 does not hold: %v (code %v), want Corrupt", err, code)
+	}
+	if with, _ := ifMatchGets(f); with != 0 {
+		t.Errorf("%d ranged GETs after the checksum differed, want 0", with)
+	}
+}
+
+// Options and URL parameters of reads in parts are checked.
+func TestReadPartOptions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		mod  func(*Options)
+	}{
+		{"PartTooSmall", func(o *Options) { o.ReadPartSize = MinReadPartSize - 1 }},
+		{"PartTooLarge", func(o *Options) { o.ReadPartSize = maxPartSize + 1 }},
+		{"NegativeConcurrency", func(o *Options) { o.ReadConcurrency = -1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Table: "t", Bucket: "b"}
+			tc.mod(&o)
+			if _, err := withDefaults(&o); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+	o, err := withDefaults(&Options{Table: "t", Bucket: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ReadPartSize != DefaultReadPartSize || o.ReadConcurrency != DefaultReadConcurrency {
+		t.Errorf("defaults %d × %d, want %d × %d", o.ReadPartSize, o.ReadConcurrency, DefaultReadPartSize, DefaultReadConcurrency)
+	}
+}
