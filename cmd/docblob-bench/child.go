@@ -38,6 +38,7 @@ type childSpec struct {
 	Want        map[string]string // the payload's hex checksum by algorithm (sha256, crc32c, crc64nvme)
 	PartSize    int64             // 0: the driver's default
 	Concurrency int               // 0: the driver's default
+	S3Endpoint  string            // large: if set, S3 is reached here (a proxy the parent runs) instead
 	PK, SK      string
 	UnsetEnv    []string // environment variables the child runs without
 	Exe         string   // cold: a program to run instead of this one, with ExeArg as its argument

@@ -31,6 +31,11 @@
 //	filegrid  the same from a file (uploads in place) over part sizes 8,
 //	          16, 32, 64 MiB x upload concurrency 4, 8, 16; not in the
 //	          default run (-only filegrid)
+//	readgrid  reads of 256 MiB (uploaded from a file) through an
+//	          in-process proxy that carries 90 MB/s per connection, as a
+//	          connection to S3 does, over read part sizes 4, 8, 16 MiB x
+//	          read concurrency 1, 2, 3, 4, 6; not in the default run
+//	          (-only readgrid)
 //	inline    1 KiB attachments, inline_threshold=4096 vs off, put+get+open
 //	          round trips; target: >= 1.8x throughput
 //	cold      a cold start as AWS Lambda sees it (below); reported, no

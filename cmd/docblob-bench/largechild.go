@@ -34,6 +34,9 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 	if err != nil {
 		return res, err
 	}
+	if spec.S3Endpoint != "" {
+		sv.s3Endpoint = spec.S3Endpoint
+	}
 	fx := fixture{table: spec.Table, bucket: spec.Bucket}
 	params, err := url.ParseQuery(spec.Params)
 	if err != nil {

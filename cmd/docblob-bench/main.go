@@ -22,12 +22,13 @@ import (
 )
 
 // sectionNames are the values -only accepts, in the order they run.
-var sectionNames = []string{"ops", "requests", "large", "grid", "filegrid", "inline", "cold"}
+var sectionNames = []string{"ops", "requests", "large", "grid", "filegrid", "readgrid", "inline", "cold"}
 
 // defaultSections are the sections a run without -only makes: all but
-// filegrid, which took the defaults of uploads in place (seven minutes
-// more at 1 GiB) and is run on its own (-only filegrid) to revisit them.
-var defaultSections = slices.DeleteFunc(slices.Clone(sectionNames), func(s string) bool { return s == "filegrid" })
+// filegrid and readgrid, which took the defaults of uploads in place
+// (seven minutes more at 1 GiB) and of reads in parts (four), and are run
+// on their own (-only filegrid,readgrid) to revisit them.
+var defaultSections = slices.DeleteFunc(slices.Clone(sectionNames), func(s string) bool { return s == "filegrid" || s == "readgrid" })
 
 // flags are the command-line settings.
 type flags struct {
@@ -172,6 +173,7 @@ func run(ctx context.Context, f flags) (err error) {
 		{"large", b.runLarge},
 		{"grid", b.runGrid},
 		{"filegrid", b.runFileGrid},
+		{"readgrid", b.runReadGrid},
 		{"inline", b.runInline},
 		{"cold", b.runCold},
 	}

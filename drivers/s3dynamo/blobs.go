@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,11 +30,10 @@ const defaultListPageSize = 1000
 const maxSignedURLExpiry = 7 * 24 * time.Hour
 
 // OpenBlob reads the payload with one GetObject (ranged unless the whole
-// payload is asked for) or, when that request finds more than
-// 2*Options.ReadPartSize bytes to read and ReadConcurrency is above 1,
-// in parts: the first part from that response, the others with ranged
-// GetObjects, ReadConcurrency at once, each held in memory until it is
-// returned (see Options.ReadPartSize).
+// payload is asked for). When that request finds more than 16 MiB to
+// read, ReadConcurrency is above 1 and the first 16 MiB come slower than
+// 512 MiB/s, the rest is read in parts, ReadConcurrency at once, with
+// ranged GetObjects (see rangedReader).
 //
 // A read of the whole payload with a recorded checksum
 // (opts.Checksum) asks S3 for its stored checksum (ChecksumMode
@@ -44,9 +44,10 @@ const maxSignedURLExpiry = 7 * 24 * time.Hour
 // against it, which fails the read at its end, with an error that
 // ErrorCode classifies as Corrupt, if the bytes differ: the reader is
 // then Verified, and the portable layer does not hash the payload again.
-// Otherwise (a payload written with a composite checksum or none, a
-// recorded algorithm S3 does not hold, or a read in parts, whose ranges
-// carry no checksum), the portable layer verifies.
+// A read that goes on in parts hashes the bytes itself from the first
+// and compares at the end instead. Otherwise (a payload written with a
+// composite checksum or none, or a recorded algorithm S3 does not hold),
+// the portable layer verifies.
 //
 // Other reads turn the SDK's checksum validation off: a second pass in
 // the SDK besides the portable layer's made reading a 10 MiB payload
@@ -78,6 +79,7 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64,
 	verify := opts != nil && opts.Checksum.Valid() && offset == 0 && length < 0
 	var out *s3.GetObjectOutput
 	var err error
+	sent := time.Now()
 	if verify {
 		// Asking for the stored checksum also makes the SDK validate the
 		// body against it, whatever the client's
@@ -100,26 +102,30 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64,
 		return &driver.BlobReader{ReadCloser: http.NoBody}, nil
 	}
 	n := aws.ToInt64(out.ContentLength)
-	ranged := d.opts.ReadConcurrency > 1 && n > 2*d.opts.ReadPartSize
+	var body io.ReadCloser = out.Body
+	if d.readsInParts(n) {
+		body = nil // made below, once the checksum to verify is known
+	}
 	if !verify {
-		if ranged {
-			return &driver.BlobReader{ReadCloser: d.newRangedReader(ctx, in.Key, out, offset, n)}, nil
+		if body == nil {
+			body = d.newRangedReader(ctx, in.Key, out, sent, offset, n, driver.Checksum{})
 		}
-		return &driver.BlobReader{ReadCloser: out.Body}, nil
+		return &driver.BlobReader{ReadCloser: body}, nil
 	}
 	held := s3Checksums{sha256: out.ChecksumSHA256, crc32c: out.ChecksumCRC32C, crc64nvme: out.ChecksumCRC64NVME, typ: out.ChecksumType}
 	sum := held.fullObject(opts.Checksum.Algorithm)
+	var want driver.Checksum
 	switch {
 	case sum != nil && !bytes.Equal(sum, opts.Checksum.Sum):
 		out.Body.Close()
 		return nil, newCoded(driver.Corrupt, fmt.Sprintf("S3 holds %s %x for the payload, not the %x recorded", opts.Checksum.Algorithm, sum, opts.Checksum.Sum), nil)
-	case ranged:
-		// The ranges carry no checksum: the portable layer verifies.
-		return &driver.BlobReader{ReadCloser: d.newRangedReader(ctx, in.Key, out, offset, n)}, nil
-	case sum == nil:
-		return &driver.BlobReader{ReadCloser: out.Body}, nil
+	case sum != nil:
+		want = opts.Checksum
 	}
-	return &driver.BlobReader{ReadCloser: out.Body, Verified: true}, nil
+	if body == nil {
+		body = d.newRangedReader(ctx, in.Key, out, sent, offset, n, want)
+	}
+	return &driver.BlobReader{ReadCloser: body, Verified: want.Valid()}, nil
 }
 
 // skipResponseChecksum makes a GetObject skip the SDK's checksum

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -14,14 +15,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/testservers"
+	"github.com/docblob/docblob/internal/toxics"
 )
 
-// rangedFixture is a fixture whose large reads go in parts of 1 MiB, 3 at
-// once, holding one payload of n bytes under key "big", written with a
-// CRC32C that S3 keeps as its full-object checksum.
+// rangedFixture is a fixture whose reads go in parts of 1 MiB,
+// concurrency at once, after a first part read as a stream, however fast
+// (no stream is infinitely fast), holding one payload of n bytes under key "big",
+// written with a CRC32C that S3 keeps as its full-object checksum.
 func rangedFixture(t *testing.T, n int, concurrency int) (*fixture, []byte) {
 	t.Helper()
 	f := newFixture(t, func(o *Options) { o.ReadPartSize = MinReadPartSize; o.ReadConcurrency = concurrency })
+	f.drv.fastStream = math.Inf(1)
+	f.drv.probe = MinReadPartSize
 	data := payload(n, uint64(n))
 	if _, err := f.drv.WriteBlob(testContext(t), "big", bytes.NewReader(data), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(n), Checksum: driver.CRC32C, Sum: crc32cOf(data)}); err != nil {
 		t.Fatalf("WriteBlob: %v", err)
@@ -35,10 +41,10 @@ func crc32cOf(b []byte) []byte {
 }
 
 // ifMatchGets counts the GETs with and without If-Match since the last
-// reset.
+// reset (to S3, directly or through a proxy).
 func ifMatchGets(f *fixture) (with, without int) {
 	for _, r := range f.wire.requests() {
-		if r.service != "s3" || r.method != http.MethodGet {
+		if r.service == "dynamodb" || r.method != http.MethodGet {
 			continue
 		}
 		if r.header.Get("If-Match") != "" {
@@ -50,30 +56,32 @@ func ifMatchGets(f *fixture) (with, without int) {
 	return with, without
 }
 
-// A read of more than two parts goes in parts: the first from the
-// response that found the length, the others with ranged GETs carrying
-// If-Match; shorter reads, and any read with ReadConcurrency 1, are one
-// GET. Whole reads in parts are left to the portable layer to verify.
+// A read longer than the probe whose first stream is slow goes on in
+// parts: the probe from the response that found the length, the others
+// with ranged GETs carrying If-Match; shorter reads, and any read with
+// ReadConcurrency 1, are one GET. Whole reads are Verified either way.
 func TestReadInParts(t *testing.T) {
 	t.Parallel()
 	const mib = MinReadPartSize
 	for _, tc := range []struct {
-		name         string
-		size         int
-		concurrency  int
-		off, length  int64
-		wantRanged   int // ranged GETs after the first
-		wantVerified bool
+		name        string
+		size        int
+		concurrency int
+		off, length int64
+		wantRanged  int // ranged GETs after the first
 	}{
-		{"Whole/TwoParts", 2 * mib, 3, 0, -1, 0, true},
-		{"Whole/TwoPartsAndOneByte", 2*mib + 1, 3, 0, -1, 2, false},
-		{"Whole/SixPartsAndSome", 5*mib + 123, 3, 0, -1, 5, false},
-		{"Whole/ExactParts", 4 * mib, 3, 0, -1, 3, false},
-		{"Whole/ConcurrencyOne", 5*mib + 123, 1, 0, -1, 0, true},
-		{"Whole/ConcurrencyTwo", 5*mib + 123, 2, 0, -1, 5, false},
-		{"Range/ToEnd", 5*mib + 123, 3, mib/2 + 7, -1, 4, false},
-		{"Range/Middle", 5*mib + 123, 3, 3, 3*mib + 5, 3, false},
-		{"Range/Short", 5*mib + 123, 3, 3, 2 * mib, 0, false},
+		{"Whole/OnePart", mib, 3, 0, -1, 0},
+		{"Whole/OnePartAndOneByte", mib + 1, 3, 0, -1, 1},
+		{"Whole/TwoParts", 2 * mib, 3, 0, -1, 1},
+		{"Whole/TwoPartsAndOneByte", 2*mib + 1, 3, 0, -1, 2},
+		{"Whole/SixPartsAndSome", 5*mib + 123, 3, 0, -1, 5},
+		{"Whole/ExactParts", 4 * mib, 3, 0, -1, 3},
+		{"Whole/ConcurrencyOne", 5*mib + 123, 1, 0, -1, 0},
+		{"Whole/ConcurrencyTwo", 5*mib + 123, 2, 0, -1, 5},
+		{"Range/ToEnd", 5*mib + 123, 3, mib/2 + 7, -1, 4},
+		{"Range/Middle", 5*mib + 123, 3, 3, 3*mib + 5, 3},
+		{"Range/OnePart", 5*mib + 123, 3, 3, mib, 0},
+		{"Range/TwoParts", 5*mib + 123, 3, 3, 2 * mib, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -101,8 +109,8 @@ func TestReadInParts(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("read %d bytes that differ from the %d stored", len(got), len(want))
 			}
-			if opts != nil && br.Verified != tc.wantVerified {
-				t.Errorf("Verified = %v, want %v", br.Verified, tc.wantVerified)
+			if opts != nil && !br.Verified {
+				t.Error("a whole read with S3's checksum held is not Verified")
 			}
 			with, without := ifMatchGets(f)
 			if without != 1 || with != tc.wantRanged {
@@ -293,5 +301,88 @@ func TestReadPartOptions(t *testing.T) {
 	}
 	if o.ReadPartSize != DefaultReadPartSize || o.ReadConcurrency != DefaultReadConcurrency {
 		t.Errorf("defaults %d × %d, want %d × %d", o.ReadPartSize, o.ReadConcurrency, DefaultReadPartSize, DefaultReadConcurrency)
+	}
+}
+
+// A read whose first stream is fast keeps it: one GET, Verified by the
+// SDK, no buffer taken.
+func TestReadFastStreamKept(t *testing.T) {
+	t.Parallel()
+	f, data := rangedFixture(t, 6*MinReadPartSize+5, 3)
+	f.drv.fastStream = 0 // every stream is fast enough
+	br, err := f.drv.OpenBlob(testContext(t), "big", 0, -1, &driver.OpenOptions{Checksum: driver.Checksum{Algorithm: driver.CRC32C, Sum: crc32cOf(data)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(br)
+	br.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, %v; want the %d stored", len(got), err, len(data))
+	}
+	if !br.Verified {
+		t.Error("not Verified")
+	}
+	if with, without := ifMatchGets(f); with != 0 || without != 1 {
+		t.Errorf("GETs: %d without If-Match and %d with, want 1 and 0", without, with)
+	}
+	if n := len(f.drv.readParts.free); n != 0 {
+		t.Errorf("%d read buffers taken by a streamed read, want 0", n)
+	}
+}
+
+// A read in parts that returns bytes other than the checksum it verifies
+// ends in an error with code Corrupt, never io.EOF.
+func TestReadInPartsVerifies(t *testing.T) {
+	t.Parallel()
+	f, data := rangedFixture(t, 5*MinReadPartSize, 3)
+	ctx := testContext(t)
+	out, err := f.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(f.opts.Bucket), Key: aws.String("big")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := bytes.Clone(data)
+	other[len(other)-1] ^= 1
+	r := f.drv.newRangedReader(ctx, aws.String("big"), out, time.Now(), 0, int64(len(data)), driver.Checksum{Algorithm: driver.CRC32C, Sum: crc32cOf(other)})
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if code := f.drv.ErrorCode(err); code != driver.Corrupt {
+		t.Fatalf("read of bytes that do not match: %v (code %v), want Corrupt", err, code)
+	}
+	if !bytes.Equal(got, data) {
+		t.Error("the bytes returned before the error are not the stored ones")
+	}
+}
+
+// Over a connection that carries 40 MB/s, as one S3 connection carries
+// about 90 MB/s, a read with the default probe and speed threshold finds
+// its first stream slow and goes on in parts.
+func TestReadSlowStreamGoesInParts(t *testing.T) {
+	t.Parallel()
+	srv := testservers.Endpoints(t)
+	tox := toxics.NewServer()
+	proxy, err := tox.NewProxy("s3-slow", srv.S3Endpoint, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	if _, err := proxy.Add(toxics.Bandwidth(toxics.Downstream, 40_000)); err != nil {
+		t.Fatal(err)
+	}
+	f, data := rangedFixture(t, probe+MinReadPartSize+7, 4)
+	o := f.opts
+	o.S3Endpoint = proxy.URL()
+	slow, err := New(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if slow.fastStream != fastStream || slow.probe != probe {
+		t.Fatalf("fastStream %v and probe %d, want the defaults", slow.fastStream, slow.probe)
+	}
+	if got := readBlob(testContext(t), t, slow, "big", 0, -1); !bytes.Equal(got, data) {
+		t.Fatal("read back differs")
+	}
+	if with, without := ifMatchGets(f); with != 2 || without != 1 {
+		t.Errorf("GETs: %d without If-Match and %d with, want 1 and 2", without, with)
 	}
 }

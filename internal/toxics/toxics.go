@@ -146,6 +146,12 @@ func ResetPeer(stream string, timeout time.Duration) Toxic {
 	return Toxic{Type: "reset_peer", Stream: stream, Attributes: map[string]any{"timeout": timeout.Milliseconds()}}
 }
 
+// Bandwidth limits each connection to rate kilobytes (1,000 bytes) a
+// second in the stream's direction.
+func Bandwidth(stream string, rate int64) Toxic {
+	return Toxic{Type: "bandwidth", Stream: stream, Attributes: map[string]any{"rate": rate}}
+}
+
 // LimitData closes each connection once n bytes have passed in the
 // stream's direction since the toxic was added. With n = 0 on Downstream,
 // every request reaches the server and every response is lost.
