@@ -31,7 +31,9 @@ func (d *flipping) OpenBlob(ctx context.Context, key string, off, n int64, opts 
 	if err != nil {
 		return nil, err
 	}
-	data[len(data)/2] ^= 0x01
+	if len(data) > 0 {
+		data[len(data)/2] ^= 0x01
+	}
 	return &driver.BlobReader{ReadCloser: io.NopCloser(bytes.NewReader(data)), Verified: d.verified}, nil
 }
 

@@ -227,6 +227,7 @@ func (r *rangedReader) Read(p []byte) (int, error) {
 			if part.err != nil {
 				r.release(part)
 				r.err = part.err
+				r.cancel() // the read is over: stop the other fetches
 				return 0, r.err
 			}
 			r.cur = part
