@@ -33,26 +33,27 @@
 // payload whose size and SHA-256 the caller knew (bytes, or an
 // io.ReadSeeker up to SinglePutMax) is one PutObject carrying that
 // SHA-256; every other upload request carries a CRC32C. S3 verifies the
-// checksum before it stores anything, and the portable layer verifies
-// the payload's SHA-256 on every whole read. A failed or canceled upload
-// is aborted, so nothing is left under the key and no parts linger.
+// checksum before it stores anything, and every whole read is verified
+// against the checksum the document records (see OpenBlob). A failed or
+// canceled upload is aborted, so nothing is left under the key and no
+// parts linger.
 // Reads are one GetObject (ranged for a range), sent with the S3 client
-// directly (under the keys gocloud.dev/blob/s3blob would use), and
-// deletes one DeleteObject. A read of more than 16 MiB whose first 16 MiB
-// come slower than 512 MiB/s goes on in parts: one connection to S3
-// carries about 90 MB/s, so the reader fetches the next parts with ranged
+// directly (under the keys gocloud.dev/blob/s3blob would use), and deletes
+// one DeleteObject. A read of more than 16 MiB whose first 16 MiB come
+// slower than 512 MiB/s goes on in parts: one connection to S3 carries
+// about 90 MB/s, so the reader fetches the next parts with ranged
 // GetObjects, Options.ReadConcurrency at once, each into a reused buffer,
 // while it returns the earlier ones, and holds at most
 // ReadPartSize*ReadConcurrency bytes (4 MiB × 6 = 24 MiB by default).
 // Through a proxy that carries 90 MB/s per connection, that reads 256 MiB
-// at 365 MB/s instead of one stream's 82 (make bench, -only readgrid). A
+// at 287 MB/s instead of one stream's 81 (make bench, -only readgrid). A
 // faster stream is read to its end: on loopback against MinIO, where the
-// machine's CPUs are the limit, 4 MiB parts 6 at once read a 1 GiB
-// payload at 1,070 MB/s, one stream at 1,542 (bench/results.md). Parts carry If-Match with the first response's
-// ETag, so all come from one object; a whole read in parts hashes what it
-// returns and compares with S3's full-object checksum (equal to the
-// recorded one) at the end, as the SDK does for a single stream. Signed
-// URLs are SigV4 presigned URLs.
+// machine's CPUs are the limit, 4 MiB parts 6 at once read a 1 GiB payload
+// at 1,070 MB/s, one stream at 1,542 (bench/results.md). Parts carry
+// If-Match with the first response's ETag, so all come from one object; a
+// whole read in parts hashes what it returns and compares with S3's
+// full-object checksum (equal to the recorded one) at the end, as the SDK
+// does for a single stream. Signed URLs are SigV4 presigned URLs.
 //
 // StatBlob is one HeadObject with ChecksumMode ENABLED. It reports a
 // payload's SHA-256 only when S3 holds a full-object SHA-256 that it

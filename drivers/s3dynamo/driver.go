@@ -58,8 +58,10 @@ const (
 	// chosen from measurements (make bench's "readgrid" section: 256 MiB
 	// read through connections that carry 90 MB/s each, parts of 4 to
 	// 16 MiB, 1 to 6 at once, 3 runs each): 4 MiB × 6 read fastest, at
-	// 365 MB/s, 4.4 times one stream's 82 MB/s, in a peak RSS of 57 MiB
-	// (one stream: 31 MiB); 8 MiB × 4 read at 250 MB/s in 65 MiB.
+	// 287 MB/s, 3.6 times one stream's 81 MB/s (the first 16 MiB
+	// included, read as one stream before the reader decides), in a peak
+	// RSS of 58 MiB (one stream: 33 MiB); 8 MiB × 4 read at 227 MB/s in
+	// 65 MiB.
 	DefaultReadPartSize    = 4 << 20
 	DefaultReadConcurrency = 6
 	// MinReadPartSize is the smallest Options.ReadPartSize.
