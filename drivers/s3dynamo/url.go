@@ -121,33 +121,24 @@ func optionsFromURL(u *url.URL) (*Options, string, error) {
 			*b.dst = x != b.neg
 		}
 	}
-	if v := q.Get("part_size"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return nil, "", invalidf(fmt.Sprintf("URL parameter part_size=%q is not a positive integer", v))
-		}
-		o.PartSize = n
+	positives := []struct {
+		name string
+		bits int // of the field set
+		set  func(n int64)
+	}{
+		{"part_size", 64, func(n int64) { o.PartSize = n }},
+		{"upload_concurrency", strconv.IntSize, func(n int64) { o.UploadConcurrency = int(n) }},
+		{"read_part_size", 64, func(n int64) { o.ReadPartSize = n }},
+		{"read_concurrency", strconv.IntSize, func(n int64) { o.ReadConcurrency = int(n) }},
 	}
-	if v := q.Get("upload_concurrency"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return nil, "", invalidf(fmt.Sprintf("URL parameter upload_concurrency=%q is not a positive integer", v))
+	for _, p := range positives {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, p.bits)
+			if err != nil || n <= 0 {
+				return nil, "", invalidf(fmt.Sprintf("URL parameter %s=%q is not a positive integer", p.name, v))
+			}
+			p.set(n)
 		}
-		o.UploadConcurrency = n
-	}
-	if v := q.Get("read_part_size"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return nil, "", invalidf(fmt.Sprintf("URL parameter read_part_size=%q is not a positive integer", v))
-		}
-		o.ReadPartSize = n
-	}
-	if v := q.Get("read_concurrency"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return nil, "", invalidf(fmt.Sprintf("URL parameter read_concurrency=%q is not a positive integer", v))
-		}
-		o.ReadConcurrency = n
 	}
 	return o, q.Get("region"), nil
 }
