@@ -102,15 +102,12 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64,
 		return &driver.BlobReader{ReadCloser: http.NoBody}, nil
 	}
 	n := aws.ToInt64(out.ContentLength)
-	var body io.ReadCloser = out.Body
-	if d.readsInParts(n) {
-		body = nil // made below, once the checksum to verify is known
-	}
+	inParts := d.readsInParts(n)
 	if !verify {
-		if body == nil {
-			body = d.newRangedReader(ctx, in.Key, out, sent, offset, n, driver.Checksum{})
+		if inParts {
+			return &driver.BlobReader{ReadCloser: d.newRangedReader(ctx, in.Key, out, sent, offset, n, driver.Checksum{})}, nil
 		}
-		return &driver.BlobReader{ReadCloser: body}, nil
+		return &driver.BlobReader{ReadCloser: out.Body}, nil
 	}
 	held := s3Checksums{sha256: out.ChecksumSHA256, crc32c: out.ChecksumCRC32C, crc64nvme: out.ChecksumCRC64NVME, typ: out.ChecksumType}
 	sum := held.fullObject(opts.Checksum.Algorithm)
@@ -122,7 +119,8 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64,
 	case sum != nil:
 		want = opts.Checksum
 	}
-	if body == nil {
+	var body io.ReadCloser = out.Body
+	if inParts {
 		body = d.newRangedReader(ctx, in.Key, out, sent, offset, n, want)
 	}
 	return &driver.BlobReader{ReadCloser: body, Verified: want.Valid()}, nil
