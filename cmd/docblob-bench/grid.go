@@ -55,7 +55,7 @@ type gridKind struct {
 // size and concurrency, so a tie goes to the smaller peak RSS.
 var streamGrid = gridKind{
 	section: "3 grid", contender: "docblob", seed: 2,
-	partSizes: []int64{5 << 20, 8 << 20, 16 << 20}, concs: []int{2, 4, 8},
+	partSizes: []int64{5 << 20, 6 << 20, 8 << 20, 16 << 20}, concs: []int{2, 3, 4, 6},
 	defaultPS: s3dynamo.DefaultPartSize, defaultCon: s3dynamo.DefaultUploadConcurrency,
 	tieBreak: "smaller memory",
 	smaller:  func(p, q *gridPoint) bool { return maxRSSOf(p.runs) < maxRSSOf(q.runs) },

@@ -14,8 +14,14 @@
 // Payloads live in one S3 bucket, written with the S3 client directly:
 // streaming, read into part buffers of Options.PartSize bytes that are
 // reused across uploads, so an upload holds at most
-// PartSize*(UploadConcurrency+1) bytes of payload (15 MiB by default) for
-// payloads of up to 8,000 parts (39 GiB by default). Larger payloads grow
+// PartSize*(UploadConcurrency+1) bytes of payload (20 MiB by default) for
+// payloads of up to 8,000 parts (39 GiB by default). On Linux the part
+// buffers the driver keeps are mapped outside the Go heap (anonymous
+// memory; with the race detector, and on other systems, they are
+// ordinary slices): the garbage collector neither scans them nor counts
+// them towards its goal, so they cost a process their own size instead
+// of about twice it (GOGC=100). Close gives their pages back to the
+// system; a driver dropped without Close does so when it is collected. Larger payloads grow
 // their parts, doubling every 100 parts up to S3's 5 GiB, so that S3's
 // 5 TiB object limit fits in 10,000 parts; their bound grows with the
 // part size. A payload that

@@ -28,18 +28,20 @@ const (
 	// DefaultPartSize is the default size of one part of a multipart upload,
 	// and the size from which streamed uploads are multipart. With
 	// DefaultUploadConcurrency it was chosen from measurements (make bench,
-	// section 3 "grid", on a 2-core machine against MinIO): 5 MiB x 2 is the
-	// only setting that keeps a 1 GiB round trip under 64 MiB of RSS (58-63
-	// MiB), and uploads at 1.09-1.16 times the transfer manager's throughput.
-	// 8 MiB x 2 or 5 MiB x 4 upload about 30% faster there but need 68-71
-	// MiB; where memory allows, raise them (an upload holds
-	// PartSize*(UploadConcurrency+1) bytes of parts).
+	// section 3 "grid", on a 2-core machine against MinIO): of the settings
+	// that keep a 1 GiB round trip under 64 MiB of RSS, 5 MiB x 3 (52 MiB)
+	// uploads within 5% of the fastest (5 MiB x 4, 57 MiB) and 25% faster
+	// than 5 MiB x 2 (47 MiB). Part buffers are mapped outside the Go heap
+	// where the system allows (see the package documentation), so an
+	// upload's memory is the parts it holds,
+	// PartSize*(UploadConcurrency+1) bytes, not twice that; where memory
+	// allows, raise them.
 	DefaultPartSize = 5 << 20
 	// MinPartSize is the smallest part size S3 accepts.
 	MinPartSize = 5 << 20
 	// DefaultUploadConcurrency is the default number of parts of one
 	// payload uploaded at the same time.
-	DefaultUploadConcurrency = 2
+	DefaultUploadConcurrency = 3
 	// DefaultFilePartSize and DefaultFileUploadConcurrency are the part
 	// size and concurrency of payloads uploaded in place (a file, or
 	// another io.ReaderAt of known size: see Driver.WriteBlob) when
@@ -175,10 +177,10 @@ type Driver struct {
 	info  driver.Info
 	cfg   aws.Config
 	ddb   *dynamodb.Client
-	parts partPool // part buffers of opts.PartSize bytes
+	parts *partPool // part buffers of opts.PartSize bytes
 	// readParts holds the buffers of reads in parts (see rangedReader),
 	// of opts.ReadPartSize bytes.
-	readParts partPool
+	readParts *partPool
 	// fastStream is the speed, in bytes a second, from which a large
 	// read keeps its first stream, and probe how many bytes it reads
 	// before it decides (see rangedReader); tests change them.
@@ -238,9 +240,10 @@ func New(opts *Options) (*Driver, error) {
 	if o.CollectionID == "" {
 		o.CollectionID = "dynamodb:" + cfg.Region + ":" + o.Table
 	}
-	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), parts: partPool{size: o.PartSize, keep: o.UploadConcurrency + 1},
-		readParts: partPool{size: o.ReadPartSize, keep: o.ReadConcurrency}, fastStream: fastStream, probe: probe, listPageSize: defaultListPageSize,
+	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), fastStream: fastStream, probe: probe, listPageSize: defaultListPageSize,
 		tableName: aws.String(o.Table), bucketName: aws.String(o.Bucket), consistentRead: aws.Bool(!o.EventuallyConsistentReads)}
+	d.parts = newPartPool(d, o.PartSize, o.UploadConcurrency+1)
+	d.readParts = newPartPool(d, o.ReadPartSize, o.ReadConcurrency)
 	d.inPlace.partSize, d.inPlace.concurrency = DefaultFilePartSize, DefaultFileUploadConcurrency
 	if opts.PartSize != 0 {
 		d.inPlace.partSize = o.PartSize
@@ -450,9 +453,13 @@ func (d *Driver) ErrorAs(err error, i any) bool {
 	return errors.As(err, i)
 }
 
-// Close releases the driver's resources. Calling it again does nothing.
+// Close releases the driver's resources: its bucket handle and the
+// memory of its part buffers (see the package documentation). Calling it
+// again does nothing.
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
+		d.parts.close()
+		d.readParts.close()
 		if d.s3Made.Load() && d.bkt != nil {
 			d.closeErr = d.bkt.Close()
 		}
