@@ -26,8 +26,8 @@
 //	          loopback ceiling; targets: docblob at its defaults uploads
 //	          and downloads at ≥ 80% of the ceiling's MB/s with a peak RSS
 //	          ≤ 64 MiB
-//	grid      docblob round trips over part sizes 5, 8, 16 MiB x upload
-//	          concurrency 2, 4, 8, and the default it recommends
+//	grid      docblob round trips over part sizes 5, 6, 8, 16 MiB x upload
+//	          concurrency 2, 3, 4, 6, and the default it recommends
 //	filegrid  the same from a file (uploads in place) over part sizes 8,
 //	          16, 32, 64 MiB x upload concurrency 4, 8, 16; not in the
 //	          default run (-only filegrid)
