@@ -15,17 +15,17 @@
 // streaming, read into part buffers of Options.PartSize bytes that are
 // reused across uploads, so an upload holds at most
 // PartSize*(UploadConcurrency+1) bytes of payload (20 MiB by default) for
-// payloads of up to 8,000 parts (39 GiB by default). On Linux the part
-// buffers the driver keeps are mapped outside the Go heap (anonymous
-// memory; with the race detector, and on other systems, they are
-// ordinary slices): the garbage collector neither scans them nor counts
-// them towards its goal, so they cost a process their own size instead
-// of about twice it (GOGC=100). Close gives their pages back to the
-// system; a driver dropped without Close does so when it is collected. Larger payloads grow
+// payloads of up to 8,000 parts (39 GiB by default). Larger payloads grow
 // their parts, doubling every 100 parts up to S3's 5 GiB, so that S3's
 // 5 TiB object limit fits in 10,000 parts; their bound grows with the
-// part size. A payload that
-// fits in one part is one PutObject; a larger one a multipart upload.
+// part size. On Linux the part buffers the driver keeps are mapped
+// outside the Go heap (anonymous memory; with the race detector, and on
+// other systems, they are ordinary slices): the garbage collector neither
+// scans them nor counts them towards its goal, so they cost a process
+// their own size instead of about twice it (GOGC=100). Close gives their
+// pages back to the system; a driver dropped without Close does so when
+// it is collected. A payload that fits in one part is one PutObject; a
+// larger one a multipart upload.
 // A payload from a local source (a file, bytes: an io.ReaderAt and
 // io.Seeker of known size, as docblob hands such sources over) larger
 // than SinglePutMax is uploaded in place instead: a multipart upload
