@@ -51,7 +51,7 @@ type partPool struct {
 
 // newPartPool returns a pool of buffers of size bytes keeping keep of
 // them, closed when owner becomes unreachable (if not before).
-func newPartPool[T any](owner *T, size int64, keep int) *partPool {
+func newPartPool(owner *Driver, size int64, keep int) *partPool {
 	p := &partPool{size: size, keep: keep}
 	runtime.AddCleanup(owner, (*partPool).close, p)
 	return p

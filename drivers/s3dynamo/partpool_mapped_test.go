@@ -11,16 +11,13 @@ import (
 // mappedSize returns a buffer size of at least mapMin that no other test
 // uses, so that the process-wide spare list holds only this test's
 // buffers of that size.
-func mappedSize(t *testing.T, n int64) int64 {
-	t.Helper()
-	return mapMin + n<<12
-}
+func mappedSize(n int64) int64 { return mapMin + n<<12 }
 
 // The buffers a pool keeps are mapped outside the Go heap: they do not
 // count towards it, so they do not raise the garbage collector's goal.
 // Buffers beyond keep come from the heap and are dropped when returned.
 func TestPartPoolMapsKeptBuffers(t *testing.T) {
-	size := mappedSize(t, 1) * 8 // 8 MiB and a bit: a heap buffer would show
+	size := mappedSize(1) * 8 // 8 MiB and a bit: a heap buffer would show
 	p := partPool{size: size, keep: 2}
 	before := heapAlloc()
 	a, b := p.get(size), p.get(size)
@@ -52,7 +49,7 @@ func TestPartPoolMapsKeptBuffers(t *testing.T) {
 // them, reading as zeros; a buffer in use at Close follows when it is
 // returned, and the closed pool goes on from the heap.
 func TestPartPoolCloseReleasesMappedBuffers(t *testing.T) {
-	size := mappedSize(t, 2)
+	size := mappedSize(2)
 	p := partPool{size: size, keep: 2}
 	idle, busy := p.get(size), p.get(size)
 	for i := range *idle {
@@ -91,9 +88,9 @@ func TestPartPoolCloseReleasesMappedBuffers(t *testing.T) {
 // A pool whose owner is dropped without Close is closed by the garbage
 // collector: its mapped buffers go to the spare list.
 func TestPartPoolClosedWithItsOwner(t *testing.T) {
-	size := mappedSize(t, 3)
+	size := mappedSize(3)
 	func() {
-		owner := new(struct{ _ [16]byte })
+		owner := new(Driver)
 		p := newPartPool(owner, size, 1)
 		p.put(p.get(size))
 		runtime.KeepAlive(owner)
