@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math"
 	"time"
 
 	"github.com/docblob/docblob/drivers/s3dynamo"
@@ -117,14 +118,14 @@ func largeRows(size int64, runs map[string][]childRun, larger string) []row {
 				}
 			case "docblob", "docblob-file", "docblob-larger":
 				frac := rate(c.id) / ceiling
-				r.ratio = fmt.Sprintf("%.0f%% of the ceiling's MB/s; %.2f× the transfer manager's", 100*frac, rate(c.id)/rate("tm"))
+				r.ratio = fmt.Sprintf("%.0f%% of the ceiling's MB/s%s; %.2f× the transfer manager's", 100*frac, roundSpread(runs, c.id, phase.dur, phase.bytes), rate(c.id)/rate("tm"))
 				switch c.id {
 				case "docblob-larger":
 					r.contender += " (" + larger + ")"
 					r.target = "none (reported)"
 				case "docblob-file":
 					// The transfer manager streams: no like for like.
-					r.ratio = fmt.Sprintf("%.0f%% of the ceiling's MB/s", 100*frac)
+					r.ratio = fmt.Sprintf("%.0f%% of the ceiling's MB/s%s", 100*frac, roundSpread(runs, c.id, phase.dur, phase.bytes))
 					r.contender += fmt.Sprintf(" (in place: parts of %s, %d at once; written and synced before the clock, page cache warm)",
 						fmtSize(s3dynamo.DefaultFilePartSize), s3dynamo.DefaultFileUploadConcurrency)
 				}
@@ -144,6 +145,25 @@ func largeRows(size int64, runs map[string][]childRun, larger string) []row {
 		}
 	}
 	return rows
+}
+
+// roundSpread renders the range, over the rounds, of a contender's
+// throughput as a fraction of the ceiling's in the same round (the faster
+// ceiling setting of that round): the contenders of a round run one
+// after the other, so this pairs each with a ceiling measured under the
+// same load, and shows how far the machine's noise moves the ratio.
+func roundSpread(runs map[string][]childRun, id string, dur func(childRun) time.Duration, bytes int64) string {
+	n := min(len(runs[id]), len(runs["ceiling"]), len(runs["ceiling-many"]))
+	if n < 2 {
+		return ""
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range n {
+		ceiling := max(mbps(bytes, dur(runs["ceiling"][i])), mbps(bytes, dur(runs["ceiling-many"][i])))
+		f := mbps(bytes, dur(runs[id][i])) / ceiling
+		lo, hi = min(lo, f), max(hi, f)
+	}
+	return fmt.Sprintf(" (%.0f–%.0f%% round by round)", 100*lo, 100*hi)
 }
 
 func largeRow(phase string, size int64, who string, runs []childRun, dur func(childRun) time.Duration, bytes int64) row {

@@ -34,3 +34,22 @@ func TestMedianRatioCI(t *testing.T) {
 		t.Errorf("no samples: CI %v–%v, want 0–0", lo, hi)
 	}
 }
+
+// roundSpread pairs each round's run with that round's faster ceiling.
+func TestRoundSpread(t *testing.T) {
+	run := func(ms int64) childRun {
+		return childRun{childResult: childResult{UpNanos: ms * int64(time.Millisecond)}}
+	}
+	up := func(r childRun) time.Duration { return time.Duration(r.UpNanos) }
+	runs := map[string][]childRun{
+		"docblob":      {run(200), run(100)},
+		"ceiling":      {run(100), run(100)},
+		"ceiling-many": {run(50), run(200)}, // faster in round 1 only
+	}
+	if got, want := roundSpread(runs, "docblob", up, 1e6), " (25–100% round by round)"; got != want {
+		t.Errorf("roundSpread = %q, want %q", got, want)
+	}
+	if got := roundSpread(map[string][]childRun{"docblob": {run(1)}}, "docblob", up, 1e6); got != "" {
+		t.Errorf("one round: %q, want none", got)
+	}
+}
