@@ -14,7 +14,7 @@
 // Payloads live in one S3 bucket, written with the S3 client directly:
 // streaming, read into part buffers of Options.PartSize bytes that are
 // reused across uploads, so an upload holds at most
-// PartSize*(UploadConcurrency+1) bytes of payload (20 MiB by default) for
+// PartSize*(UploadConcurrency+1) bytes of payload (25 MiB by default) for
 // payloads of up to 8,000 parts (39 GiB by default). Larger payloads grow
 // their parts, doubling every 100 parts up to S3's 5 GiB, so that S3's
 // 5 TiB object limit fits in 10,000 parts; their bound grows with the

@@ -16,7 +16,7 @@ const mapMin = 1 << 20
 // partPool holds part buffers for reuse across uploads (and reads in
 // parts), so that streaming a payload allocates nothing once the pool is
 // warm. Buffers of the base size are kept in a free list of at most keep
-// (UploadConcurrency+1, one upload's worth: 20 MiB by default), which the
+// (UploadConcurrency+1, one upload's worth: 25 MiB by default), which the
 // garbage collector never empties, so that a long upload never allocates
 // a part buffer again and its memory stays flat; larger classes, used
 // only past 8,000 parts, go to a sync.Pool per class, given back at the
