@@ -33,11 +33,10 @@ const (
 	// x 4 (57 MiB) uploaded fastest, 1 to 7% faster than 5 MiB x 3 (52 MiB)
 	// in each of three runs and 25% faster than 5 MiB x 2 (47 MiB); 6 MiB x
 	// 4 (62 MiB, too near the bound) was within the noise of it. Part
-	// buffers are mapped outside the Go
-	// heap where the system allows (see the package documentation), so an
-	// upload's memory is the parts it holds,
-	// PartSize*(UploadConcurrency+1) bytes, not twice that; where memory
-	// allows, raise them.
+	// buffers are mapped outside the Go heap where the system allows (see
+	// the package documentation), so an upload's memory is the parts it
+	// holds, PartSize*(UploadConcurrency+1) bytes, not twice that; where
+	// memory allows, raise them.
 	DefaultPartSize = 5 << 20
 	// MinPartSize is the smallest part size S3 accepts.
 	MinPartSize = 5 << 20
