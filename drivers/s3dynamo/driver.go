@@ -292,33 +292,15 @@ func withDefaults(opts *Options) (Options, error) {
 	if o.PartitionKey == revisionAttr || o.SortKey == revisionAttr {
 		return o, invalidf(revisionAttr + " is reserved for the revision")
 	}
-	switch {
-	case o.PartSize == 0:
-		o.PartSize = DefaultPartSize
-	case o.PartSize < MinPartSize:
-		return o, invalidf(fmt.Sprintf("Options.PartSize %d is below S3's minimum of %d bytes", o.PartSize, MinPartSize))
-	case o.PartSize > maxPartSize:
-		return o, invalidf(fmt.Sprintf("Options.PartSize %d is above S3's maximum of %d bytes", o.PartSize, maxPartSize))
-	}
-	switch {
-	case o.UploadConcurrency == 0:
-		o.UploadConcurrency = DefaultUploadConcurrency
-	case o.UploadConcurrency < 0:
-		return o, invalidf("Options.UploadConcurrency must not be negative")
-	}
-	switch {
-	case o.ReadPartSize == 0:
-		o.ReadPartSize = DefaultReadPartSize
-	case o.ReadPartSize < MinReadPartSize:
-		return o, invalidf(fmt.Sprintf("Options.ReadPartSize %d is below the minimum of %d bytes", o.ReadPartSize, MinReadPartSize))
-	case o.ReadPartSize > maxPartSize:
-		return o, invalidf(fmt.Sprintf("Options.ReadPartSize %d is above the maximum of %d bytes", o.ReadPartSize, maxPartSize))
-	}
-	switch {
-	case o.ReadConcurrency == 0:
-		o.ReadConcurrency = DefaultReadConcurrency
-	case o.ReadConcurrency < 0:
-		return o, invalidf("Options.ReadConcurrency must not be negative")
+	for _, err := range []error{
+		sizeOption("PartSize", &o.PartSize, DefaultPartSize, MinPartSize, maxPartSize, "S3's"),
+		concurrencyOption("UploadConcurrency", &o.UploadConcurrency, DefaultUploadConcurrency),
+		sizeOption("ReadPartSize", &o.ReadPartSize, DefaultReadPartSize, MinReadPartSize, maxPartSize, "the"),
+		concurrencyOption("ReadConcurrency", &o.ReadConcurrency, DefaultReadConcurrency),
+	} {
+		if err != nil {
+			return o, err
+		}
 	}
 	switch o.ServerSideEncryption {
 	case "", SSES3:
@@ -386,6 +368,33 @@ func newS3(cfg aws.Config, o *Options) *s3.Client {
 		// would only be noise.
 		so.DisableLogOutputChecksumValidationSkipped = true
 	})
+}
+
+// sizeOption gives the size option Options.name its default if it is 0, or
+// checks that it lies within [lo, hi], whose says whose bounds they are
+// ("S3's", "the").
+func sizeOption(name string, v *int64, def, lo, hi int64, whose string) error {
+	switch {
+	case *v == 0:
+		*v = def
+	case *v < lo:
+		return invalidf(fmt.Sprintf("Options.%s %d is below %s minimum of %d bytes", name, *v, whose, lo))
+	case *v > hi:
+		return invalidf(fmt.Sprintf("Options.%s %d is above %s maximum of %d bytes", name, *v, whose, hi))
+	}
+	return nil
+}
+
+// concurrencyOption gives the concurrency option Options.name its
+// default if it is 0, and rejects a negative one.
+func concurrencyOption(name string, v *int, def int) error {
+	switch {
+	case *v == 0:
+		*v = def
+	case *v < 0:
+		return invalidf("Options." + name + " must not be negative")
+	}
+	return nil
 }
 
 func newDynamoDB(cfg aws.Config, o *Options) *dynamodb.Client {

@@ -221,18 +221,22 @@ func TestAs(t *testing.T) {
 func TestOptionsValidation(t *testing.T) {
 	cfg := &aws.Config{Region: "us-east-1"}
 	for name, o := range map[string]*Options{
-		"nil":               nil,
-		"no table":          {Bucket: "b", AWS: cfg},
-		"no bucket":         {Table: "t", AWS: cfg},
-		"same keys":         {Table: "t", Bucket: "b", PartitionKey: "k", SortKey: "k", AWS: cfg},
-		"no sort, sort key": {Table: "t", Bucket: "b", NoSortKey: true, SortKey: "s", AWS: cfg},
-		"part size":         {Table: "t", Bucket: "b", PartSize: 1 << 20, AWS: cfg},
-		"huge part size":    {Table: "t", Bucket: "b", PartSize: 6 << 30, AWS: cfg},
-		"sse":               {Table: "t", Bucket: "b", ServerSideEncryption: "rot13", AWS: cfg},
-		"kms without sse":   {Table: "t", Bucket: "b", KMSKeyID: "k", AWS: cfg},
-		"revision key":      {Table: "t", Bucket: "b", PartitionKey: revisionAttr, AWS: cfg},
-		"no region":         {Table: "t", Bucket: "b", AWS: &aws.Config{}},
-		"endpoint":          {Table: "t", Bucket: "b", AWS: cfg, S3Endpoint: "127.0.0.1:9000"},
+		"nil":                 nil,
+		"no table":            {Bucket: "b", AWS: cfg},
+		"no bucket":           {Table: "t", AWS: cfg},
+		"same keys":           {Table: "t", Bucket: "b", PartitionKey: "k", SortKey: "k", AWS: cfg},
+		"no sort, sort key":   {Table: "t", Bucket: "b", NoSortKey: true, SortKey: "s", AWS: cfg},
+		"part size":           {Table: "t", Bucket: "b", PartSize: 1 << 20, AWS: cfg},
+		"huge part size":      {Table: "t", Bucket: "b", PartSize: 6 << 30, AWS: cfg},
+		"upload concurrency":  {Table: "t", Bucket: "b", UploadConcurrency: -1, AWS: cfg},
+		"read part size":      {Table: "t", Bucket: "b", ReadPartSize: MinReadPartSize - 1, AWS: cfg},
+		"huge read part size": {Table: "t", Bucket: "b", ReadPartSize: 6 << 30, AWS: cfg},
+		"read concurrency":    {Table: "t", Bucket: "b", ReadConcurrency: -1, AWS: cfg},
+		"sse":                 {Table: "t", Bucket: "b", ServerSideEncryption: "rot13", AWS: cfg},
+		"kms without sse":     {Table: "t", Bucket: "b", KMSKeyID: "k", AWS: cfg},
+		"revision key":        {Table: "t", Bucket: "b", PartitionKey: revisionAttr, AWS: cfg},
+		"no region":           {Table: "t", Bucket: "b", AWS: &aws.Config{}},
+		"endpoint":            {Table: "t", Bucket: "b", AWS: cfg, S3Endpoint: "127.0.0.1:9000"},
 	} {
 		if _, err := New(o); errorCode(err) != driver.InvalidArgument {
 			t.Errorf("%s: New error %v, want InvalidArgument", name, err)
