@@ -51,8 +51,11 @@ type BlobOptions struct {
 	Name string
 	// ContentType is the payload's media type. If empty, it is sniffed from
 	// the first 512 bytes with http.DetectContentType; if that finds only
-	// "application/octet-stream" and Name has an extension with a known
-	// type, that type is used. A given type that browsers display inline
+	// "application/octet-stream" and Name's extension (in any case) is one
+	// of docblob's fixed table of common formats (Go's built-in types and
+	// office, archive, media and font types such as .docx, .parquet, .mp4,
+	// .woff2), that type is used. The machine's MIME tables are not read,
+	// so a payload gets the same type on every machine. A given type that browsers display inline
 	// (an image, PDF, text) gives way to the sniffed one when the bytes
 	// sniff as HTML, XML, SVG or JavaScript, so that such a payload is
 	// downloaded rather than rendered (see Blob.SignedURL).

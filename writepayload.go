@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"mime"
 	"net/http"
 	"os"
 	"path"
@@ -538,14 +537,15 @@ func (b *Blob) setStored(s *Store, ref *attach.Ref, docKey Key, field, docRev st
 }
 
 // sniffContentType guesses a payload's media type from its first bytes,
-// falling back to its file name's extension when the bytes say nothing.
+// falling back to its file name's extension (typeByExtension's fixed
+// table, the same on every machine) when the bytes say nothing.
 func sniffContentType(head []byte, name string) string {
 	if len(head) > sniffLen {
 		head = head[:sniffLen]
 	}
 	ct := http.DetectContentType(head)
 	if ct == "application/octet-stream" && name != "" {
-		if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		if t := typeByExtension(path.Ext(name)); t != "" {
 			return t
 		}
 	}
