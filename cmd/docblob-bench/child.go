@@ -40,6 +40,10 @@ type childSpec struct {
 	Concurrency int               // 0: the driver's default
 	S3Endpoint  string            // large: if set, S3 is reached here (a proxy the parent runs) instead
 	PK, SK      string
+	// large, docblob and docblob-file: also time one plain GetObject of
+	// the stored payload (OneGet), before docblob's download if
+	// OneGetFirst, else after it
+	OneGet, OneGetFirst bool
 	UnsetEnv    []string // environment variables the child runs without
 	Exe         string   // cold: a program to run instead of this one, with ExeArg as its argument
 	ExeArg      string
@@ -52,6 +56,7 @@ type childSpec struct {
 // childResult is what a child reports on its standard output.
 type childResult struct {
 	UpNanos, DownNanos       int64
+	OneGetNanos              int64 // large: see childSpec.OneGet
 	UpPeakRSSKiB             int64 // VmHWM after the upload
 	PeakRSSKiB               int64 // VmHWM at the end, to check the rusage
 	UpRequests, DownRequests map[string]int64

@@ -62,8 +62,10 @@ func (b *bench) runLarge(ctx context.Context) ([]row, error) {
 			switch c {
 			case "docblob":
 				spec.Params = b.params.Encode()
+				spec.OneGet, spec.OneGetFirst = true, rep%2 == 1
 			case "docblob-file":
 				spec.Contender = c
+				spec.OneGet, spec.OneGetFirst = true, rep%2 == 1
 			case "docblob-larger":
 				spec.Params = mergeParams(b.params, b.largeParams).Encode()
 			case "tm":
@@ -129,6 +131,9 @@ func largeRows(size int64, runs map[string][]childRun, larger string) []row {
 					r.contender += fmt.Sprintf(" (in place: parts of %s, %d at once; written and synced before the clock, page cache warm)",
 						fmtSize(s3dynamo.DefaultFilePartSize), s3dynamo.DefaultFileUploadConcurrency)
 				}
+				if phase.name == "download" && c.id != "docblob-larger" {
+					r.ratio += oneGetShare(runs[c.id], size)
+				}
 				if c.id == "docblob-larger" {
 					break
 				}
@@ -145,6 +150,31 @@ func largeRows(size int64, runs map[string][]childRun, larger string) []row {
 		}
 	}
 	return rows
+}
+
+// oneGetShare renders docblob's download beside the plain GetObject of
+// the same object each child also timed (childSpec.OneGet): that
+// stream's median MB/s, and docblob's throughput as a fraction of it, of
+// the medians and child by child.
+func oneGetShare(runs []childRun, size int64) string {
+	var pairs []childRun
+	for _, r := range runs {
+		if r.OneGetNanos > 0 {
+			pairs = append(pairs, r)
+		}
+	}
+	if len(pairs) == 0 {
+		return ""
+	}
+	oneGet := func(r childRun) time.Duration { return time.Duration(r.OneGetNanos) }
+	down := func(r childRun) time.Duration { return time.Duration(r.DownNanos) }
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range pairs {
+		f := float64(r.OneGetNanos) / float64(r.DownNanos)
+		lo, hi = min(lo, f), max(hi, f)
+	}
+	return fmt.Sprintf("; one plain GetObject of the same object (the SDK validating its CRC32C), timed in the same process: %s MB/s, docblob %.0f%% of it (%.0f–%.0f%% child by child)",
+		fmtRate(mbps(size, medianOf(pairs, oneGet))), 100*float64(medianOf(pairs, oneGet))/float64(medianOf(pairs, down)), 100*lo, 100*hi)
 }
 
 // roundSpread renders the range, over the rounds, of a contender's

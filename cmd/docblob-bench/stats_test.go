@@ -53,3 +53,20 @@ func TestRoundSpread(t *testing.T) {
 		t.Errorf("one round: %q, want none", got)
 	}
 }
+
+// TestOneGetShare checks docblob's download beside the plain GetObject
+// its children also timed: the stream's median rate, docblob's share of
+// it of the medians and child by child, and nothing without pairs.
+func TestOneGetShare(t *testing.T) {
+	run := func(downMs, oneGetMs int64) childRun {
+		return childRun{childResult: childResult{DownNanos: downMs * int64(time.Millisecond), OneGetNanos: oneGetMs * int64(time.Millisecond)}}
+	}
+	runs := []childRun{run(100, 80), run(200, 200), run(100, 100)}
+	want := "; one plain GetObject of the same object (the SDK validating its CRC32C), timed in the same process: 10.0 MB/s, docblob 100% of it (80–100% child by child)"
+	if got := oneGetShare(runs, 1e6); got != want {
+		t.Errorf("oneGetShare = %q,\nwant %q", got, want)
+	}
+	if got := oneGetShare([]childRun{run(100, 0)}, 1e6); got != "" {
+		t.Errorf("no pairs: %q, want none", got)
+	}
+}
