@@ -40,17 +40,19 @@ type childSpec struct {
 	Concurrency int               // 0: the driver's default
 	S3Endpoint  string            // large: if set, S3 is reached here (a proxy the parent runs) instead
 	PK, SK      string
+
 	// large, docblob and docblob-file: also time one plain GetObject of
 	// the stored payload (OneGet), before docblob's download if
 	// OneGetFirst, else after it
 	OneGet, OneGetFirst bool
-	UnsetEnv    []string // environment variables the child runs without
-	Exe         string   // cold: a program to run instead of this one, with ExeArg as its argument
-	ExeArg      string
-	Env         []string // cold: extra environment variables ("GODEBUG=inittrace=1")
-	KeepStderr  bool     // return the child's standard error in childResult.Stderr
-	CPUProfile  string
-	MemProfile  string
+
+	UnsetEnv   []string // environment variables the child runs without
+	Exe        string   // cold: a program to run instead of this one, with ExeArg as its argument
+	ExeArg     string
+	Env        []string // cold: extra environment variables ("GODEBUG=inittrace=1")
+	KeepStderr bool     // return the child's standard error in childResult.Stderr
+	CPUProfile string
+	MemProfile string
 }
 
 // childResult is what a child reports on its standard output.
