@@ -168,12 +168,12 @@ func docblobLarge(store *docblob.Store, spec childSpec, src func() (io.Reader, f
 }
 
 // timeOneGet times what docblob's download is made of at the S3 end:
-// one plain GetObject of the payload docblob stored (its key from the
-// document, read before the clock starts) with the full-object checksum
-// the SDK validates as it streams, read to the end as docblob's is. It
-// pairs docblob's download with the fastest a single stream of the same
-// object goes in the same process and moment, which the ceiling's many
-// parallel GETs of a 64 MiB-part object are not.
+// one plain GetObject, through the driver's S3 client, of the payload
+// docblob stored (its key from the document, read before the clock
+// starts), with the full-object checksum the SDK validates as it streams,
+// read to the end as docblob's is. It pairs docblob's download with one
+// stream of the same object, in the same process and moment; the
+// ceiling's eight parallel GETs of a 64 MiB-part object are neither.
 func timeOneGet(ctx context.Context, store *docblob.Store, s3c *s3.Client, spec childSpec) (int64, error) {
 	doc := &benchDoc{PK: spec.PK, SK: spec.SK}
 	if err := store.Get(ctx, doc); err != nil {
