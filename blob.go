@@ -55,10 +55,11 @@ type BlobOptions struct {
 	// of docblob's fixed table of common formats (Go's built-in types and
 	// office, archive, media and font types such as .docx, .parquet, .mp4,
 	// .woff2), that type is used. The machine's MIME tables are not read,
-	// so a payload gets the same type on every machine. A given type that browsers display inline
-	// (an image, PDF, text) gives way to the sniffed one when the bytes
-	// sniff as HTML, XML, SVG or JavaScript, so that such a payload is
-	// downloaded rather than rendered (see Blob.SignedURL).
+	// so a payload gets the same type on every machine. A given type that
+	// browsers display inline (an image, PDF, text) gives way to the
+	// sniffed one when the bytes sniff as HTML, XML, SVG or JavaScript, so
+	// that such a payload is downloaded rather than rendered (see
+	// Blob.SignedURL).
 	ContentType string
 	// Metadata is user metadata recorded with the payload: small string
 	// pairs, stored in the document.
