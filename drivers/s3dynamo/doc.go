@@ -55,7 +55,10 @@
 // at 287 MB/s instead of one stream's 81 (make bench, -only readgrid). A
 // faster stream is read to its end: on loopback against MinIO, where the
 // machine's CPUs are the limit, 4 MiB parts 6 at once read a 1 GiB payload
-// at 1,070 MB/s, one stream at 1,542 (bench/results.md). Parts carry
+// at 1,070 MB/s, one stream at 1,542, and parts of 8 MiB × 3 or 4 or 16
+// MiB × 2 at 0.82 to 1.05 times one stream's speed, for a third more CPU
+// (bench/results.md); one stream through the driver reads as fast as one
+// plain GetObject of the same object (make bench, large). Parts carry
 // If-Match with the first response's ETag, so all come from one object; a
 // whole read in parts hashes what it returns and compares with S3's
 // full-object checksum (equal to the recorded one) at the end, as the SDK
