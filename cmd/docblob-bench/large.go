@@ -62,10 +62,8 @@ func (b *bench) runLarge(ctx context.Context) ([]row, error) {
 			switch c {
 			case "docblob":
 				spec.Params = b.params.Encode()
-				spec.OneGet, spec.OneGetFirst = true, rep%2 == 1
 			case "docblob-file":
 				spec.Contender = c
-				spec.OneGet, spec.OneGetFirst = true, rep%2 == 1
 			case "docblob-larger":
 				spec.Params = mergeParams(b.params, b.largeParams).Encode()
 			case "tm":
@@ -74,6 +72,7 @@ func (b *bench) runLarge(ctx context.Context) ([]row, error) {
 			case "ceiling", "ceiling-many":
 				spec.Contender = c
 			}
+			spec.OneGet, spec.OneGetFirst = c == "docblob" || c == "docblob-file", rep%2 == 1
 			spec.CPUProfile = childProfile(b.cpuprofile, fmt.Sprintf("large-%s-%d", c, rep))
 			spec.MemProfile = childProfile(b.memprofile, fmt.Sprintf("large-%s-%d", c, rep))
 			log.Printf("large: %s %s, rep %d", c, fmtSize(size), rep+1)

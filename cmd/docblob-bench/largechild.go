@@ -102,20 +102,22 @@ func childLarge(ctx context.Context, spec childSpec) (childResult, error) {
 	}
 	res.UpNanos = int64(time.Since(t0))
 	res.UpPeakRSSKiB = peakRSSKiB()
-	if spec.OneGet && spec.OneGetFirst {
-		if res.OneGetNanos, err = timeOneGet(ctx, store, s3c, spec); err != nil {
-			return res, err
+	oneGet := func(first bool) (err error) {
+		if spec.OneGet && spec.OneGetFirst == first {
+			res.OneGetNanos, err = timeOneGet(ctx, store, s3c, spec)
 		}
+		return err
+	}
+	if err := oneGet(true); err != nil {
+		return res, err
 	}
 	t1 := time.Now()
 	if err := download(withTally(ctx, &downT), sink); err != nil {
 		return res, fmt.Errorf("download: %w", err)
 	}
 	res.DownNanos = int64(time.Since(t1))
-	if spec.OneGet && !spec.OneGetFirst {
-		if res.OneGetNanos, err = timeOneGet(ctx, store, s3c, spec); err != nil {
-			return res, err
-		}
+	if err := oneGet(false); err != nil {
+		return res, err
 	}
 	res.UpRequests, res.DownRequests = upT.snapshot(), downT.snapshot()
 	if check != nil {
