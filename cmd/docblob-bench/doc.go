@@ -105,8 +105,12 @@
 // default CRC32, requests signed with UNSIGNED-PAYLOAD as the SDK signs
 // them over HTTPS (over plain HTTP it would hash every byte with SHA-256,
 // a cost no upload to S3 pays); the payload is made before and hashed
-// after the clock. docblob uploads from an io.Reader
-// that generates the payload, and, in its file row, from a file that the
+// after the clock. docblob, and the transfer manager with docblob's part
+// size and concurrency, upload from an io.Reader that repeats a block of
+// a little over 1 MiB made when it is (prng.go: a copy, about a
+// fifteenth of the CPU that computing each word would take on the 2-core
+// build machine, where the source's CPU was the upload's), and docblob,
+// in its file row, from a file that the
 // child writes and syncs before the clock (in a temporary directory of
 // its own, removed at the end: the page cache holds it, as it would a
 // file just written or often read), which the driver uploads in place;
