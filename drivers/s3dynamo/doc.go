@@ -49,8 +49,12 @@
 // slower than 512 MiB/s goes on in parts: one connection to S3 carries
 // about 90 MB/s, so the reader fetches the next parts with ranged
 // GetObjects, Options.ReadConcurrency at once, each into a reused buffer,
-// while it returns the earlier ones, and holds at most
-// ReadPartSize*ReadConcurrency bytes (4 MiB × 6 = 24 MiB by default).
+// while it returns the earlier ones, and holds at most ReadConcurrency
+// part buffers (24 MiB of 4 MiB parts by default). Those are the
+// buffers streamed uploads use, which the driver keeps between
+// operations (6 of 5 MiB by default, of which a read fills 4 MiB each),
+// so that a process that uploads and then reads in parts holds one set,
+// not two (see Options.ReadPartSize).
 // Through a proxy that carries 90 MB/s per connection, that reads 256 MiB
 // at 287 MB/s instead of one stream's 81 (make bench, -only readgrid). A
 // faster stream is read to its end: on loopback against MinIO, where the

@@ -57,7 +57,8 @@ const (
 	DefaultFileUploadConcurrency = 8
 	// DefaultReadPartSize and DefaultReadConcurrency are the defaults of
 	// Options.ReadPartSize and ReadConcurrency: a read that goes on in
-	// parts fetches 4 MiB parts, 6 at once, in at most 24 MiB. They were
+	// parts fetches 4 MiB parts, 6 at once, into 24 MiB of the buffers
+	// that streamed uploads use (see Options.ReadPartSize). They were
 	// chosen from measurements (make bench's "readgrid" section: 256 MiB
 	// read through connections that carry 90 MB/s each, parts of 4 to
 	// 16 MiB, 1 to 6 at once, 3 runs each): 4 MiB × 6 read fastest, at
@@ -124,7 +125,8 @@ type Options struct {
 	// PartSize*(UploadConcurrency+1) bytes of payload in memory, for
 	// payloads of up to 8,000 parts (see the package documentation for
 	// larger ones), and the driver keeps that many part buffers between
-	// uploads, so that uploads allocate none; an upload in place holds no
+	// uploads (or ReadConcurrency, if more, when reads in parts share
+	// them: see ReadPartSize), so that uploads allocate none; an upload in place holds no
 	// part buffer. Default DefaultUploadConcurrency for streamed payloads,
 	// and DefaultFileUploadConcurrency for payloads uploaded in place; if
 	// set, it applies to both.
@@ -134,9 +136,15 @@ type Options struct {
 	// 512 MiB/s, as they do from S3, whose connections carry about 90
 	// MB/s each: the rest is read in parts of ReadPartSize bytes,
 	// ReadConcurrency of them fetched at once with ranged GetObjects.
-	// Such a read holds at most ReadPartSize*ReadConcurrency bytes in
-	// memory, and the driver keeps ReadConcurrency part buffers between
-	// reads, so that reads allocate none. Faster streams (loopback, a
+	// Such a read holds at most ReadConcurrency part buffers, and the
+	// driver keeps them between reads, so that reads allocate none. If
+	// ReadPartSize is at most PartSize (as by default), reads and
+	// streamed uploads share one set of buffers of PartSize bytes, of
+	// which a read uses ReadPartSize: the driver keeps
+	// max(UploadConcurrency+1, ReadConcurrency) of them (6 × 5 MiB by
+	// default, of which a read touches 6 × 4 MiB), not one set for each;
+	// otherwise reads have ReadConcurrency buffers of ReadPartSize bytes
+	// of their own. Faster streams (loopback, a
 	// local S3-compatible server) are read to their end: there, parts
 	// only cost CPU. A ReadConcurrency of 1 reads every payload with a
 	// single streaming GetObject. Defaults DefaultReadPartSize and
@@ -179,8 +187,9 @@ type Driver struct {
 	cfg   aws.Config
 	ddb   *dynamodb.Client
 	parts *partPool // part buffers of opts.PartSize bytes
-	// readParts holds the buffers of reads in parts (see rangedReader),
-	// of opts.ReadPartSize bytes.
+	// readParts holds the buffers of reads in parts (see rangedReader):
+	// parts itself if opts.ReadPartSize fits in its buffers (see
+	// newPartPools), else a pool of its own.
 	readParts *partPool
 	// fastStream is the speed, in bytes a second, from which a large
 	// read keeps its first stream, and probe how many bytes it reads
@@ -243,8 +252,7 @@ func New(opts *Options) (*Driver, error) {
 	}
 	d := &Driver{opts: o, cfg: cfg, ddb: newDynamoDB(cfg, &o), fastStream: fastStream, probe: probe, listPageSize: defaultListPageSize,
 		tableName: aws.String(o.Table), bucketName: aws.String(o.Bucket), consistentRead: aws.Bool(!o.EventuallyConsistentReads)}
-	d.parts = newPartPool(d, o.PartSize, o.UploadConcurrency+1)
-	d.readParts = newPartPool(d, o.ReadPartSize, o.ReadConcurrency)
+	d.parts, d.readParts = newPartPools(d, &o)
 	d.inPlace.partSize, d.inPlace.concurrency = DefaultFilePartSize, DefaultFileUploadConcurrency
 	if opts.PartSize != 0 {
 		d.inPlace.partSize = o.PartSize

@@ -33,8 +33,9 @@ import (
 // fetches the other parts, each into a buffer from the driver's read
 // pool, while returning the earlier ones: a part starts only when one of
 // ReadConcurrency slots is free, and a slot is freed when its part has
-// been returned, so a read holds at most ReadPartSize*ReadConcurrency
-// bytes. Each ranged GetObject carries If-Match with the first response's
+// been returned, so a read holds at most ReadConcurrency buffers (of
+// PartSize bytes when it shares the upload buffers, see newPartPools,
+// filled to ReadPartSize). Each ranged GetObject carries If-Match with the first response's
 // ETag, so that every part comes from the same object (a payload replaced
 // mid-read fails the read with S3's PreconditionFailed).
 //
@@ -155,7 +156,7 @@ func (r *rangedReader) fetch(k int) {
 	defer r.wg.Done()
 	off := r.start + int64(k)*r.size
 	n := min(r.size, r.end-off)
-	buf := r.d.readParts.get(r.size)
+	buf := r.d.readParts.get(r.d.readParts.size) // at least r.size
 	r.results[k] <- rangedPart{buf: buf, n: int(n), err: r.get(off, (*buf)[:n])}
 }
 
