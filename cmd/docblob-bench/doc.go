@@ -107,7 +107,7 @@
 // a cost no upload to S3 pays); the payload is made before and hashed
 // after the clock. docblob, and the transfer manager with docblob's part
 // size and concurrency, upload from an io.Reader that repeats a block of
-// a little over 1 MiB made when it is (prng.go: a copy, about a
+// a little over 256 KiB made when it is (prng.go: a copy, about a
 // fifteenth of the CPU that computing each word would take on the 2-core
 // build machine, where the source's CPU was the upload's), and docblob,
 // in its file row, from a file that the

@@ -10,9 +10,10 @@ import (
 )
 
 // prngBlock is the length of the block a payload stream repeats: a little
-// over 1 MiB and not a divisor of any part size, so that no two parts of
-// a payload carry the same bytes.
-const prngBlock = 1<<20 + 8
+// over 256 KiB (so that the source adds little to the RSS the large
+// section measures) and not a divisor of any part size, so that no two
+// parts of a payload carry the same bytes.
+const prngBlock = 1<<18 + 8
 
 // prngReader is a deterministic stream of size bytes: a block of
 // prngBlock pseudo-random bytes (byte o is byte o%8 of
