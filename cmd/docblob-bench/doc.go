@@ -107,11 +107,10 @@
 // a cost no upload to S3 pays); the payload is made before and hashed
 // after the clock. docblob, and the transfer manager with docblob's part
 // size and concurrency, upload from an io.Reader that repeats a block of
-// a little over 256 KiB made when it is (prng.go: a copy, about a
-// fifteenth of the CPU that computing each word would take on the 2-core
-// build machine, where the source's CPU was the upload's), and docblob,
-// in its file row, from a file that the
-// child writes and syncs before the clock (in a temporary directory of
+// a little over 256 KiB made when it is (prng.go: a copy, a fifteenth
+// of the CPU that computing every word took on the 2-core build machine,
+// whose CPUs the source shares with the upload and MinIO), and docblob,
+// in its file row, from a file that the child writes and syncs before the clock (in a temporary directory of
 // its own, removed at the end: the page cache holds it, as it would a
 // file just written or often read), which the driver uploads in place;
 // it reads with Blob.Open, which verifies the checksum that Put
