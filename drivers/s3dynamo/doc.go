@@ -50,13 +50,13 @@
 // about 90 MB/s, so the reader fetches the next parts with ranged
 // GetObjects, Options.ReadConcurrency at once, each into a reused buffer,
 // while it returns the earlier ones, and holds at most ReadConcurrency
-// part buffers (24 MiB of 4 MiB parts by default). Those are the
-// buffers streamed uploads use, which the driver keeps between
-// operations (6 of 5 MiB by default, of which a read fills 4 MiB each),
-// so that a process that uploads and then reads in parts holds one set,
-// not two (see Options.ReadPartSize).
-// Through a proxy that carries 90 MB/s per connection, that reads 256 MiB
-// at 287 MB/s instead of one stream's 81 (make bench, -only readgrid). A
+// part buffers (24 MiB of 4 MiB parts by default). Through a proxy that
+// carries 90 MB/s per connection, that reads 256 MiB at 287 MB/s instead
+// of one stream's 81 (make bench, -only readgrid). The buffers are those
+// that streamed uploads use, which the driver keeps between operations
+// (6 of 5 MiB by default, of which a read fills 4 MiB each), so that a
+// process that uploads and then reads in parts holds one set, not two
+// (see Options.ReadPartSize). A
 // faster stream is read to its end: on loopback against MinIO, where the
 // machine's CPUs are the limit, 4 MiB parts 6 at once read a 1 GiB payload
 // at 1,070 MB/s, one stream at 1,542, and parts of 8 MiB × 3 or 4 or 16

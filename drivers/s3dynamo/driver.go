@@ -120,21 +120,21 @@ type Options struct {
 	// DefaultFilePartSize for payloads uploaded in place (see
 	// Driver.WriteBlob); if set, it applies to both.
 	PartSize int64
-	// UploadConcurrency is how many parts of one payload are uploaded at
-	// the same time. A streamed upload holds at most about
+	// UploadConcurrency is how many parts of one payload are uploaded
+	// at the same time. A streamed upload holds at most about
 	// PartSize*(UploadConcurrency+1) bytes of payload in memory, for
 	// payloads of up to 8,000 parts (see the package documentation for
 	// larger ones), and the driver keeps that many part buffers between
 	// uploads (or ReadConcurrency, if more, when reads in parts share
-	// them: see ReadPartSize), so that uploads allocate none; an upload in place holds no
-	// part buffer. Default DefaultUploadConcurrency for streamed payloads,
-	// and DefaultFileUploadConcurrency for payloads uploaded in place; if
-	// set, it applies to both.
+	// them: see ReadPartSize), so that uploads allocate none; an upload
+	// in place holds no part buffer. Default DefaultUploadConcurrency
+	// for streamed payloads, and DefaultFileUploadConcurrency for
+	// payloads uploaded in place; if set, it applies to both.
 	UploadConcurrency int
 	// ReadPartSize and ReadConcurrency shape reads of more than 16 MiB
-	// (a payload, or a range of one) whose first 16 MiB come slower than
-	// 512 MiB/s, as they do from S3, whose connections carry about 90
-	// MB/s each: the rest is read in parts of ReadPartSize bytes,
+	// (a payload, or a range of one) whose first 16 MiB come slower
+	// than 512 MiB/s, as they do from S3, whose connections carry about
+	// 90 MB/s each: the rest is read in parts of ReadPartSize bytes,
 	// ReadConcurrency of them fetched at once with ranged GetObjects.
 	// Such a read holds at most ReadConcurrency part buffers, and the
 	// driver keeps them between reads, so that reads allocate none. If
@@ -142,9 +142,9 @@ type Options struct {
 	// streamed uploads share one set of buffers of PartSize bytes, of
 	// which a read uses ReadPartSize: the driver keeps
 	// max(UploadConcurrency+1, ReadConcurrency) of them (6 × 5 MiB by
-	// default, of which a read touches 6 × 4 MiB), not one set for each;
-	// otherwise reads have ReadConcurrency buffers of ReadPartSize bytes
-	// of their own. Faster streams (loopback, a
+	// default, of which a read touches 6 × 4 MiB), not one set for
+	// each; otherwise reads have ReadConcurrency buffers of
+	// ReadPartSize bytes of their own. Faster streams (loopback, a
 	// local S3-compatible server) are read to their end: there, parts
 	// only cost CPU. A ReadConcurrency of 1 reads every payload with a
 	// single streaming GetObject. Defaults DefaultReadPartSize and
