@@ -98,24 +98,23 @@
 // opens its store from the URL itself, parameters included.
 //
 // The large section's loopback ceiling is the SDK's transfer manager
-// uploading the payload from memory and downloading it into a
-// preallocated buffer (DownloadObject into an io.WriterAt), memory
-// unbounded, the faster in each phase of 64 MiB parts 8 at once and
-// 16 MiB parts 16 at once (for 1 GiB; parts scale with -large), the SDK's
-// default CRC32, requests signed with UNSIGNED-PAYLOAD as the SDK signs
-// them over HTTPS (over plain HTTP it would hash every byte with SHA-256,
-// a cost no upload to S3 pays); the payload is made before and hashed
-// after the clock. docblob, and the transfer manager with docblob's part
-// size and concurrency, upload from an io.Reader that repeats a block of
-// a little over 256 KiB made when it is (prng.go: a copy, a fifteenth
-// of the CPU that computing every word took on the 2-core build machine,
-// whose CPUs the source shares with the upload and MinIO), and docblob,
-// in its file row, from a file that the child writes and syncs before the clock (in a temporary directory of
-// its own, removed at the end: the page cache holds it, as it would a
-// file just written or often read), which the driver uploads in place;
-// it reads with Blob.Open, which verifies the checksum that Put
-// recorded. The transfer manager's bounded stream is hashed by the child
-// as it is read.
+// uploading the payload from memory and downloading it into a preallocated
+// buffer (DownloadObject into an io.WriterAt), memory unbounded, the faster
+// in each phase of 64 MiB parts 8 at once and 16 MiB parts 16 at once (for
+// 1 GiB; parts scale with -large), the SDK's default CRC32, requests signed
+// with UNSIGNED-PAYLOAD as the SDK signs them over HTTPS (over plain HTTP
+// it would hash every byte with SHA-256, a cost no upload to S3 pays); the
+// payload is made before and hashed after the clock. docblob, and the
+// transfer manager with docblob's part size and concurrency, upload from an
+// io.Reader that repeats a block of a little over 256 KiB made when it is
+// (prng.go: a copy, a fifteenth of the CPU that computing every word took
+// on the 2-core build machine, whose CPUs the source shares with the upload
+// and MinIO), and docblob, in its file row, from a file that the child
+// writes and syncs before the clock (in a temporary directory of its own,
+// removed at the end: the page cache holds it, as it would a file just
+// written or often read), which the driver uploads in place; it reads with
+// Blob.Open, which verifies the checksum that Put recorded. The transfer
+// manager's bounded stream is hashed by the child as it is read.
 //
 // The cold section builds two small programs (internal/colddocblob,
 // internal/coldsdk) with go build -trimpath and measures, in fresh
