@@ -2,9 +2,11 @@ package s3dynamo
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,7 +68,7 @@ func TestUploadThenReadInPartsShareBuffers(t *testing.T) {
 	f.drv.probe = MinReadPartSize
 	ctx := testContext(t)
 	data := payload(3*MinPartSize+7, 11)
-	if _, err := f.drv.WriteBlob(ctx, "big", struct{ io.Reader }{bytes.NewReader(data)}, &driver.WriteOptions{ContentType: "application/octet-stream"}); err != nil {
+	if _, err := f.drv.WriteBlob(ctx, "big", struct{ io.Reader }{bytes.NewReader(data)}, &driver.WriteOptions{ContentType: "application/octet-stream", Size: -1}); err != nil {
 		t.Fatalf("WriteBlob: %v", err)
 	}
 	afterUpload := slices.Clone(f.drv.parts.free)
@@ -88,5 +90,57 @@ func TestUploadThenReadInPartsShareBuffers(t *testing.T) {
 		if !slices.Contains(after, b) {
 			t.Error("a buffer the upload left is no longer kept: the read did not reuse it")
 		}
+	}
+}
+
+// Streamed uploads and reads in parts running at once on one driver take
+// buffers from the same pool: none is handed to two at a time, so every
+// payload is stored and read back whole.
+func TestUploadsAndReadsInPartsAtOnce(t *testing.T) {
+	t.Parallel()
+	const workers, rounds = 3, 2
+	f := newFixture(t, func(o *Options) {
+		o.UploadConcurrency = 2
+		o.ReadPartSize, o.ReadConcurrency = MinReadPartSize, 4
+	})
+	f.drv.fastStream = math.Inf(1) // every read past the probe goes on in parts
+	f.drv.probe = MinReadPartSize
+	ctx := testContext(t)
+	stored := make([][]byte, workers)
+	for w := range workers {
+		stored[w] = payload(2*MinPartSize+w*4099, uint64(100+w))
+		if _, err := f.drv.WriteBlob(ctx, fmt.Sprintf("read/%d", w), bytes.NewReader(stored[w]), &driver.WriteOptions{ContentType: "application/octet-stream", Size: int64(len(stored[w]))}); err != nil {
+			t.Fatalf("WriteBlob: %v", err)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(2)
+		go func() { // uploads, streamed through part buffers
+			defer wg.Done()
+			for r := range rounds {
+				data := payload(3*MinPartSize+r*1000+w, uint64(10*w+r))
+				key := fmt.Sprintf("up/%d/%d", w, r)
+				if _, err := f.drv.WriteBlob(ctx, key, struct{ io.Reader }{bytes.NewReader(data)}, &driver.WriteOptions{ContentType: "application/octet-stream", Size: -1}); err != nil {
+					t.Errorf("WriteBlob %s: %v", key, err)
+					return
+				}
+				if got := readBlob(ctx, t, f.drv, key, 0, -1); !bytes.Equal(got, data) {
+					t.Errorf("%s read back differs", key)
+				}
+			}
+		}()
+		go func() { // reads in parts of what was stored before
+			defer wg.Done()
+			for range rounds {
+				if got := readBlob(ctx, t, f.drv, fmt.Sprintf("read/%d", w), 0, -1); !bytes.Equal(got, stored[w]) {
+					t.Errorf("read/%d differs", w)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n, keep := len(f.drv.parts.free), max(2+1, 4); n > keep {
+		t.Errorf("%d buffers kept, want at most %d", n, keep)
 	}
 }
