@@ -54,18 +54,30 @@ func TestPartPools(t *testing.T) {
 	}
 }
 
+// uploadConc and readConc are the concurrencies of sharedPoolFixture.
+const uploadConc, readConc = 2, 4
+
+// sharedPoolFixture is a fixture whose streamed uploads send uploadConc
+// parts at once and whose reads past a first 1 MiB go on in parts of
+// 1 MiB, readConc at once, however fast the stream: both take buffers
+// from one pool.
+func sharedPoolFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t, func(o *Options) {
+		o.UploadConcurrency = uploadConc
+		o.ReadPartSize, o.ReadConcurrency = MinReadPartSize, readConc
+	})
+	f.drv.fastStream = math.Inf(1)
+	f.drv.probe = MinReadPartSize
+	return f
+}
+
 // A streamed upload and then a read in parts use one set of buffers: the
 // read takes the ones the upload left in the pool, and afterwards the
 // driver keeps no more than the larger of the two needs.
 func TestUploadThenReadInPartsShareBuffers(t *testing.T) {
 	t.Parallel()
-	const uploadConc, readConc = 2, 4
-	f := newFixture(t, func(o *Options) {
-		o.UploadConcurrency = uploadConc
-		o.ReadPartSize, o.ReadConcurrency = MinReadPartSize, readConc
-	})
-	f.drv.fastStream = math.Inf(1) // every read past the probe goes on in parts
-	f.drv.probe = MinReadPartSize
+	f := sharedPoolFixture(t)
 	ctx := testContext(t)
 	data := payload(3*MinPartSize+7, 11)
 	if _, err := f.drv.WriteBlob(ctx, "big", struct{ io.Reader }{bytes.NewReader(data)}, &driver.WriteOptions{ContentType: "application/octet-stream", Size: -1}); err != nil {
@@ -99,12 +111,7 @@ func TestUploadThenReadInPartsShareBuffers(t *testing.T) {
 func TestUploadsAndReadsInPartsAtOnce(t *testing.T) {
 	t.Parallel()
 	const workers, rounds = 3, 2
-	f := newFixture(t, func(o *Options) {
-		o.UploadConcurrency = 2
-		o.ReadPartSize, o.ReadConcurrency = MinReadPartSize, 4
-	})
-	f.drv.fastStream = math.Inf(1) // every read past the probe goes on in parts
-	f.drv.probe = MinReadPartSize
+	f := sharedPoolFixture(t)
 	ctx := testContext(t)
 	stored := make([][]byte, workers)
 	for w := range workers {
@@ -140,7 +147,7 @@ func TestUploadsAndReadsInPartsAtOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n, keep := len(f.drv.parts.free), max(2+1, 4); n > keep {
+	if n, keep := len(f.drv.parts.free), max(uploadConc+1, readConc); n > keep {
 		t.Errorf("%d buffers kept, want at most %d", n, keep)
 	}
 }
