@@ -7,3 +7,7 @@ import "reflect"
 func GeneralPathOnly(s *Store, doc any) {
 	s.plans.Store(reflect.TypeOf(doc).Elem(), (*structPlan)(nil))
 }
+
+// CopyBufferSize is the size of the buffer a blob reader's WriteTo reads
+// into, for tests of payloads around it.
+const CopyBufferSize = copyBufferSize

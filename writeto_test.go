@@ -44,8 +44,8 @@ func TestReaderWriteTo(t *testing.T) {
 		name string
 		size int
 	}{
-		{"Empty", 0}, {"Small", 100}, {"BufferLess1", 256<<10 - 1}, {"Buffer", 256 << 10},
-		{"BufferPlus1", 256<<10 + 1}, {"Large", 3<<20 + 12345},
+		{"Empty", 0}, {"Small", 100}, {"BufferLess1", docblob.CopyBufferSize - 1}, {"Buffer", docblob.CopyBufferSize},
+		{"BufferPlus1", docblob.CopyBufferSize + 1}, {"Large", 3<<20 + 12345},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem, err := memstore.New(nil)
