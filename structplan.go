@@ -150,6 +150,11 @@ func kindOf(t reflect.Type) fieldKind {
 		return kindOther // special to the codec, like marshalers
 	case reflect.PointerTo(t).NumMethod() > 0:
 		return kindOther // it may be an unmarshaler, which the walker calls
+	case t.Kind() == reflect.Interface && t.NumMethod() > 0:
+		// An interface with methods (fmt.Stringer, error): the walker fills
+		// only empty interfaces and refuses the rest; a pointer to an
+		// interface has no methods, so the case above lets them by.
+		return kindOther
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -161,7 +166,7 @@ func kindOf(t reflect.Type) fieldKind {
 	case reflect.Float32, reflect.Float64:
 		return kindFloat
 	case reflect.Interface:
-		return kindAny // with no methods, by the case above
+		return kindAny // with no methods, by the cases above
 	}
 	return kindOther
 }

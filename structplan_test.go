@@ -1,6 +1,7 @@
 package docblob
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -13,6 +14,16 @@ import (
 )
 
 type planName string
+
+// planDocIface has fields of interfaces with methods, which the walker
+// does not fill (it sets only empty interfaces), its revision among them.
+type planDocIface struct {
+	PK  string                    `docstore:"pk"`
+	SK  string                    `docstore:"sk"`
+	Str fmt.Stringer              `docstore:"str"`
+	Sz  interface{ Size() int64 } `docstore:"sz"`
+	Rev fmt.Stringer              `docstore:"DocstoreRevision"`
+}
 
 type planDoc struct {
 	PK    string    `docstore:"pk"`
@@ -232,12 +243,19 @@ func TestPlanDecodeMatchesGeneralPath(t *testing.T) {
 		{"d": "not a number"}, // a string into a Decimal
 		{"n": Decimal("5"), "title": Decimal("5"), "F": Decimal("2.5"), "any": BinarySet{{0}}},
 		{"l": StringSet{"a"}, "x": Decimal("3")},
+		// Into interfaces with methods (planDocIface): refused, whatever
+		// the value, even one that has the methods.
+		{"str": "hello", "sz": int64(3)},
+		{"str": Decimal("12345678901234567890")},
+		{"str": time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)},
+		{"sz": ref},
+		{},
 	}
 	key := driver.Key{Partition: "p", Sort: "s"}
 	hits := 0
 	for _, fields := range fieldSets {
 		for _, proto := range []any{&planDoc{}, &planDocOther{}, &planDocStrRev{}, &planDocNoRev{}, &planDocNamedRev{},
-			&planDocAnyKey{}, &planDocTextField{}, &planDocFold{}, &planDocUnexportedPK{}, &planDocNumbers{}} {
+			&planDocAnyKey{}, &planDocTextField{}, &planDocFold{}, &planDocUnexportedPK{}, &planDocNumbers{}, &planDocIface{}} {
 			got := &driver.Document{Key: key, Revision: "rev", Fields: fields}
 			typ := reflect.TypeOf(proto).Elem()
 			fastDoc, slowDoc := reflect.New(typ).Interface(), reflect.New(typ).Interface()
