@@ -239,10 +239,13 @@ func (b *Blob) Metadata() map[string]string {
 
 // Open returns a reader of the whole payload. The reader verifies the
 // payload's size and recorded checksum (see Checksum) as it reaches the
-// end: on a mismatch, Read
-// returns an error with code Corrupt instead of io.EOF, so a caller that
-// reads to io.EOF has read exactly the bytes that were stored. The caller
-// must close the reader.
+// end: on a mismatch, Read returns an error with code Corrupt instead of
+// io.EOF, so a caller that reads to io.EOF has read exactly the bytes
+// that were stored. The caller must close the reader. Close may be called
+// from another goroutine while a Read is in progress, to abort the read
+// (as with an HTTP response body); that Read then returns an error, and
+// so does any Read after Close (code FailedPrecondition, unless the read
+// had already ended).
 func (b *Blob) Open(ctx context.Context) (io.ReadCloser, error) {
 	return b.NewRangeReader(ctx, 0, -1)
 }

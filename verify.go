@@ -19,7 +19,13 @@ import (
 // its recorded checksum when the read covers the whole payload and the
 // driver does not verify it itself (driver.BlobReader.Verified), hashing
 // in the same pass as the read.
+//
+// Close may be called while another goroutine is in Read, to abort the
+// read: it closes the driver's reader first (drivers allow that, see
+// driver.BlobReader), which makes the Read return, and does its own
+// bookkeeping once the Read is out.
 type verifyingReader struct {
+	mu   sync.Mutex // held by Read, and by Close after closing rc
 	rc   io.ReadCloser
 	b    *Blob
 	want int64     // bytes expected
@@ -45,6 +51,8 @@ func (b *Blob) verifier(rc io.ReadCloser, length int64, hash bool) *verifyingRea
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.err != nil {
 		return 0, v.err
 	}
@@ -153,8 +161,10 @@ func (v *verifyingReader) corrupt(what string) error {
 }
 
 func (v *verifyingReader) Close() error {
-	v.prog.end()
 	err := v.rc.Close()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.prog.end()
 	if sp := v.sp; sp != nil {
 		v.sp = nil
 		sp.read(v.n)
@@ -163,6 +173,9 @@ func (v *verifyingReader) Close() error {
 		} else {
 			sp.end(nil)
 		}
+	}
+	if v.err == nil {
+		v.err = errorf(FailedPrecondition, "read", v.b.docKey, "payload %q: read after Close", v.b.ref.Key)
 	}
 	return err
 }

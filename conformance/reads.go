@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/docblob/docblob"
 )
@@ -74,6 +75,9 @@ func testReads(t *testing.T, newHarness HarnessMaker) {
 		_, err = got.File.CopyTo(e.ctx, io.Discard)
 		wantCode(t, err, docblob.Corrupt, "CopyTo of a corrupted payload")
 	})
+	t.Run("CloseDuringRead", func(t *testing.T) {
+		testCloseDuringRead(t, newHarness)
+	})
 	t.Run("NotStored", func(t *testing.T) {
 		e := newEnv(t, newHarness, nil)
 		_, err := docblob.NewBlobBytes([]byte("x"), nil).Open(e.ctx)
@@ -122,5 +126,61 @@ func testContentType(t *testing.T, newHarness HarnessMaker) {
 				t.Errorf("ContentType = %q, want %q", got.File.ContentType(), tc.want)
 			}
 		})
+	}
+}
+
+// testCloseDuringRead closes a payload's reader from another goroutine
+// while a Read is in progress, at a different moment each round, as a
+// server does when its client goes away: the Read returns, a Read after
+// Close fails, and the store still writes and reads payloads byte for
+// byte (a driver that released a buffer twice would hand it to two
+// readers or writers at once). Run it with -race.
+func testCloseDuringRead(t *testing.T, newHarness HarnessMaker) {
+	e := newEnv(t, newHarness, nil)
+	data := patternBytes(11, 3<<20+17)
+	in := &record{PK: "p", SK: "close-during-read", File: docblob.NewBlobBytes(data, nil)}
+	must(t, e.store.Put(e.ctx, in), "Put")
+	got := &record{PK: "p", SK: "close-during-read"}
+	must(t, e.store.Get(e.ctx, got), "Get")
+	for i := range 6 {
+		r, err := got.File.Open(e.ctx)
+		must(t, err, "Open")
+		readDone := make(chan struct{})
+		go func() {
+			defer close(readDone)
+			buf := make([]byte, 32<<10)
+			for {
+				if _, err := r.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i) * time.Millisecond)
+		if err := r.Close(); err != nil {
+			t.Errorf("round %d: Close during a Read: %v", i, err)
+		}
+		select {
+		case <-readDone:
+		case <-time.After(time.Minute):
+			t.Fatalf("round %d: Read did not return after Close", i)
+		}
+		if n, err := r.Read(make([]byte, 1)); n != 0 || err == nil {
+			t.Errorf("round %d: Read after Close = %d, %v; want 0 and an error", i, n, err)
+		}
+	}
+	after := patternBytes(12, 3<<20+29)
+	in2 := &record{PK: "p", SK: "after-closes", File: docblob.NewBlobBytes(after, nil)}
+	must(t, e.store.Put(e.ctx, in2), "Put after the closed reads")
+	for _, tc := range []struct {
+		sk   string
+		want []byte
+	}{{"close-during-read", data}, {"after-closes", after}} {
+		doc := &record{PK: "p", SK: tc.sk}
+		must(t, e.store.Get(e.ctx, doc), "Get")
+		b, err := doc.File.ReadAll(e.ctx)
+		must(t, err, "ReadAll")
+		if !bytes.Equal(b, tc.want) {
+			t.Errorf("%s: read back %d bytes that differ from the %d stored", tc.sk, len(b), len(tc.want))
+		}
 	}
 }

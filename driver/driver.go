@@ -261,7 +261,11 @@ type OpenOptions struct {
 	Checksum Checksum
 }
 
-// BlobReader is a payload reader returned by OpenBlob.
+// BlobReader is a payload reader returned by OpenBlob. Its Close may be
+// called while another goroutine is in Read, to abort the read (as an HTTP
+// response body allows): Read must then return promptly, and Close must
+// release the reader's resources exactly once and race with nothing. The
+// portable layer's readers rely on it to offer the same to their callers.
 type BlobReader struct {
 	io.ReadCloser
 	// Verified reports that the reader itself verifies the bytes it

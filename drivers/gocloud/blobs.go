@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/docblob/docblob/driver"
 	"gocloud.dev/blob"
@@ -89,28 +91,54 @@ func (d *Driver) OpenBlob(ctx context.Context, key string, offset, length int64,
 	if length < 0 {
 		length = -1
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	r, err := d.bucket.NewRangeReader(ctx, key, offset, length, nil)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	return &driver.BlobReader{ReadCloser: &ctxReader{ctx: ctx, r: r}}, nil
+	return &driver.BlobReader{ReadCloser: &ctxReader{ctx: ctx, cancel: cancel, r: r}}, nil
 }
 
-// ctxReader is a blob.Reader whose reads fail once its context is done:
-// memblob's and fileblob's readers do not look at it after opening.
+// ctxReader is a blob.Reader whose reads fail once its context is done
+// (memblob's and fileblob's readers do not look at it after opening), and
+// whose Close may be called while another goroutine is in Read, as
+// driver.BlobReader requires (a blob.Reader's may not): Close cancels the
+// read's context, which makes a Read waiting on the network return, and
+// closes the blob.Reader once that Read is out.
 type ctxReader struct {
-	ctx context.Context
-	r   *blob.Reader
+	ctx    context.Context // the read's own, cancelled by Close
+	cancel context.CancelFunc
+	mu     sync.Mutex // held by Read, and by Close after cancelling ctx
+	r      *blob.Reader
+	closed bool
 }
 
 func (c *ctxReader) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, errReadAfterClose
+	}
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
 	return c.r.Read(p)
 }
 
-func (c *ctxReader) Close() error { return c.r.Close() }
+func (c *ctxReader) Close() error {
+	c.cancel()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.r.Close()
+}
+
+// errReadAfterClose is what a ctxReader's Read returns after Close.
+var errReadAfterClose = errors.New("gocloud: read after Close")
 
 // checksumMetadata returns the metadata key under which WriteBlob records
 // a payload's checksum of algorithm alg when it was given one (WriteOptions.Sum)

@@ -45,7 +45,18 @@ import (
 // decides; if it goes on in parts, whose ranges carry no checksum, it
 // hashes what it returns and compares at the end, so that it is Verified
 // either way.
+//
+// Close may be called while another goroutine is in Read, to abort the
+// read (as with an HTTP response body): it cancels the fetches and closes
+// the first body at once, which makes Read return, and then waits for Read
+// to be out before it takes the parts' buffers back, so that no buffer
+// goes back to the pool twice (two parts, or a later upload, would then
+// share it).
 type rangedReader struct {
+	// mu is held by Read, and by Close once it has stopped the fetches
+	// and the first body.
+	mu sync.Mutex
+
 	d     *Driver
 	key   *string
 	etag  *string
@@ -53,7 +64,8 @@ type rangedReader struct {
 	end   int64 // offset just past the last
 	size  int64 // part size
 
-	first     io.ReadCloser // the first response's body, nil once closed
+	firstBody io.ReadCloser // the first response's body, which Close closes
+	first     io.ReadCloser // firstBody until switchToParts closes it, then nil
 	firstLeft int64         // bytes of the probe still to read from first
 	sent      time.Time     // when the first GetObject was sent
 	streaming bool          // the probe was fast: first is read to its end
@@ -61,10 +73,11 @@ type rangedReader struct {
 	want driver.Checksum // to verify, or zero
 	h    hash.Hash       // want's hash of the bytes returned, while needed
 
+	parent context.Context    // OpenBlob's
+	ctx    context.Context    // parent's child, for the ranged GETs
+	cancel context.CancelFunc // ctx's, called by Close
+
 	// Made by switchToParts.
-	parent  context.Context // OpenBlob's
-	ctx     context.Context
-	cancel  context.CancelFunc
 	slots   chan struct{}     // one token per part buffer in use
 	results []chan rangedPart // results[k] receives part k
 	wg      sync.WaitGroup    // the dispatcher and the fetches
@@ -73,6 +86,9 @@ type rangedReader struct {
 	cur  rangedPart // part next, once received
 	pos  int        // bytes of cur already returned
 	err  error      // sticky: the first error, or io.EOF
+	// closed: Close has taken the buffers back (a Read that Close made
+	// return may have set err to errClosed before).
+	closed bool
 }
 
 // fastStream is the default of Driver.fastStream: the speed, in bytes a
@@ -112,7 +128,8 @@ type rangedPart struct {
 func (d *Driver) newRangedReader(ctx context.Context, key *string, out *s3.GetObjectOutput, sent time.Time, start, n int64, want driver.Checksum) *rangedReader {
 	r := &rangedReader{d: d, parent: ctx, key: key, etag: out.ETag,
 		start: start, end: start + n, size: d.opts.ReadPartSize,
-		first: out.Body, firstLeft: d.probeBytes(), sent: sent, want: want}
+		firstBody: out.Body, first: out.Body, firstLeft: d.probeBytes(), sent: sent, want: want}
+	r.ctx, r.cancel = context.WithCancel(ctx)
 	if want.Valid() {
 		r.h = want.Algorithm.New()
 	}
@@ -124,7 +141,6 @@ func (d *Driver) newRangedReader(ctx context.Context, key *string, out *s3.GetOb
 func (r *rangedReader) switchToParts() {
 	r.first.Close()
 	r.first = nil
-	r.ctx, r.cancel = context.WithCancel(r.parent)
 	r.slots = make(chan struct{}, r.d.opts.ReadConcurrency)
 	parts := int((r.end - r.start + r.size - 1) / r.size)
 	r.next = int(r.d.probeBytes() / r.size)
@@ -183,6 +199,12 @@ func (r *rangedReader) get(off int64, p []byte) error {
 
 // Read returns the payload's bytes in order.
 func (r *rangedReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.read(p)
+}
+
+func (r *rangedReader) read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
@@ -199,7 +221,7 @@ func (r *rangedReader) Read(p []byte) (int, error) {
 			if float64(r.d.probeBytes()) >= r.d.fastStream*time.Since(r.sent).Seconds() {
 				// Fast enough: the SDK validates the rest.
 				r.streaming, r.h = true, nil
-				return r.Read(p)
+				return r.read(p)
 			}
 			r.switchToParts()
 		}
@@ -233,7 +255,10 @@ func (r *rangedReader) Read(p []byte) (int, error) {
 			}
 			r.cur = part
 		case <-r.ctx.Done():
-			r.err = r.ctx.Err()
+			r.err = r.parent.Err()
+			if r.err == nil {
+				r.err = errClosed // Close, from another goroutine
+			}
 			return 0, r.err
 		}
 	}
@@ -262,18 +287,21 @@ func (r *rangedReader) release(part rangedPart) {
 	<-r.slots
 }
 
-// Close stops the fetches under way, waits for them, and returns the
-// buffers of the parts fetched but not returned.
+// Close stops the fetches under way and closes the first body (which
+// makes a Read in progress return), then, once no Read is in progress,
+// waits for the fetches and returns the buffers of the parts fetched but
+// not returned.
 func (r *rangedReader) Close() error {
-	if r.err == errClosed {
+	r.cancel()
+	r.firstBody.Close() // closing an HTTP response body again does nothing
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
 		return nil
 	}
-	if r.first != nil {
-		r.first.Close()
-		r.first = nil
-	}
-	if r.cancel != nil {
-		r.cancel()
+	r.closed = true
+	r.first = nil
+	if r.results != nil {
 		r.wg.Wait()
 		if r.cur.buf != nil {
 			r.d.readParts.put(r.cur.buf)

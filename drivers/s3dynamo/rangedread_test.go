@@ -185,6 +185,55 @@ func TestReadInPartsClosedEarly(t *testing.T) {
 	}
 }
 
+// Close called while another goroutine is in Read (to abort the read, as
+// with an HTTP body) makes Read return, and gives every buffer back to the
+// pool once: a buffer put back twice would be handed to two parts, or to
+// a later upload, at once. The Close comes at a different moment of the
+// read each time: during the probe, between parts, while waiting for one.
+func TestReadInPartsClosedDuringRead(t *testing.T) {
+	t.Parallel()
+	const concurrency = 3
+	f, _ := rangedFixture(t, 12*MinReadPartSize, concurrency)
+	ctx := testContext(t)
+	for i := range 60 {
+		br, err := f.drv.OpenBlob(ctx, "big", 0, -1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readErr := make(chan error, 1)
+		go func() {
+			_, err := io.Copy(io.Discard, struct{ io.Reader }{br})
+			readErr <- err
+		}()
+		time.Sleep(time.Duration(i%20) * 500 * time.Microsecond)
+		if err := br.Close(); err != nil {
+			t.Fatalf("round %d: Close: %v", i, err)
+		}
+		select {
+		case <-readErr: // nil if the read ended first, an error otherwise
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: Read did not return after Close", i)
+		}
+		if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+			t.Fatalf("round %d: Read after Close = %d, %v; want 0 and an error", i, n, err)
+		}
+		p := f.drv.readParts
+		p.mu.Lock()
+		seen := map[*[]byte]bool{}
+		for _, b := range p.free {
+			if seen[b] {
+				t.Errorf("round %d: a buffer is in the pool's free list twice", i)
+			}
+			seen[b] = true
+		}
+		free := len(p.free)
+		p.mu.Unlock()
+		if free > concurrency {
+			t.Fatalf("round %d: %d free buffers, more than the %d a read may hold", i, free, concurrency)
+		}
+	}
+}
+
 // A payload replaced while it is read in parts fails the read with
 // FailedPrecondition (If-Match) instead of mixing two objects' bytes.
 func TestReadInPartsObjectReplaced(t *testing.T) {
