@@ -35,7 +35,8 @@
 // uploads, to DefaultFilePartSize × DefaultFileUploadConcurrency (16 MiB
 // × 8), and Options.PartSize and UploadConcurrency, when set, apply to
 // both kinds of upload. Each part is read twice, locally: once for its
-// checksum, once to send it. A
+// checksum (and, for a payload recorded with SHA-256, its share of the
+// SHA-256, in the same pass), once to send it. A
 // payload whose size and SHA-256 the caller knew (bytes, or an
 // io.ReadSeeker up to SinglePutMax) is one PutObject carrying that
 // SHA-256; every other upload request carries a CRC32C. S3 verifies the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"runtime/metrics"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -332,5 +334,70 @@ func TestPutFileInPlaceProgress(t *testing.T) {
 	}
 	if pos, _ := file.Seek(0, io.SeekCurrent); pos != inPlaceSize {
 		t.Errorf("file left at %d, want its end", pos)
+	}
+}
+
+// changingAt is a source in place that gives its bytes on the first
+// honest reads of each part and every byte flipped after that, as a file
+// rewritten while it is uploaded does.
+type changingAt struct {
+	*bytes.Reader
+	honest int   // reads of each part that see the original bytes
+	part   int64 // the upload's part size
+
+	mu    sync.Mutex
+	reads map[int64]int // reads that started at each part's first byte
+}
+
+func (r *changingAt) ReadAt(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	if off%r.part == 0 {
+		r.reads[off/r.part]++
+	}
+	nth := r.reads[off/r.part]
+	r.mu.Unlock()
+	n, err := r.Reader.ReadAt(p, off)
+	if nth > r.honest {
+		for i := range p[:n] {
+			p[i] ^= 0xff
+		}
+	}
+	return n, err
+}
+
+// An upload in place whose source changes between the reads of a part
+// either fails with code Corrupt, leaving nothing behind, or succeeds
+// with the checksum of the bytes S3 stored: never with a checksum that
+// the stored payload does not have (the SHA-256 was once made from a read
+// that nothing compared with what was sent).
+func TestWriteBlobInPlaceSourceChanges(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.PartSize = MinPartSize; o.UploadConcurrency = 2 })
+	data := payload(inPlaceSize, 77)
+	for _, alg := range []driver.ChecksumAlgorithm{driver.CRC32C, driver.CRC64NVME, driver.SHA256} {
+		for _, honest := range []int{1, 2} {
+			name := fmt.Sprintf("%s/Honest%d", alg, honest)
+			t.Run(name, func(t *testing.T) {
+				ctx := testContext(t)
+				src := &changingAt{Reader: bytes.NewReader(data), honest: honest, part: MinPartSize, reads: map[int64]int{}}
+				key := "changing/" + name
+				attrs, err := f.drv.WriteBlob(ctx, key, src, &driver.WriteOptions{ContentType: "application/octet-stream", Size: inPlaceSize, Checksum: alg})
+				if err != nil {
+					if code := f.drv.ErrorCode(err); code != driver.Corrupt {
+						t.Errorf("WriteBlob: code %v (%v), want Corrupt", code, err)
+					}
+					if slices.Contains(f.rawKeys(ctx), key) {
+						t.Errorf("a failed upload left an object under %q", key)
+					}
+					if ups := f.pendingUploads(ctx); len(ups) != 0 {
+						t.Errorf("a failed upload left multipart uploads: %q", ups)
+					}
+					return
+				}
+				stored := readBlob(ctx, t, f.drv, key, 0, -1)
+				if sum := alg.Sum(stored); !bytes.Equal(sum, attrs.Checksum.Sum) {
+					t.Errorf("WriteBlob reported %s %x, but the stored bytes have %x", alg, attrs.Checksum.Sum, sum)
+				}
+			})
+		}
 	}
 }

@@ -257,15 +257,22 @@ type partSum struct {
 // any, to the pool when done. A part whose bytes cannot be read fails
 // the upload.
 func (u *partUploader) send(num int32, p part) {
+	var sum []byte // the part's CRC32C, if made here
 	if u.sha != nil {
-		// In order: send is called part after part.
-		if err := p.hash(u.sha, u.size); err != nil {
+		// In order: send is called part after part. The part's CRC32C,
+		// which S3 checks the request's bytes against, is made in the
+		// same read as the part's share of the SHA-256, so that the
+		// SHA-256 is of the bytes stored even if a source in place
+		// changes between this read and the request's.
+		crc := driver.CRC32C.New()
+		if err := p.hash(io.MultiWriter(u.sha, crc), u.size); err != nil {
 			u.fail(err)
 			if p.buf != nil {
 				u.d.parts.put(p.buf)
 			}
 			return
 		}
+		sum = crc.Sum(nil)
 	}
 	u.slots <- struct{}{}
 	u.wg.Add(1)
@@ -279,12 +286,13 @@ func (u *partUploader) send(num int32, p part) {
 		}()
 		alg := u.obj.alg
 		if alg == driver.SHA256 {
-			alg = driver.CRC32C
-		}
-		sum, err := p.sum(alg, u.size)
-		if err != nil {
-			u.fail(err)
-			return
+			alg = driver.CRC32C // made above
+		} else {
+			var err error
+			if sum, err = p.sum(alg, u.size); err != nil {
+				u.fail(err)
+				return
+			}
 		}
 		var c s3Checksums
 		c.set(driver.Checksum{Algorithm: alg, Sum: sum})

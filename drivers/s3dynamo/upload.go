@@ -44,8 +44,10 @@ const SinglePutMax = 16 << 20
 // size and concurrency: parts of Options.PartSize bytes, up to
 // Options.UploadConcurrency at once, or, if those are left zero,
 // DefaultFilePartSize and DefaultFileUploadConcurrency. Each part is read
-// twice, locally: once by the goroutine that sends it, to compute its
-// checksum, then by the request; the upload is otherwise the same as a
+// twice, locally: once to compute its checksum (by the goroutine that
+// sends it, or, for a payload recorded with SHA-256, in order, with the
+// SHA-256: S3 checks the request's bytes against the part's checksum, so
+// the SHA-256 is of the bytes stored), then by the request; the upload is otherwise the same as a
 // streamed one (below), whose part sending, checksums, completion and
 // abort it shares. A source that ends before the announced size fails the
 // upload with code InvalidArgument. WriteBlob leaves the source at the
