@@ -259,6 +259,10 @@ func readPart(ctx context.Context, r io.Reader, p []byte) (n int, more bool, err
 			return n, false, err
 		}
 		m, err := r.Read(p[n:])
+		if m < 0 || m > len(p)-n {
+			// io.Reader's contract; the portable layer checks it too.
+			return n, false, newCoded(driver.InvalidArgument, fmt.Sprintf("the payload's reader returned %d bytes for a buffer of %d", m, len(p)-n), nil)
+		}
 		n += m
 		if err == io.EOF {
 			return n, false, nil

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"testing/iotest"
+
+	"github.com/docblob/docblob/driver"
 )
 
 // The part sizes grow so that S3's largest object fits in its 10,000
@@ -64,6 +66,28 @@ func TestReadPart(t *testing.T) {
 			n, more, err := readPart(c.ctx, c.r, make([]byte, c.size))
 			if n != c.wantN || more != c.wantMore || !errors.Is(err, c.wantErr) || (err == nil) != (c.wantErr == nil) {
 				t.Errorf("readPart = %d, %v, %v; want %d, %v, %v", n, more, err, c.wantN, c.wantMore, c.wantErr)
+			}
+		})
+	}
+}
+
+// countingLiar returns n from every Read, whatever the buffer's length.
+type countingLiar struct{ n int }
+
+func (l countingLiar) Read(p []byte) (int, error) { return l.n, nil }
+
+// A reader that breaks io.Reader's contract (a count larger than the
+// buffer, or negative) fails the part with InvalidArgument instead of
+// crashing the upload when its count is used.
+func TestReadPartReaderBreaksContract(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"MoreThanAsked", 10}, {"Negative", -1}} {
+		t.Run(c.name, func(t *testing.T) {
+			n, more, err := readPart(context.Background(), countingLiar{c.n}, make([]byte, 4))
+			if n < 0 || n > 4 || more || errorCode(err) != driver.InvalidArgument {
+				t.Errorf("readPart = %d, %v, %v (code %v); want at most 4 bytes, no more, InvalidArgument", n, more, err, errorCode(err))
 			}
 		})
 	}
