@@ -401,3 +401,57 @@ func TestWriteBlobInPlaceSourceChanges(t *testing.T) {
 		}
 	}
 }
+
+// truncatingAt is a source in place that ends at cut for every read of a
+// part after its first, as a file truncated while it is uploaded does.
+type truncatingAt struct {
+	*bytes.Reader
+	cut, part int64
+
+	mu    sync.Mutex
+	reads map[int64]int // reads that started at each part's first byte
+}
+
+func (r *truncatingAt) ReadAt(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	if off%r.part == 0 {
+		r.reads[off/r.part]++
+	}
+	nth := r.reads[off/r.part]
+	r.mu.Unlock()
+	if nth >= 2 && off+int64(len(p)) > r.cut {
+		if off >= r.cut {
+			return 0, io.EOF
+		}
+		n, _ := r.Reader.ReadAt(p[:r.cut-off], off)
+		return n, io.EOF
+	}
+	return r.Reader.ReadAt(p, off)
+}
+
+// A source in place truncated between a part's checksum and its request
+// fails the upload with InvalidArgument, as one short from the start
+// does, not with the Unavailable of the connection error that the
+// request's short body makes (which would invite a retry), and leaves
+// nothing behind.
+func TestWriteBlobInPlaceSourceTruncated(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.PartSize = MinPartSize; o.UploadConcurrency = 2 })
+	data := payload(inPlaceSize, 79)
+	for _, alg := range []driver.ChecksumAlgorithm{driver.CRC32C, driver.SHA256} {
+		t.Run(string(alg), func(t *testing.T) {
+			ctx := testContext(t)
+			src := &truncatingAt{Reader: bytes.NewReader(data), cut: 2*MinPartSize + 1234, part: MinPartSize, reads: map[int64]int{}}
+			key := "truncated/" + string(alg)
+			_, err := f.drv.WriteBlob(ctx, key, src, &driver.WriteOptions{ContentType: "application/octet-stream", Size: inPlaceSize, Checksum: alg})
+			if code := f.drv.ErrorCode(err); code != driver.InvalidArgument {
+				t.Errorf("WriteBlob: code %v (%v), want InvalidArgument", code, err)
+			}
+			if slices.Contains(f.rawKeys(ctx), key) {
+				t.Errorf("a failed upload left an object under %q", key)
+			}
+			if ups := f.pendingUploads(ctx); len(ups) != 0 {
+				t.Errorf("a failed upload left multipart uploads: %q", ups)
+			}
+		})
+	}
+}

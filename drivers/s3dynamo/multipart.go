@@ -214,6 +214,17 @@ func (p part) sum(alg driver.ChecksumAlgorithm, size int64) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
+// endsEarly reports whether the part is in place and its source now ends
+// before the part does, as a file truncated during the upload does.
+func (p part) endsEarly() bool {
+	if p.buf != nil || p.n == 0 {
+		return false
+	}
+	var last [1]byte
+	n, _ := p.src.ReadAt(last[:], p.at+p.n-1)
+	return n == 0
+}
+
 // body returns a reader of the part's bytes, for one request.
 func (p part) body() io.Reader {
 	if p.buf != nil {
@@ -307,6 +318,12 @@ func (u *partUploader) send(num int32, p part) {
 			ChecksumCRC64NVME: c.crc64nvme,
 		}, unsignedPayloadHash)
 		if err != nil {
+			if p.endsEarly() {
+				// The request's body came up short (the SDK retried it,
+				// and calls the failure a connection's): the source
+				// changed under the upload, which retrying cannot mend.
+				err = newCoded(driver.InvalidArgument, fmt.Sprintf("the payload ended before the end of part %d, short of its announced size of %d", num, u.size), err)
+			}
 			u.fail(err)
 			return
 		}
