@@ -181,7 +181,10 @@ type wholePayload struct {
 
 // prehash measures a seekable source and, if the store's algorithm alg
 // is SHA-256 or sha asks for it (an expected BlobOptions.SHA256), hashes
-// it with SHA-256; then it rewinds it. It reports false for a source that
+// it with SHA-256, and with alg in the same pass; then it rewinds it. The
+// driver is handed that checksum (WriteOptions.Sum) and refuses bytes
+// that do not match it, so a file rewritten after this read is not stored
+// under the SHA-256 checked on it. It reports false for a source that
 // needs hashing and is larger than prehashMax, which is streamed instead,
 // so that it is read once.
 func prehash(rs io.ReadSeeker, alg driver.ChecksumAlgorithm, sha bool) (w wholePayload, ok bool, err error) {
@@ -206,11 +209,22 @@ func prehash(rs io.ReadSeeker, alg driver.ChecksumAlgorithm, sha bool) (w wholeP
 	h := sha256Pool.Get().(hash.Hash)
 	defer sha256Pool.Put(h)
 	h.Reset()
-	if n, err := io.Copy(h, rs); err != nil || n != w.size {
+	var dst io.Writer = h
+	var own hash.Hash // the store's algorithm, if not SHA-256
+	if alg != driver.SHA256 {
+		// Made in the same pass, and handed to the driver, which refuses
+		// bytes that do not match it: so a source that changes after this
+		// read cannot be stored under the SHA-256 checked on this one.
+		own = alg.New()
+		dst = io.MultiWriter(h, own)
+	}
+	if n, err := io.Copy(dst, rs); err != nil || n != w.size {
 		return w, false, fmt.Errorf("hashing the payload: read %d of %d bytes: %v", n, w.size, err)
 	}
 	w.sha256 = h.Sum(nil)
-	if alg == driver.SHA256 {
+	if own != nil {
+		w.sum = driver.Checksum{Algorithm: alg, Sum: own.Sum(nil)}
+	} else {
 		w.sum = driver.Checksum{Algorithm: alg, Sum: w.sha256}
 	}
 	_, err = rs.Seek(start, io.SeekStart)
