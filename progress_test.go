@@ -240,6 +240,75 @@ func TestReadProgress(t *testing.T) {
 			t.Errorf("calls %v, want one (100, %d)", l.calls, size)
 		}
 	})
+	t.Run("callback closes", func(t *testing.T) {
+		// A callback may call Close (docblob holds no lock while it
+		// runs): the read stops, and the end is reported once.
+		l := &progressLog{t: t}
+		var r io.ReadCloser
+		closeMidway := func(done, total int64) {
+			l.f(done, total)
+			if done < total {
+				r.Close()
+			}
+		}
+		r, err := got.Data.WithProgress(closeMidway).Open(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		finished := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 100)
+			if _, err := r.Read(buf); err != nil {
+				finished <- err
+				return
+			}
+			time.Sleep(docblob.ProgressInterval + 10*time.Millisecond)
+			r.Read(buf) // reports progress: the callback closes r
+			_, err := r.Read(buf)
+			finished <- err
+		}()
+		select {
+		case err := <-finished:
+			if docblob.Code(err) != docblob.FailedPrecondition {
+				t.Errorf("Read after the callback closed the reader: %v, want code FailedPrecondition", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a callback that closes the reader deadlocked it")
+		}
+		if l.count() != 2 || l.calls[1] != [2]int64{200, size} {
+			t.Errorf("calls %v, want 2: the one that closed, and the end at 200 bytes", l.calls)
+		}
+	})
+	t.Run("closed during a read", func(t *testing.T) {
+		// A Close from another goroutine while reads go on: the callback
+		// never runs twice at once (progressLog checks), and ends once.
+		for i := range 20 {
+			l := &progressLog{t: t}
+			r, err := got.Data.WithProgress(l.f).Open(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				buf := make([]byte, 512)
+				for {
+					if _, err := r.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			time.Sleep(time.Duration(i%5) * 100 * time.Microsecond)
+			r.Close()
+			<-done
+			l.mu.Lock()
+			last := l.calls[len(l.calls)-1]
+			l.mu.Unlock()
+			if r.Close(); l.count() == 0 || last != l.calls[len(l.calls)-1] {
+				t.Errorf("round %d: calls %v, want an end that a second Close does not repeat", i, l.calls)
+			}
+		}
+	})
 	t.Run("view", func(t *testing.T) {
 		l := &progressLog{t: t}
 		v := got.Data.WithProgress(l.f)

@@ -23,16 +23,22 @@ import (
 // Close may be called while another goroutine is in Read, to abort the
 // read: it closes the driver's reader first (drivers allow that, see
 // driver.BlobReader), which makes the Read return, and does its own
-// bookkeeping once the Read is out.
+// bookkeeping once the Read is out. The progress callback runs outside
+// the lock (it may call Close), and only ever on one goroutine at a
+// time: a Close during a Read leaves the last report to that Read.
 type verifyingReader struct {
-	mu   sync.Mutex // held by Read, and by Close after closing rc
-	rc   io.ReadCloser
-	b    *Blob
-	want int64     // bytes expected
-	h    hash.Hash // nil for partial reads
-	n    int64
-	err  error     // sticky
-	prog *progress // nil without a progress callback (Blob.WithProgress)
+	// mu is held by Read around the driver's read, and by Close after
+	// closing rc; never while the progress callback runs.
+	mu      sync.Mutex
+	reading bool // a Read has the lock or is reporting its progress
+	closed  bool // Close has been called
+	rc      io.ReadCloser
+	b       *Blob
+	want    int64     // bytes expected
+	h       hash.Hash // nil for partial reads
+	n       int64
+	err     error     // sticky
+	prog    *progress // nil without a progress callback (Blob.WithProgress)
 	// local: the bytes come from memory (an inline payload, an empty
 	// range), not from the store's driver.
 	local bool
@@ -52,15 +58,26 @@ func (b *Blob) verifier(rc io.ReadCloser, length int64, hash bool) *verifyingRea
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if v.err != nil {
-		return 0, v.err
+		err := v.err
+		v.mu.Unlock()
+		return 0, err
 	}
+	v.reading = true
 	n, err := v.read(p)
-	// Reported after the store's bookkeeping (enter/exit) is done.
+	v.mu.Unlock()
+	// Reported after the store's bookkeeping (enter/exit) is done, and
+	// outside the lock.
 	v.prog.add(int64(n))
 	if err != nil {
 		v.prog.end()
+	}
+	v.mu.Lock()
+	v.reading = false
+	closed := v.closed
+	v.mu.Unlock()
+	if closed {
+		v.prog.end() // a Close during this Read left it the last report
 	}
 	return n, err
 }
@@ -163,8 +180,8 @@ func (v *verifyingReader) corrupt(what string) error {
 func (v *verifyingReader) Close() error {
 	err := v.rc.Close()
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.prog.end()
+	v.closed = true
+	reading := v.reading
 	if sp := v.sp; sp != nil {
 		v.sp = nil
 		sp.read(v.n)
@@ -176,6 +193,10 @@ func (v *verifyingReader) Close() error {
 	}
 	if v.err == nil {
 		v.err = errorf(FailedPrecondition, "read", v.b.docKey, "payload %q: read after Close", v.b.ref.Key)
+	}
+	v.mu.Unlock()
+	if !reading {
+		v.prog.end()
 	}
 	return err
 }
