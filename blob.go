@@ -243,8 +243,8 @@ func (b *Blob) Metadata() map[string]string {
 // io.EOF, so a caller that reads to io.EOF has read exactly the bytes
 // that were stored. The caller must close the reader. Close may be called
 // from another goroutine while a Read is in progress, to abort the read
-// (as with an HTTP response body); that Read then returns an error, and
-// so does any Read after Close (code FailedPrecondition, unless the read
+// (as with an HTTP response body): that Read returns promptly, and every
+// Read after Close fails (with code FailedPrecondition, unless the read
 // had already ended).
 func (b *Blob) Open(ctx context.Context) (io.ReadCloser, error) {
 	return b.NewRangeReader(ctx, 0, -1)
