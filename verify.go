@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docblob/docblob/driver"
@@ -32,6 +33,9 @@ type verifyingReader struct {
 	mu      sync.Mutex
 	reading bool // a Read has the lock or is reporting its progress
 	closed  bool // Close has been called
+	// closing is set by Close before it closes rc: a Read that rc then
+	// fails was interrupted by the Close, and says so.
+	closing atomic.Bool
 	rc      io.ReadCloser
 	b       *Blob
 	want    int64     // bytes expected
@@ -65,6 +69,10 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	}
 	v.reading = true
 	n, err := v.read(p)
+	if err != nil && err != io.EOF && v.closing.Load() {
+		err = v.closedErr()
+		v.err = err
+	}
 	v.mu.Unlock()
 	// Reported after the store's bookkeeping (enter/exit) is done, and
 	// outside the lock.
@@ -173,11 +181,17 @@ func (v *verifyingReader) read(p []byte) (int, error) {
 	return n, v.err
 }
 
+// closedErr is the error of a read that Close ended.
+func (v *verifyingReader) closedErr() error {
+	return errorf(FailedPrecondition, "read", v.b.docKey, "payload %q: read after Close", v.b.ref.Key)
+}
+
 func (v *verifyingReader) corrupt(what string) error {
 	return errorf(Corrupt, "read", v.b.docKey, "payload %q: read %s", v.b.ref.Key, what)
 }
 
 func (v *verifyingReader) Close() error {
+	v.closing.Store(true)
 	err := v.rc.Close()
 	v.mu.Lock()
 	v.closed = true
@@ -192,7 +206,7 @@ func (v *verifyingReader) Close() error {
 		}
 	}
 	if v.err == nil {
-		v.err = errorf(FailedPrecondition, "read", v.b.docKey, "payload %q: read after Close", v.b.ref.Key)
+		v.err = v.closedErr()
 	}
 	v.mu.Unlock()
 	if !reading {
