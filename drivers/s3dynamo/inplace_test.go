@@ -337,25 +337,38 @@ func TestPutFileInPlaceProgress(t *testing.T) {
 	}
 }
 
+// partReads counts the reads of each part of a source in place, for
+// sources that change after a part's first reads.
+type partReads struct {
+	part  int64 // the upload's part size
+	mu    sync.Mutex
+	reads map[int64]int // reads that started at each part's first byte
+}
+
+// nth counts a ReadAt at off and returns how many reads its part has had.
+func (c *partReads) nth(off int64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reads == nil {
+		c.reads = map[int64]int{}
+	}
+	if off%c.part == 0 {
+		c.reads[off/c.part]++
+	}
+	return c.reads[off/c.part]
+}
+
 // changingAt is a source in place that gives its bytes on the first
 // honest reads of each part and every byte flipped after that, as a file
 // rewritten while it is uploaded does.
 type changingAt struct {
 	*bytes.Reader
-	honest int   // reads of each part that see the original bytes
-	part   int64 // the upload's part size
-
-	mu    sync.Mutex
-	reads map[int64]int // reads that started at each part's first byte
+	honest int // reads of each part that see the original bytes
+	partReads
 }
 
 func (r *changingAt) ReadAt(p []byte, off int64) (int, error) {
-	r.mu.Lock()
-	if off%r.part == 0 {
-		r.reads[off/r.part]++
-	}
-	nth := r.reads[off/r.part]
-	r.mu.Unlock()
+	nth := r.nth(off)
 	n, err := r.Reader.ReadAt(p, off)
 	if nth > r.honest {
 		for i := range p[:n] {
@@ -378,19 +391,14 @@ func TestWriteBlobInPlaceSourceChanges(t *testing.T) {
 			name := fmt.Sprintf("%s/Honest%d", alg, honest)
 			t.Run(name, func(t *testing.T) {
 				ctx := testContext(t)
-				src := &changingAt{Reader: bytes.NewReader(data), honest: honest, part: MinPartSize, reads: map[int64]int{}}
+				src := &changingAt{Reader: bytes.NewReader(data), honest: honest, partReads: partReads{part: MinPartSize}}
 				key := "changing/" + name
 				attrs, err := f.drv.WriteBlob(ctx, key, src, &driver.WriteOptions{ContentType: "application/octet-stream", Size: inPlaceSize, Checksum: alg})
 				if err != nil {
 					if code := f.drv.ErrorCode(err); code != driver.Corrupt {
 						t.Errorf("WriteBlob: code %v (%v), want Corrupt", code, err)
 					}
-					if slices.Contains(f.rawKeys(ctx), key) {
-						t.Errorf("a failed upload left an object under %q", key)
-					}
-					if ups := f.pendingUploads(ctx); len(ups) != 0 {
-						t.Errorf("a failed upload left multipart uploads: %q", ups)
-					}
+					f.checkNothingLeft(ctx, t, key)
 					return
 				}
 				stored := readBlob(ctx, t, f.drv, key, 0, -1)
@@ -406,20 +414,12 @@ func TestWriteBlobInPlaceSourceChanges(t *testing.T) {
 // part after its first, as a file truncated while it is uploaded does.
 type truncatingAt struct {
 	*bytes.Reader
-	cut, part int64
-
-	mu    sync.Mutex
-	reads map[int64]int // reads that started at each part's first byte
+	cut int64
+	partReads
 }
 
 func (r *truncatingAt) ReadAt(p []byte, off int64) (int, error) {
-	r.mu.Lock()
-	if off%r.part == 0 {
-		r.reads[off/r.part]++
-	}
-	nth := r.reads[off/r.part]
-	r.mu.Unlock()
-	if nth >= 2 && off+int64(len(p)) > r.cut {
+	if r.nth(off) >= 2 && off+int64(len(p)) > r.cut {
 		if off >= r.cut {
 			return 0, io.EOF
 		}
@@ -440,18 +440,25 @@ func TestWriteBlobInPlaceSourceTruncated(t *testing.T) {
 	for _, alg := range []driver.ChecksumAlgorithm{driver.CRC32C, driver.SHA256} {
 		t.Run(string(alg), func(t *testing.T) {
 			ctx := testContext(t)
-			src := &truncatingAt{Reader: bytes.NewReader(data), cut: 2*MinPartSize + 1234, part: MinPartSize, reads: map[int64]int{}}
+			src := &truncatingAt{Reader: bytes.NewReader(data), cut: 2*MinPartSize + 1234, partReads: partReads{part: MinPartSize}}
 			key := "truncated/" + string(alg)
 			_, err := f.drv.WriteBlob(ctx, key, src, &driver.WriteOptions{ContentType: "application/octet-stream", Size: inPlaceSize, Checksum: alg})
 			if code := f.drv.ErrorCode(err); code != driver.InvalidArgument {
 				t.Errorf("WriteBlob: code %v (%v), want InvalidArgument", code, err)
 			}
-			if slices.Contains(f.rawKeys(ctx), key) {
-				t.Errorf("a failed upload left an object under %q", key)
-			}
-			if ups := f.pendingUploads(ctx); len(ups) != 0 {
-				t.Errorf("a failed upload left multipart uploads: %q", ups)
-			}
+			f.checkNothingLeft(ctx, t, key)
 		})
+	}
+}
+
+// checkNothingLeft checks that a failed upload to key left no object
+// there and no multipart upload in the bucket.
+func (f *fixture) checkNothingLeft(ctx context.Context, t *testing.T, key string) {
+	t.Helper()
+	if slices.Contains(f.rawKeys(ctx), key) {
+		t.Errorf("a failed upload left an object under %q", key)
+	}
+	if ups := f.pendingUploads(ctx); len(ups) != 0 {
+		t.Errorf("a failed upload left multipart uploads: %q", ups)
 	}
 }
