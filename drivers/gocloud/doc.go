@@ -72,6 +72,17 @@
 // most Options.MaxWriteRounds times) or fails with FailedPrecondition
 // (MustMatchRevision). A MustNotExist write is one Create.
 //
+// Writes and deletes of one document through one Driver take turns, in
+// the order they arrive, so they never lose races to each other: only
+// writers in other processes (or through other Drivers) can make a write
+// read again. Without turns, eight goroutines writing one document through
+// one store on DynamoDB Local made one write in 500 lose 14 races in a
+// row, and an unconditional Put fail with Unavailable; with them, no write
+// of theirs lost one. Across two stores (four goroutines each) a write
+// lost at most 9 races in a row in 1,900 writes, and 11 in 700 with the
+// machine's two cores busy with other work: hence the default of 32
+// rounds, which a write loses only under contention that never lets up.
+//
 // So every document write that is not a Create costs one document read
 // more than on s3dynamo, whose PutItem and DeleteItem return the old item
 // (ReturnValues): a Put replacing a document is a Get and a Replace, a

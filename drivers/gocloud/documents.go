@@ -124,7 +124,9 @@ func isCode(err error, codes ...gcerrors.ErrorCode) bool {
 // they read, then Create (nothing read) or Replace conditioned on the
 // compare-and-swap token read, so that the write applies only to the
 // version read, which is the version returned; a write that loses a race
-// reads again (Always) or fails (MustMatchRevision).
+// reads again (Always) or fails (MustMatchRevision). Writes of one
+// document through d take turns (see turns), so only writers elsewhere
+// can make them lose.
 func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond driver.Condition) (*driver.Document, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
@@ -140,6 +142,11 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		}
 		return nil, err
 	}
+	release, err := d.turns.take(ctx, doc.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	for round := range d.rounds {
 		if err := backoff(ctx, round); err != nil {
 			return nil, busy(ctx, round, err)
@@ -276,11 +283,17 @@ func (d *Driver) settle(ctx context.Context, doc *driver.Document, prev *driver.
 
 // DeleteDocument implements driver.Driver: it reads the document, checks
 // the condition on what it read, and deletes exactly the version read
-// (see deleteExact), which it returns.
+// (see deleteExact), which it returns. It takes the document's turn like
+// PutDocument.
 func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver.Condition) (*driver.Document, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
+	release, err := d.turns.take(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	for round := range d.rounds {
 		if err := backoff(ctx, round); err != nil {
 			return nil, busy(ctx, round, err)

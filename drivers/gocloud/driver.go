@@ -83,8 +83,9 @@ type Options struct {
 	SettledOnReturn bool
 	// MaxWriteRounds bounds how many times an unconditional write or
 	// delete that lost a race to another writer reads the document again
-	// and retries, after a growing random pause; default 16. When all rounds lose, the write fails with
-	// code Unavailable, having changed nothing.
+	// and retries, after a growing random pause of up to 50 ms; default
+	// 32 (see the package documentation). When all rounds lose, the
+	// write fails with code Unavailable, having changed nothing.
 	MaxWriteRounds int
 	// Collection names the document collection in Info.Collection (a
 	// DynamoDB table's name, say): letters, digits, '.', '-' and '_';
@@ -129,6 +130,7 @@ type Driver struct {
 	pk, sk string
 	cas    string
 	rounds int
+	turns  turns // of the documents being written (see PutDocument)
 
 	retries   Retries
 	dynamo    *dynamodb.Client // the collection's client, for awsdynamodb
@@ -172,7 +174,7 @@ func New(bucket *blob.Bucket, coll *docstore.Collection, opts *Options) (*Driver
 	}
 	d.rounds = o.MaxWriteRounds
 	if d.rounds <= 0 {
-		d.rounds = 16
+		d.rounds = 32
 	}
 	var client *dynamodb.Client
 	if coll.As(&client) && client != nil {
