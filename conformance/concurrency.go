@@ -8,6 +8,9 @@ import (
 	"github.com/docblob/docblob"
 )
 
+// testConcurrency runs writers of one document at once, half of them
+// through a second store over a driver of its own, as two processes of a
+// deployment would be.
 func testConcurrency(t *testing.T, newHarness HarnessMaker) {
 	const writers, rounds = 8, 6
 	t.Run("WithRevisions", func(t *testing.T) {
@@ -15,12 +18,13 @@ func testConcurrency(t *testing.T, newHarness HarnessMaker) {
 		// replace the attachment: exactly one wins, the others get
 		// FailedPrecondition and leave no payload behind.
 		e := newEnv(t, newHarness, nil)
+		stores := []*docblob.Store{e.store, e.otherStore(nil)}
 		must(t, e.store.Put(e.ctx, &record{PK: "c", SK: "rev", File: docblob.NewBlobBytes([]byte("start"), nil)}), "Put")
 		for round := range rounds {
 			docs := make([]*record, writers)
 			for w := range docs {
 				docs[w] = &record{PK: "c", SK: "rev"}
-				must(t, e.store.Get(e.ctx, docs[w]), "Get")
+				must(t, stores[w%2].Get(e.ctx, docs[w]), "Get")
 			}
 			var wg sync.WaitGroup
 			errs := make([]error, writers)
@@ -29,7 +33,7 @@ func testConcurrency(t *testing.T, newHarness HarnessMaker) {
 					d := docs[w]
 					d.Title = fmt.Sprintf("round %d writer %d", round, w)
 					d.File = docblob.NewBlobBytes([]byte(d.Title), nil)
-					errs[w] = e.store.Put(e.ctx, d)
+					errs[w] = stores[w%2].Put(e.ctx, d)
 				})
 			}
 			wg.Wait()
@@ -59,12 +63,13 @@ func testConcurrency(t *testing.T, newHarness HarnessMaker) {
 		// Unconditional writers: every Put succeeds, the document ends as one
 		// of them wrote it, and every superseded payload is deleted.
 		e := newEnv(t, newHarness, nil)
+		stores := []*docblob.Store{e.store, e.otherStore(nil)}
 		var wg sync.WaitGroup
 		for w := range writers {
 			wg.Go(func() {
 				for r := range rounds {
 					title := fmt.Sprintf("writer %d round %d", w, r)
-					err := e.store.Put(e.ctx, &record{PK: "c", SK: "lww", Title: title, File: docblob.NewBlobBytes([]byte(title), nil)})
+					err := stores[w%2].Put(e.ctx, &record{PK: "c", SK: "lww", Title: title, File: docblob.NewBlobBytes([]byte(title), nil)})
 					if err != nil {
 						t.Errorf("%s: %v", title, err)
 					}
