@@ -264,12 +264,16 @@ func (s *Store) claimNamespace(ctx context.Context, op string) error {
 	if err != nil && s.errorCode(err) == NotFound {
 		sum := sha256.Sum256(want)
 		_, werr := s.drv.WriteBlob(ctx, key, bytes.NewReader(want), &driver.WriteOptions{ContentType: "text/plain; charset=utf-8", Size: int64(len(want)), Checksum: driver.SHA256, Sum: sum[:]})
-		if werr != nil && s.errorCode(werr) != AlreadyExists {
+		// Read it back, whether or not the write failed: of stores
+		// creating it at once, the last writer wins on some backends,
+		// and on others the rest fail, with AlreadyExists or, from a
+		// driver that cannot tell another's object from its own
+		// re-sent attempt, Unknown. The write's error stands only if
+		// there is no marker to read.
+		got, err = s.readMarker(ctx, key)
+		if err != nil && werr != nil {
 			return s.wrap(op, noKey, fmt.Errorf("creating the owner marker %q of namespace %q: %w", key, s.ns, werr))
 		}
-		// Read it back: of two stores creating it at once, the last
-		// writer wins on some backends.
-		got, err = s.readMarker(ctx, key)
 	}
 	if err != nil {
 		return s.wrap(op, noKey, fmt.Errorf("reading the owner marker %q of namespace %q: %w", key, s.ns, err))

@@ -560,6 +560,31 @@ func testMarkerConflict(t *testing.T, newHarness HarnessMaker) {
 		defer raw.Close()
 		refused(t, second, raw, "mc-second")
 	})
+	t.Run("ConcurrentClaims", func(t *testing.T) {
+		// Stores of one collection starting at once (a deployment's
+		// instances after a release) all claim a fresh namespace: each
+		// succeeds, whichever created the marker.
+		c := Collection{Name: "claims"}
+		stores := make([]*docblob.Store, 8)
+		for i := range stores {
+			s, err := docblob.NewStore(e.collectionDriver(c), nil)
+			must(t, err, "NewStore")
+			defer s.Close()
+			stores[i] = s
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, s := range stores {
+			wg.Go(func() {
+				<-start
+				if err := s.ClaimNamespace(e.ctx); err != nil {
+					t.Errorf("store %d: ClaimNamespace: %v", i, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+	})
 }
 
 // forgedDoc is an attacker's document whose map fields hold copies of
