@@ -59,7 +59,9 @@
 //     in time deletes its payloads and fails with code Unavailable (see Why
 //     Sweep is safe).
 //  4. If the document write fails definitely (a condition that did not
-//     hold, a rejected request), the new payloads are deleted and the store
+//     hold, a rejected request, or any failure the driver knows was not
+//     applied, such as losing every race it retried: see
+//     driver.ErrNotApplied), the new payloads are deleted and the store
 //     is exactly as before. If it fails ambiguously (a timeout, a reset, a
 //     lost response), the Store reads the document back: if its own write
 //     was applied, Put succeeds; otherwise the new payloads are left for

@@ -284,8 +284,7 @@ func (s *Store) afterCommit(ctx context.Context, op string, d *document, ddoc *d
 // having deleted the payloads in fresh only if that is safe.
 func (s *Store) afterFailedWrite(ctx context.Context, op string, d *document, rev string, fresh []string, werr error) (committed bool, err error) {
 	err = s.wrap(op, d.key, werr)
-	code := s.errorCode(werr)
-	if driver.IsDefinite(code) {
+	if driver.NotApplied(s.errorCode(werr), werr) {
 		s.deletePayloads(ctx, op, d.key, fresh)
 		return false, err
 	}

@@ -3,10 +3,13 @@ package conformance
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/docblob/docblob"
+	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/spy"
 )
 
 func testWrites(t *testing.T, newHarness HarnessMaker) {
@@ -121,6 +124,34 @@ func testWrites(t *testing.T, newHarness HarnessMaker) {
 		must(t, e.store.Delete(e.ctx, in), "Delete with the current revision")
 		wantCode(t, e.store.Delete(e.ctx, in), docblob.FailedPrecondition, "Delete with a revision of a deleted document")
 		e.wantPayloads(0)
+	})
+	t.Run("NotAppliedFailure", func(t *testing.T) {
+		// A document write that fails with a code that is not definite,
+		// marked by the driver as not applied, deletes the payload it
+		// uploaded at once, even where failed writes may be applied later.
+		e := newEnv(t, newHarness, nil)
+		drv, err := e.h.MakeDriver(e.ctx)
+		must(t, err, "MakeDriver")
+		sp := spy.NewWithOptions(drv, &spy.Options{Unsettled: true})
+		store, err := docblob.NewStore(sp, nil)
+		if err != nil {
+			drv.Close()
+			t.Fatalf("NewStore: %v", err)
+		}
+		defer store.Close()
+		must(t, store.Put(e.ctx, &record{PK: "p", SK: "na", Title: "old", File: docblob.NewBlobBytes([]byte("old"), nil)}), "Put")
+		sp.FailNext(spy.PutDocument, 1, spy.Fault{Err: &driver.Error{Code: driver.Unavailable, Err: fmt.Errorf("lost every race: %w", driver.ErrNotApplied)}})
+		err = store.Put(e.ctx, &record{PK: "p", SK: "na", Title: "new", File: docblob.NewBlobBytes([]byte("new"), nil)})
+		wantCode(t, err, docblob.Unavailable, "Put that was not applied")
+		if !errors.Is(err, driver.ErrNotApplied) {
+			t.Errorf("the error %v does not keep the driver's ErrNotApplied reachable", err)
+		}
+		e.wantPayloads(1)
+		got := &record{PK: "p", SK: "na"}
+		must(t, store.Get(e.ctx, got), "Get")
+		if got.Title != "old" || string(readAll(e, got.File)) != "old" {
+			t.Errorf("stored %q with payload %q, want the old version", got.Title, readAll(e, got.File))
+		}
 	})
 	t.Run("RetryAfterFailure", func(t *testing.T) {
 		e := newEnv(t, newHarness, nil)

@@ -34,7 +34,8 @@
 // code of an *Error without calling ErrorCode (see Classify), wraps the
 // error once, naming the operation and the key, and keeps it reachable
 // through ErrorAs. A failed document write is taken as not applied only if
-// its code is definite (IsDefinite).
+// its code is definite (IsDefinite) or the driver marked it with
+// ErrNotApplied (see NotApplied).
 package driver
 
 import (

@@ -77,6 +77,28 @@ func IsDefinite(c ErrorCode) bool {
 	return false
 }
 
+// ErrNotApplied marks the error of a failed document write or delete
+// whose code is not definite (see IsDefinite), Unavailable say, when the
+// driver knows that the write was not applied and never will be: it sent
+// no write, or every write it sent failed definitely (a driver that
+// retries lost races and gives up, for one). The driver wraps it in, or
+// joins it to, the error it returns:
+//
+//	&driver.Error{Code: driver.Unavailable, Err: fmt.Errorf("every attempt lost a race: %w", driver.ErrNotApplied)}
+//
+// The portable layer then deletes the payloads that the write uploaded at
+// once, as after a definite failure, instead of leaving them to Sweep. A
+// driver must not mark a write that may yet be applied: that would
+// delete the payloads of a stored document.
+var ErrNotApplied = errors.New("the write was not applied")
+
+// NotApplied reports whether a failed document write or delete with error
+// err, of code c, is known not to have been applied: c is definite, or err
+// is marked with ErrNotApplied.
+func NotApplied(c ErrorCode, err error) bool {
+	return IsDefinite(c) || errors.Is(err, ErrNotApplied)
+}
+
 // Error is an error whose portable code the driver decided itself: a
 // condition that did not hold, a key or argument the driver refuses before
 // sending anything, a payload that does not match its checksum, an

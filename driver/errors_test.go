@@ -17,6 +17,29 @@ func TestIsDefinite(t *testing.T) {
 	}
 }
 
+func TestNotApplied(t *testing.T) {
+	other := errors.New("timeout")
+	cases := []struct {
+		name string
+		code ErrorCode
+		err  error
+		want bool
+	}{
+		{"definite", FailedPrecondition, other, true},
+		{"unavailable", Unavailable, other, false},
+		{"unknown", Unknown, other, false},
+		{"unavailable_marked", Unavailable, &Error{Code: Unavailable, Err: fmt.Errorf("lost every race: %w", ErrNotApplied)}, true},
+		{"unknown_joined", Unknown, errors.Join(context.Canceled, ErrNotApplied), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := NotApplied(c.code, c.err); got != c.want {
+				t.Errorf("NotApplied(%v, %v) = %v, want %v", c.code, c.err, got, c.want)
+			}
+		})
+	}
+}
+
 func TestErrorMatchesItsCode(t *testing.T) {
 	cause := errors.New("the cause")
 	err := fmt.Errorf("wrapped: %w", &Error{Code: FailedPrecondition, Err: cause})

@@ -77,11 +77,15 @@
 // writers in other processes (or through other Drivers) can make a write
 // read again. Without turns, eight goroutines writing one document through
 // one store on DynamoDB Local made one write in 500 lose 14 races in a
-// row, and an unconditional Put fail with Unavailable; with them, no write
-// of theirs lost one. Across two stores (four goroutines each) a write
+// row (and, once, one lose all of the 16 rounds then allowed and fail
+// with Unavailable); with them, no write of theirs lost one. Across two stores (four goroutines each) a write
 // lost at most 9 races in a row in 1,900 writes, and 11 in 700 with the
 // machine's two cores busy with other work: hence the default of 32
 // rounds, which a write loses only under contention that never lets up.
+// A write that loses them all fails with Unavailable, its error marked
+// with driver.ErrNotApplied (nothing it sent was applied), so the Store
+// deletes the payloads it uploaded at once rather than leave them to
+// Sweep.
 //
 // So every document write that is not a Create costs one document read
 // more than on s3dynamo, whose PutItem and DeleteItem return the old item

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -144,7 +145,7 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 	}
 	release, err := d.turns.take(ctx, doc.Key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gocloud: waiting for the document's turn: %w (%w)", err, driver.ErrNotApplied)
 	}
 	defer release()
 	for round := range d.rounds {
@@ -291,7 +292,7 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 	}
 	release, err := d.turns.take(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gocloud: waiting for the document's turn: %w (%w)", err, driver.ErrNotApplied)
 	}
 	defer release()
 	for round := range d.rounds {

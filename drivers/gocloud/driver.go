@@ -85,7 +85,9 @@ type Options struct {
 	// delete that lost a race to another writer reads the document again
 	// and retries, after a growing random pause of up to 50 ms; default
 	// 32 (see the package documentation). When all rounds lose, the
-	// write fails with code Unavailable, having changed nothing.
+	// write fails with code Unavailable, having changed nothing, and its
+	// error marked with driver.ErrNotApplied, so that the Store deletes
+	// the payloads it uploaded at once.
 	MaxWriteRounds int
 	// Collection names the document collection in Info.Collection (a
 	// DynamoDB table's name, say): letters, digits, '.', '-' and '_';
@@ -259,7 +261,7 @@ var (
 	errRevision = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("gocloud: revision does not match")}
 	errTooLarge = &driver.Error{Code: driver.TooLarge, Err: errors.New("gocloud: document too large")}
 	errClosed   = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("gocloud: driver closed")}
-	errBusy     = &driver.Error{Code: driver.Unavailable, Err: errors.New("gocloud: the document changed under every attempt to write it; nothing was written")}
+	errBusy     = &driver.Error{Code: driver.Unavailable, Err: fmt.Errorf("gocloud: the document changed under every attempt to write it: %w", driver.ErrNotApplied)}
 	errCorrupt  = &driver.Error{Code: driver.Corrupt, Err: errors.New("gocloud: payload does not match its announced checksum")}
 	errToken    = &driver.Error{Code: driver.InvalidArgument, Err: errors.New("gocloud: malformed page token")}
 )

@@ -116,3 +116,28 @@ func TestWritesThroughOneDriverTakeTurns(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A write whose context ends while it waits for its turn sent nothing:
+// its error says so, with the context's error.
+func TestWaitForTurnEnds(t *testing.T) {
+	d := newMem(t)
+	key := driver.Key{Partition: "p", Sort: "s"}
+	release, err := d.turns.take(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	doc := &driver.Document{Key: key, Revision: "r", Fields: map[string]any{}}
+	_, err = d.PutDocument(ctx, doc, driver.Condition{Kind: driver.Always})
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, driver.ErrNotApplied) {
+		t.Errorf("PutDocument waiting for a held turn: %v, want DeadlineExceeded marked not applied", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = d.DeleteDocument(ctx, key, driver.Condition{Kind: driver.Always})
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, driver.ErrNotApplied) {
+		t.Errorf("DeleteDocument waiting for a held turn: %v, want DeadlineExceeded marked not applied", err)
+	}
+}
