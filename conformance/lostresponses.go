@@ -160,7 +160,7 @@ func runLostCase(t *testing.T, newHarness HarnessMaker, c lostCase, interleave b
 		// a driver behind a network, whose failed writes may have been
 		// applied.
 		sp = spy.NewWithOptions(d, &spy.Options{Unsettled: !onWire})
-		return sp
+		return notOwnVersion{sp, t}
 	})
 	other := newStore(func(d driver.Driver) driver.Driver { return d })
 	sweeper := newStore(func(d driver.Driver) driver.Driver { return shiftedDriver{spy.New(d), 48 * time.Hour} })
@@ -217,6 +217,25 @@ func runLostCase(t *testing.T, newHarness HarnessMaker, c lostCase, interleave b
 	}
 	wantConsistent(ctx, t, sweeper, "after the sweep", false)
 	wantLostState(ctx, t, store, []lostState{got}, "after the sweep")
+}
+
+// notOwnVersion fails the test if a document write reports that it
+// replaced its own version: a client that re-sent a write whose first
+// attempt was applied finds that version in storage, and must report the
+// version the first attempt replaced (none, if it created the document),
+// not the one it wrote itself, nor write it again as if someone else had.
+type notOwnVersion struct {
+	driver.Driver
+	t *testing.T
+}
+
+// PutDocument implements driver.Driver.
+func (d notOwnVersion) PutDocument(ctx context.Context, doc *driver.Document, cond driver.Condition) (*driver.Document, error) {
+	prev, err := d.Driver.PutDocument(ctx, doc, cond)
+	if err == nil && prev != nil && prev.Revision == doc.Revision {
+		d.t.Errorf("PutDocument of revision %s reported that it replaced revision %s, its own version", doc.Revision, prev.Revision)
+	}
+	return prev, err
 }
 
 // otherWrite is the interleaved writer's write: it reads the document

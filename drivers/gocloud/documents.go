@@ -156,9 +156,6 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		if err != nil && err != errNotFound {
 			return nil, busy(ctx, round, err)
 		}
-		if err != nil && err != errNotFound {
-			return nil, err
-		}
 		if cond.Kind == driver.MustMatchRevision && (cur == nil || cur.Revision != cond.Revision) {
 			return nil, errRevision
 		}
@@ -176,8 +173,9 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 				return nil, err
 			}
 		}
-		// Another writer changed the document since it was read.
-		if prev, err := d.settle(ctx, doc, cur, err, nil); err != nil || prev != nil {
+		// Another writer changed the document since it was read, or the
+		// client re-sent this write after its first attempt applied.
+		if prev, err := d.settle(ctx, doc, cur, err, errLostRace); err != errLostRace {
 			return prev, err
 		}
 		if cond.Kind == driver.MustMatchRevision {
@@ -259,12 +257,11 @@ func (d *Driver) checkCAS(m map[string]any, rev string) error {
 // settle decides what a failed condition of a write of doc means. A
 // collection that never re-sends writes (RetriesNone), or sent this one
 // once (RetriesCounted), failed it definitely: settle returns (nil,
-// definite), or (nil, nil) if definite is nil (the caller reads again).
-// Otherwise the condition may have failed on the client's own earlier
-// attempt, applied with its response lost: settle reads the document, and
-// if it holds doc's revision the write was applied over the version the
-// attempt was conditioned on, prev, which it returns; else the outcome is
-// Unknown.
+// definite). Otherwise the condition may have failed on the client's own
+// earlier attempt, applied with its response lost: settle reads the
+// document, and if it holds doc's revision the write was applied over the
+// version the attempt was conditioned on, prev (nil for a Create), which
+// it returns with a nil error; else the outcome is Unknown.
 func (d *Driver) settle(ctx context.Context, doc *driver.Document, prev *driver.Document, err, definite error) (*driver.Document, error) {
 	if !mayHaveRetried(d.retries, err) {
 		return nil, definite
@@ -272,9 +269,6 @@ func (d *Driver) settle(ctx context.Context, doc *driver.Document, prev *driver.
 	cur, _, rerr := d.read(ctx, doc.Key)
 	switch {
 	case rerr == nil && doc.Revision != "" && cur.Revision == doc.Revision:
-		if prev == nil {
-			return nil, nil // created: nothing replaced (the caller must not loop)
-		}
 		return prev, nil
 	case rerr != nil && rerr != errNotFound:
 		return nil, rerr

@@ -259,6 +259,10 @@ var (
 	errNotFound = &driver.Error{Code: driver.NotFound, Err: errors.New("gocloud: document not found")}
 	errExists   = &driver.Error{Code: driver.AlreadyExists, Err: errors.New("gocloud: document already exists")}
 	errRevision = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("gocloud: revision does not match")}
+	// errLostRace is what settle reports of a write that failed its
+	// condition definitely, for PutDocument to read again; it is never
+	// returned.
+	errLostRace = errors.New("gocloud: another writer changed the document first")
 	errTooLarge = &driver.Error{Code: driver.TooLarge, Err: errors.New("gocloud: document too large")}
 	errClosed   = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("gocloud: driver closed")}
 	errBusy     = &driver.Error{Code: driver.Unavailable, Err: fmt.Errorf("gocloud: the document changed under every attempt to write it: %w", driver.ErrNotApplied)}
