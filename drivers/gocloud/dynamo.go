@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/ddbchecksum"
 	"gocloud.dev/blob"
 	"gocloud.dev/docstore"
 )
@@ -33,7 +34,16 @@ import (
 // every read strongly consistent. A client without it still works, at a
 // price: every conflict is then Unknown (RetriesPossible), and every
 // document found missing is read again with GetItem to be sure.
+//
+// It also keeps the SDK from logging "WARN failed to close HTTP response
+// body ... response did not match expected checksum" for every response
+// that carries no X-Amz-Crc32 header (DynamoDB Local's errors, a failed
+// condition among them; aws/aws-sdk-go-v2#3545): the SDK checks the
+// checksum of the responses that carry one, and only those.
 func DynamoDBAPIOptions(stack *middleware.Stack) error {
+	if err := ddbchecksum.OnlyWhenSent(stack); err != nil {
+		return err
+	}
 	if err := stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("docblobCountAttempts",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 			countAttempt(ctx)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/docblob/docblob/driver"
+	"github.com/docblob/docblob/internal/ddbchecksum"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 )
@@ -410,6 +411,7 @@ func newDynamoDB(cfg aws.Config, o *Options) *dynamodb.Client {
 		if o.DynamoDBEndpoint != "" {
 			do.BaseEndpoint = aws.String(o.DynamoDBEndpoint)
 		}
+		do.APIOptions = append(do.APIOptions, ddbchecksum.OnlyWhenSent)
 	})
 }
 
