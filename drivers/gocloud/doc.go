@@ -52,8 +52,17 @@
 // DynamoDBAPIOptions, so a store opened from such a URL reports every
 // write conflict as Unknown (a Create of an existing document included)
 // and confirms every missing document with a GetItem. Open the
-// collection with awsdynamodb.OpenCollection over a client with
-// DynamoDBAPIOptions, and use New, to have definite conflicts.
+// collection with awsdynamodb.OpenCollection (gocloud.dev/docstore/awsdynamodb/v2)
+// over a client with DynamoDBAPIOptions, and use New, to have definite
+// conflicts:
+//
+//	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+//		o.APIOptions = append(o.APIOptions, gocloud.DynamoDBAPIOptions)
+//	})
+//	coll, err := awsdynamodb.OpenCollection(client, "invoices", "pk", "sk",
+//		&awsdynamodb.Options{RevisionField: gocloud.DefaultCASField})
+//	...
+//	drv, err := gocloud.New(bucket, coll, nil)
 //
 // # Revisions and the extra read
 //
