@@ -286,7 +286,10 @@
 // deleted; it is reported as Unavailable or Unknown, and the portable
 // layer reads the document back. As a further guard, a condition failure
 // after a retry, and a replaced item holding the revision being written,
-// are reported as Unknown rather than as definite failures.
+// are reported as Unknown rather than as definite failures. A write whose
+// last attempt too was throttled or never connected was not applied at
+// all: its Unavailable error is marked with driver.ErrNotApplied, and the
+// portable layer deletes the payloads it uploaded at once.
 //
 // Ordering is by sort key compared as UTF-8 bytes, as DynamoDB compares S
 // keys. Query page tokens are the base64url-encoded JSON of DynamoDB's

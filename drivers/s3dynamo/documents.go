@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"sync/atomic"
 
@@ -118,7 +119,11 @@ func (d *Driver) condition(cond driver.Condition) (*string, map[string]string, m
 }
 
 // conditionError gives a failed condition its portable code: DynamoDB
-// reports both kinds with ConditionalCheckFailedException.
+// reports both kinds with ConditionalCheckFailedException. Another error
+// that proves the last attempt was not applied (throttled, or no
+// connection made; see safeWriteRetries, which retried only such
+// failures) is marked with driver.ErrNotApplied, so that the portable
+// layer deletes the write's payloads at once.
 //
 // A condition failure is definite only if the SDK sent the request once.
 // After a retry, an earlier attempt may have been applied with its response
@@ -133,6 +138,9 @@ func (d *Driver) conditionError(err error, cond driver.Condition, attempts int) 
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case !errors.As(err, &ccf):
+		if notApplied(err) {
+			return fmt.Errorf("%w (%w)", err, driver.ErrNotApplied)
+		}
 		return err
 	case attempts > 1:
 		return newCoded(driver.Unknown, "the condition failed on a retry; an earlier attempt whose response was lost may have been applied", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/docblob/docblob"
 	"github.com/docblob/docblob/driver"
 	"github.com/docblob/docblob/internal/testservers"
 )
@@ -211,4 +212,46 @@ func TestUnreachableEndpoint(t *testing.T) {
 		t.Errorf("%d requests for %d operations: no retries?", n, len(ops))
 	}
 	t.Logf("%d attempts for %d operations", len(wire.requests()), len(ops))
+}
+
+// A Put whose table cannot be reached (no connection made, so nothing
+// applied) fails with Unavailable marked driver.ErrNotApplied, and the
+// Store deletes the payload it uploaded at once instead of leaving it to
+// Sweep.
+func TestUnreachableTableLeavesNoPayloads(t *testing.T) {
+	f := newFixture(t, nil)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := f.opts
+	o.DynamoDBEndpoint = "http://" + l.Addr().String()
+	l.Close()
+	d, err := New(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := docblob.NewStore(d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	err = store.Put(ctx, &batchDoc{PK: "p", SK: "s", File: docblob.NewBlobBytes([]byte("payload"), nil)})
+	if docblob.Code(err) != docblob.Unavailable || !errors.Is(err, driver.ErrNotApplied) {
+		t.Fatalf("Put with the table unreachable returned %v (code %v), want Unavailable marked driver.ErrNotApplied", err, docblob.Code(err))
+	}
+	reachable, err := docblob.NewStore(f.drv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := reachable.Sweep(ctx, &docblob.SweepOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Payloads - res.Foreign; n != 0 {
+		t.Errorf("%d payloads left after the failed Put, want 0 (%+v)", n, res)
+	}
 }
