@@ -94,7 +94,9 @@
 // A write that loses them all fails with Unavailable, its error marked
 // with driver.ErrNotApplied (nothing it sent was applied), so the Store
 // deletes the payloads it uploaded at once rather than leave them to
-// Sweep.
+// Sweep; so is the error of a write whose read fails (the collection
+// unreachable, say) before it sends anything, or after every write it
+// sent failed its condition definitely.
 //
 // So every document write that is not a Create costs one document read
 // more than on s3dynamo, whose PutItem and DeleteItem return the old item

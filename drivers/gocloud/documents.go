@@ -145,7 +145,7 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 	}
 	release, err := d.turns.take(ctx, doc.Key)
 	if err != nil {
-		return nil, fmt.Errorf("gocloud: waiting for the document's turn: %w (%w)", err, driver.ErrNotApplied)
+		return nil, notApplied(fmt.Errorf("gocloud: waiting for the document's turn: %w", err))
 	}
 	defer release()
 	for round := range d.rounds {
@@ -154,7 +154,8 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		}
 		cur, cas, err := d.read(ctx, doc.Key)
 		if err != nil && err != errNotFound {
-			return nil, busy(ctx, round, err)
+			// Every write sent before this read failed definitely.
+			return nil, notApplied(busy(ctx, round, err))
 		}
 		if cond.Kind == driver.MustMatchRevision && (cur == nil || cur.Revision != cond.Revision) {
 			return nil, errRevision
@@ -212,6 +213,15 @@ func busy(ctx context.Context, round int, err error) error {
 		return errBusy
 	}
 	return err
+}
+
+// notApplied marks err, the failure of a write none of whose requests
+// was applied, with driver.ErrNotApplied.
+func notApplied(err error) error {
+	if errors.Is(err, driver.ErrNotApplied) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, driver.ErrNotApplied)
 }
 
 // create writes doc with a Create.
@@ -286,7 +296,7 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 	}
 	release, err := d.turns.take(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("gocloud: waiting for the document's turn: %w (%w)", err, driver.ErrNotApplied)
+		return nil, notApplied(fmt.Errorf("gocloud: waiting for the document's turn: %w", err))
 	}
 	defer release()
 	for round := range d.rounds {
