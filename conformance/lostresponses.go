@@ -207,8 +207,8 @@ func runLostCase(t *testing.T, newHarness HarnessMaker, c lostCase, interleave b
 	} else if c.unconditional {
 		wants = append(wants, applied)
 	}
-	if err != nil && driver.IsDefinite(docblob.Code(err)) {
-		t.Errorf("the write whose response was lost failed with %q (code %v): a definite failure, but storage applied it", err, docblob.Code(err))
+	if err != nil && driver.NotApplied(docblob.Code(err), err) {
+		t.Errorf("the write whose response was lost failed with %q (code %v): a failure that says it was not applied (a definite code, or marked driver.ErrNotApplied), but storage applied it", err, docblob.Code(err))
 	}
 	t.Logf("the write returned %v", err)
 	got := wantLostState(ctx, t, store, wants, "after the write")

@@ -136,6 +136,11 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		return nil, err
 	}
 	fields := driver.CanonicalFields(doc.Fields)
+	release, err := d.turns.take(ctx, doc.Key)
+	if err != nil {
+		return nil, notApplied(fmt.Errorf("gocloud: waiting for the document's turn: %w", err))
+	}
+	defer release()
 	if cond.Kind == driver.MustNotExist {
 		err := d.create(ctx, doc, fields)
 		if isCode(err, gcerrors.AlreadyExists) {
@@ -143,19 +148,14 @@ func (d *Driver) PutDocument(ctx context.Context, doc *driver.Document, cond dri
 		}
 		return nil, err
 	}
-	release, err := d.turns.take(ctx, doc.Key)
-	if err != nil {
-		return nil, notApplied(fmt.Errorf("gocloud: waiting for the document's turn: %w", err))
-	}
-	defer release()
 	for round := range d.rounds {
 		if err := backoff(ctx, round); err != nil {
-			return nil, busy(ctx, round, err)
+			return nil, busy(ctx, round, err, errBusy)
 		}
 		cur, cas, err := d.read(ctx, doc.Key)
 		if err != nil && err != errNotFound {
 			// Every write sent before this read failed definitely.
-			return nil, notApplied(busy(ctx, round, err))
+			return nil, notApplied(busy(ctx, round, err, errBusy))
 		}
 		if cond.Kind == driver.MustMatchRevision && (cur == nil || cur.Revision != cond.Revision) {
 			return nil, errRevision
@@ -204,13 +204,13 @@ func backoff(ctx context.Context, round int) error {
 	}
 }
 
-// busy returns err, the error that ended round, or errBusy if the
-// context ended after the call lost a race: every write it sent failed
-// definitely, so nothing was written, which the context error would not
-// say.
-func busy(ctx context.Context, round int, err error) error {
+// busy returns err, the error that ended round, or lost if the context
+// ended after the call lost a race: lost says what the writes it sent
+// did (errBusy: each failed definitely, so nothing was written), which
+// the context error would not say.
+func busy(ctx context.Context, round int, err, lost error) error {
 	if round > 0 && ctx.Err() != nil {
-		return errBusy
+		return lost
 	}
 	return err
 }
@@ -299,13 +299,14 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 		return nil, notApplied(fmt.Errorf("gocloud: waiting for the document's turn: %w", err))
 	}
 	defer release()
+	lost := errBusy // what the deletes sent did, if every round loses
 	for round := range d.rounds {
 		if err := backoff(ctx, round); err != nil {
-			return nil, busy(ctx, round, err)
+			return nil, busy(ctx, round, err, lost)
 		}
 		cur, cas, err := d.read(ctx, key)
 		if err != nil && err != errNotFound {
-			return nil, busy(ctx, round, err)
+			return nil, busy(ctx, round, err, lost)
 		}
 		switch {
 		case err == errNotFound:
@@ -338,14 +339,17 @@ func (d *Driver) DeleteDocument(ctx context.Context, key driver.Key, cond driver
 		// as if this delete came after that write. A conditional one
 		// whose condition failed on the client's own applied attempt
 		// was applied: that may be so if the client sent it twice.
-		if cond.Kind == driver.MustMatchRevision {
-			if mayHaveRetried(d.retries, err) {
+		if mayHaveRetried(d.retries, err) {
+			if cond.Kind == driver.MustMatchRevision {
 				return nil, &driver.Error{Code: driver.Unknown, Err: errors.Join(errors.New("gocloud: a delete's condition failed after the client may have sent it more than once; it may have been applied"), err)}
 			}
+			lost = errBusyMaybeApplied
+		}
+		if cond.Kind == driver.MustMatchRevision {
 			return nil, errRevision
 		}
 	}
-	return nil, errBusy
+	return nil, lost
 }
 
 // deleteExact deletes the version of the document whose compare-and-swap

@@ -47,7 +47,9 @@ const (
 	RetriesPossible
 	// RetriesNone: the client never re-sends a write (memdocstore, or a
 	// client whose retryer never re-sends writes). Every failed condition
-	// is definite.
+	// is definite: set wrongly, the Store would delete the payloads of
+	// writes that were applied. New refuses it for an awsdynamodb
+	// collection whose client's retryer makes more than one attempt.
 	RetriesNone
 	// RetriesCounted: the client counts its attempts of each write through
 	// the request's context (the middleware that DynamoDBAPIOptions
@@ -87,7 +89,9 @@ type Options struct {
 	// 32 (see the package documentation). When all rounds lose, the
 	// write fails with code Unavailable, having changed nothing, and its
 	// error marked with driver.ErrNotApplied, so that the Store deletes
-	// the payloads it uploaded at once.
+	// the payloads it uploaded at once; so does a delete, unless the
+	// client may have re-sent one of its attempts (see Retries), which may
+	// then have been applied.
 	MaxWriteRounds int
 	// Collection names the document collection in Info.Collection (a
 	// DynamoDB table's name, say): letters, digits, '.', '-' and '_';
@@ -188,6 +192,13 @@ func New(bucket *blob.Bucket, coll *docstore.Collection, opts *Options) (*Driver
 	// mongodocstore, from its source.
 	d.guardDel = d.dynamo == nil
 	d.retries = o.Retries
+	if d.retries == RetriesNone && d.dynamo != nil {
+		// A write the SDK re-sent after an applied attempt would fail its
+		// condition on its own result, and be taken for a lost race.
+		if r := d.dynamo.Options().Retryer; r != nil && r.MaxAttempts() > 1 {
+			return nil, invalidf("gocloud: Retries is RetriesNone, but the collection's DynamoDB client may send a write %d times; use RetriesCounted (the default) and DynamoDBAPIOptions, or a retryer of one attempt", r.MaxAttempts())
+		}
+	}
 	if d.retries == RetriesAuto {
 		d.retries = RetriesPossible
 		if d.dynamo != nil {
@@ -266,8 +277,11 @@ var (
 	errTooLarge = &driver.Error{Code: driver.TooLarge, Err: errors.New("gocloud: document too large")}
 	errClosed   = &driver.Error{Code: driver.FailedPrecondition, Err: errors.New("gocloud: driver closed")}
 	errBusy     = &driver.Error{Code: driver.Unavailable, Err: fmt.Errorf("gocloud: the document changed under every attempt to write it: %w", driver.ErrNotApplied)}
-	errCorrupt  = &driver.Error{Code: driver.Corrupt, Err: errors.New("gocloud: payload does not match its announced checksum")}
-	errToken    = &driver.Error{Code: driver.InvalidArgument, Err: errors.New("gocloud: malformed page token")}
+	// errBusyMaybeApplied is errBusy for a delete that the client may
+	// have re-sent after an attempt that was applied.
+	errBusyMaybeApplied = &driver.Error{Code: driver.Unavailable, Err: errors.New("gocloud: the document changed under every attempt to delete it; an attempt the client re-sent may have been applied")}
+	errCorrupt          = &driver.Error{Code: driver.Corrupt, Err: errors.New("gocloud: payload does not match its announced checksum")}
+	errToken            = &driver.Error{Code: driver.InvalidArgument, Err: errors.New("gocloud: malformed page token")}
 )
 
 // check is called at the start of every operation.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,6 +31,10 @@ func TestTurns(t *testing.T) {
 					if inside.Add(1) > 1 {
 						overlaps.Add(1)
 					}
+					// Hold the turn a moment, for others to try to take it.
+					for range 3 {
+						runtime.Gosched()
+					}
 					inside.Add(-1)
 					release()
 				}
@@ -41,6 +46,53 @@ func TestTurns(t *testing.T) {
 		}
 		if len(tu.keys) != 0 {
 			t.Errorf("%d keys remembered after every turn was given back", len(tu.keys))
+		}
+	})
+	t.Run("in_arrival_order", func(t *testing.T) {
+		var tu turns
+		release, err := tu.take(context.Background(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const waiters = 5
+		order := make(chan int, waiters)
+		var wg sync.WaitGroup
+		for i := range waiters {
+			wg.Go(func() {
+				release, err := tu.take(context.Background(), a)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				order <- i
+				release()
+			})
+			// Let waiter i queue before the next one arrives: it has
+			// counted itself in, then blocks on the channel.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				tu.mu.Lock()
+				n := tu.keys[a].waiting
+				tu.mu.Unlock()
+				if n == i+2 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("waiter %d: %d writes hold or wait for the turn, want %d: it did not wait", i, n, i+2)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		release()
+		wg.Wait()
+		close(order)
+		var got []int
+		for i := range order {
+			got = append(got, i)
+		}
+		if fmt.Sprint(got) != "[0 1 2 3 4]" {
+			t.Errorf("waiters took the turn in the order %v, want the order they arrived in, [0 1 2 3 4]", got)
 		}
 	})
 	t.Run("other_keys_do_not_wait", func(t *testing.T) {
